@@ -1,0 +1,58 @@
+# ParkMind: every command a newcomer or operator needs. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app app:create_app
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: help install install-dev run test lint format worker beat migrate clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.runtime $@
+
+install: $(VENV)/.runtime  ## create .venv and install the runtime requirements
+
+install-dev: $(VENV)/.dev  ## install runtime and test/lint tools
+
+migrate: install  ## apply database migrations (flask db upgrade)
+	$(FLASK) db upgrade
+
+run: install migrate  ## set up and serve the API on 127.0.0.1:5000 (SQLite, no Redis needed)
+	@if [ ! -f instance/.demo-seeded ]; then \
+		$(FLASK) seed run --demo && mkdir -p instance && touch instance/.demo-seeded; \
+	fi
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: install-dev  ## set up and run the whole test suite
+	$(BIN)/pytest
+
+lint: install-dev  ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-dev  ## apply ruff fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+worker: install  ## run a Celery worker (needs REDIS_URL or CELERY_BROKER_URL)
+	$(BIN)/celery -A celery_worker worker --loglevel=INFO
+
+beat: install  ## run the Celery beat scheduler (exactly one per deployment)
+	$(BIN)/celery -A celery_worker beat --loglevel=INFO
+
+clean:  ## remove the virtualenv and caches (keeps instance/ data)
+	rm -rf $(VENV) .pytest_cache .ruff_cache

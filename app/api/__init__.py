@@ -1,0 +1,22 @@
+"""Blueprints, one per resource, registered on the smorest ``Api`` under ``/api/v1``."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from app.extensions import get_api
+
+API_PREFIX = "/api/v1"
+
+
+def register_blueprints(app: Flask) -> None:
+    """Register every resource blueprint and the docs assets."""
+    from app.api import auth, docs, me, ops
+
+    api = get_api(app)
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )
+    for module in (ops, auth, me):
+        api.register_blueprint(module.blp, url_prefix=API_PREFIX + module.URL_PREFIX)
+    docs.register(app)

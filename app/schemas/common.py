@@ -1,0 +1,85 @@
+"""Schema building blocks: strict base, UTC datetimes with ``Z``, pagination, errors."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+MAX_ID = 2**31 - 1
+
+
+class StrictSchema(Schema):
+    """Unknown fields are an error, never silently dropped (no mass assignment)."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class UTCDateTime(fields.DateTime):
+    """ISO 8601 in UTC with ``Z``; naive input is taken as UTC."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError("Not a valid datetime.")
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError as exc:
+            raise ValidationError("Not a valid ISO 8601 datetime.") from exc
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+
+
+def Id(**kwargs) -> fields.Integer:  # noqa: N802 - reads like a field class
+    """An integer id within the database's range (huge numbers are a 422, not a 500)."""
+    kwargs.setdefault("strict", True)
+    return fields.Integer(validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
+class PaginationQuery(Schema):
+    """``?page=1&per_page=20`` (at most 100)."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+@cache
+def page_of(item_schema: type[Schema]) -> type[Schema]:
+    """The paginated list schema wrapping ``item_schema``."""
+    name = item_schema.__name__.removesuffix("Schema") + "Page"
+    return Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(item_schema), required=True),
+            "page": fields.Integer(required=True),
+            "per_page": fields.Integer(required=True),
+            "total": fields.Integer(required=True),
+            "pages": fields.Integer(required=True),
+        },
+        name=name,
+    )
+
+
+class ErrorDetailSchema(Schema):
+    status = fields.Integer(required=True)
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    request_id = fields.String(allow_none=True)
+    # ``fields`` would shadow Schema.fields; the attribute is renamed, the JSON key is not.
+    field_errors = fields.Dict(
+        keys=fields.String(), values=fields.List(fields.String()), data_key="fields"
+    )
+
+
+class ErrorSchema(Schema):
+    """The one error shape."""
+
+    error = fields.Nested(ErrorDetailSchema, required=True)

@@ -1,0 +1,76 @@
+"""The request edge: one commit per request, and retries of work that lost a lock race."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import Response, g
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from app.errors import HTTP_MESSAGES, error_response, is_connection_error
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# MariaDB/MySQL: deadlock, lock wait timeout, record changed since last read.
+RETRYABLE_MYSQL_CODES = {1213, 1205, 1020}
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """True for lock conflicts that a fresh transaction can win."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    orig = exc.orig
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int) and args[0] in RETRYABLE_MYSQL_CODES:
+        return True
+    text = str(orig).lower()
+    return "database is locked" in text or "database table is locked" in text
+
+
+def run_in_transaction(
+    work: Callable[[], T], *, attempts: int = 8, on_retry: Callable[[], None] | None = None
+) -> T:
+    """Run ``work`` and commit; on a deadlock or lock timeout, roll back and run it again."""
+    for attempt in range(1, attempts + 1):
+        try:
+            result = work()
+            db.session.commit()
+            return result
+        except (OperationalError, DBAPIError) as exc:
+            db.session.rollback()
+            if not is_retryable(exc) or attempt == attempts:
+                raise
+            g.transaction_retries = getattr(g, "transaction_retries", 0) + 1
+            log.info("transaction retry %s after lock conflict: %s", attempt, exc.orig)
+            if on_retry is not None:
+                on_retry()
+            time.sleep(random.uniform(0.005, 0.02) * attempt)
+        except BaseException:
+            db.session.rollback()
+            raise
+    raise AssertionError("unreachable")
+
+
+def commit_response(response: Response) -> Response:
+    """Commit the request's work when it succeeded; roll back otherwise."""
+    if response.status_code >= 400:
+        db.session.rollback()
+        return response
+    try:
+        db.session.commit()
+    except DBAPIError as exc:
+        db.session.rollback()
+        if is_connection_error(exc) or is_retryable(exc):
+            log.warning("commit failed, database unavailable: %s", exc.orig)
+            return error_response(
+                503, "database_unavailable", HTTP_MESSAGES[503], headers={"Retry-After": "1"}
+            )
+        log.exception("commit failed")
+        return error_response(500, "internal_error", HTTP_MESSAGES[500])
+    return response

@@ -1,0 +1,241 @@
+"""ParkMind configuration.
+
+Every setting comes from the environment (see README "Configuration"). ``APP_ENV`` picks the class:
+``development`` (default, embedded defaults: SQLite, in-memory cache and limits, tasks in-process,
+local files), ``testing`` or ``production``. Nothing here connects to anything; required secrets are
+checked by :func:`validate_config` when the app is created.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("PARKMIND_INSTANCE_PATH", BASE_DIR / "instance"))
+
+MIN_SECRET_BYTES = 32
+
+
+def env_bool(name: str, default: bool) -> bool:
+    """Read a boolean environment variable (1/true/yes/on)."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    """Read an integer environment variable."""
+    raw = os.environ.get(name)
+    return int(raw) if raw not in (None, "") else default
+
+
+def env_list(name: str) -> list[str]:
+    """Read a comma-separated environment variable."""
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+def instance_secret(name: str) -> str:
+    """Return a secret generated once for this instance and kept in ``instance/``."""
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    path = INSTANCE_DIR / f"{name.lower()}.secret"
+    if path.exists():
+        return path.read_text().strip()
+    value = secrets.token_urlsafe(48)
+    # Create with 0600 so the generated secret is not world-readable.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    APP_ENV = "development"
+    DEBUG = False
+    TESTING = False
+
+    SQLALCHEMY_RECORD_QUERIES = False
+    MAX_CONTENT_LENGTH = 1024 * 1024  # JSON bodies; photo bytes go straight to storage
+    JSON_SORT_KEYS = False
+
+    JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=15)
+    JWT_REFRESH_TOKEN_EXPIRES = timedelta(days=30)
+    JWT_TOKEN_LOCATION = ["headers"]
+    JWT_ALGORITHM = "HS256"
+    JWT_DECODE_ALGORITHMS = ["HS256"]
+    JWT_ERROR_MESSAGE_KEY = "message"
+
+    # argon2id parameters (RFC 9106 second recommended option, tuned down in tests).
+    PASSWORD_HASH_TIME_COST = 3
+    PASSWORD_HASH_MEMORY_COST = 65536
+    PASSWORD_HASH_PARALLELISM = 4
+
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_STRATEGY = "moving-window"
+    LOGIN_RATE_LIMIT = "10 per minute"
+    LOGIN_ACCOUNT_RATE_LIMIT = "5 per minute"
+    REGISTER_RATE_LIMIT = "5 per minute"
+    BOOKING_RATE_LIMIT = "30 per minute"
+    DEFAULT_RATE_LIMIT = "600 per minute"
+
+    API_TITLE = "ParkMind API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "/docs"
+    OPENAPI_SWAGGER_UI_URL = "/api/docs/assets/"
+
+    IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
+    UPLOAD_MAX_BYTES = 10 * 1024 * 1024
+    UPLOAD_URL_EXPIRES = timedelta(minutes=10)
+    DOWNLOAD_URL_EXPIRES = timedelta(minutes=5)
+    EXPORT_FILE_TTL = timedelta(days=7)
+
+    def __init__(self) -> None:
+        env = os.environ
+        self.APP_ENV = env.get("APP_ENV", self.APP_ENV)
+        self.DEBUG = env_bool("FLASK_DEBUG", self.DEBUG)
+        self.SQLALCHEMY_DATABASE_URI = env.get("DATABASE_URL") or self.default_database_url()
+        self.REDIS_URL = env.get("REDIS_URL") or None
+        self.CELERY_BROKER_URL = env.get("CELERY_BROKER_URL") or self.REDIS_URL
+        self.CELERY_RESULT_BACKEND = env.get("CELERY_RESULT_BACKEND") or self.REDIS_URL
+        self.SECRET_KEY = env.get("SECRET_KEY") or self.default_secret("SECRET_KEY")
+        self.JWT_SECRET_KEY = env.get("JWT_SECRET_KEY") or self.default_secret("JWT_SECRET_KEY")
+        self.CORS_ORIGINS = env_list("CORS_ORIGINS")
+        self.S3_BUCKET = env.get("S3_BUCKET") or None
+        self.S3_ENDPOINT_URL = env.get("S3_ENDPOINT_URL") or None
+        self.AWS_REGION = env.get("AWS_REGION") or "us-east-1"
+        self.LOCAL_STORAGE_PATH = env.get("LOCAL_STORAGE_PATH") or str(INSTANCE_DIR / "files")
+        self.MAIL_SERVER = env.get("MAIL_SERVER") or None
+        self.MAIL_PORT = env_int("MAIL_PORT", 587)
+        self.MAIL_USE_TLS = env_bool("MAIL_USE_TLS", False)
+        self.MAIL_USERNAME = env.get("MAIL_USERNAME") or None
+        self.MAIL_PASSWORD = env.get("MAIL_PASSWORD") or None
+        self.MAIL_DEFAULT_SENDER = (
+            env.get("MAIL_DEFAULT_SENDER") or "ParkMind <noreply@parkmind.local>"
+        )
+        self.NOTIFY_WEBHOOK_URL = env.get("NOTIFY_WEBHOOK_URL") or None
+        self.ADMIN_EMAIL = env.get("ADMIN_EMAIL") or None
+        self.ADMIN_PASSWORD = env.get("ADMIN_PASSWORD") or None
+        self.CURRENCY = (env.get("CURRENCY") or "USD").upper()
+        self.TIMEZONE = env.get("TIMEZONE") or "UTC"
+        self.RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", self.RATELIMIT_ENABLED_DEFAULT)
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        self.PARKING_EVENT_TTL_HOURS = env_int("PARKING_EVENT_TTL_HOURS", 72)
+        self.PARKING_EVENT_REMINDER_HOURS = env_int("PARKING_EVENT_REMINDER_HOURS", 12)
+        self.TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
+        self.LOG_JSON = env_bool("LOG_JSON", self.APP_ENV == "production")
+        self.LOG_LEVEL = env.get("LOG_LEVEL") or "INFO"
+        self.PUBLIC_BASE_URL = env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000"
+        self.CACHE_TYPE = "RedisCache" if self.REDIS_URL else "SimpleCache"
+        self.CACHE_REDIS_URL = self.REDIS_URL
+        self.CACHE_DEFAULT_TIMEOUT = 60
+        self.CACHE_KEY_PREFIX = env.get("CACHE_KEY_PREFIX") or "parkmind:"
+
+    RATELIMIT_ENABLED_DEFAULT = True
+
+    def default_database_url(self) -> str:
+        """SQLite file in ``instance/`` for the embedded default."""
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{INSTANCE_DIR / 'parkmind.db'}"
+
+    def default_secret(self, name: str) -> str | None:
+        """Generated once per instance outside production; production must set it."""
+        return instance_secret(name)
+
+
+class DevelopmentConfig(Config):
+    """Embedded defaults for ``make run``."""
+
+    APP_ENV = "development"
+
+
+class TestingConfig(Config):
+    """Fast, isolated settings for the test suite."""
+
+    APP_ENV = "testing"
+    TESTING = True
+    RATELIMIT_ENABLED_DEFAULT = False
+    PASSWORD_HASH_TIME_COST = 1
+    PASSWORD_HASH_MEMORY_COST = 1024
+    PASSWORD_HASH_PARALLELISM = 1
+
+    def default_secret(self, name: str) -> str | None:
+        return f"testing-{name.lower()}-" + "x" * 40
+
+
+class ProductionConfig(Config):
+    """Production: every secret and service must be given explicitly."""
+
+    APP_ENV = "production"
+
+    def default_secret(self, name: str) -> str | None:
+        return None
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+class ConfigError(RuntimeError):
+    """Raised when the configuration is unsafe for the chosen environment."""
+
+
+def load_config(app_env: str | None = None) -> Config:
+    """Build the configuration object for ``app_env`` (or ``APP_ENV``)."""
+    name = (app_env or os.environ.get("APP_ENV") or "development").strip().lower()
+    if name not in CONFIGS:
+        raise ConfigError(f"APP_ENV must be one of {', '.join(CONFIGS)}, not {name!r}")
+    previous = os.environ.get("APP_ENV")
+    os.environ["APP_ENV"] = name
+    try:
+        return CONFIGS[name]()
+    finally:
+        if previous is None:
+            os.environ.pop("APP_ENV", None)
+        else:
+            os.environ["APP_ENV"] = previous
+
+
+def engine_options(database_url: str) -> dict:
+    """Connection pool settings suited to the database in ``database_url``."""
+    if database_url.startswith("sqlite"):
+        # SQLite: a busy writer waits instead of failing at once.
+        return {"connect_args": {"timeout": 30}}
+    return {
+        "pool_pre_ping": True,
+        "pool_recycle": 280,
+        "pool_size": env_int("DB_POOL_SIZE", 10),
+        "max_overflow": env_int("DB_MAX_OVERFLOW", 10),
+        "pool_timeout": 10,
+        "connect_args": {"connect_timeout": 5, "read_timeout": 30, "write_timeout": 30},
+    }
+
+
+def validate_config(settings: dict) -> None:
+    """Refuse to run production with unsafe settings; the message names the variable."""
+    if settings.get("APP_ENV") != "production":
+        return
+    for name in ("SECRET_KEY", "JWT_SECRET_KEY"):
+        value = settings.get(name) or ""
+        if len(value.encode()) < MIN_SECRET_BYTES:
+            raise ConfigError(
+                f"{name} must be set to a random value of at least {MIN_SECRET_BYTES} bytes "
+                "in production"
+            )
+    if str(settings.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite"):
+        raise ConfigError("DATABASE_URL must point to MySQL/MariaDB in production, not SQLite")
+    if "*" in (settings.get("CORS_ORIGINS") or []):
+        raise ConfigError("CORS_ORIGINS must list origins explicitly in production, not '*'")
+    if settings.get("DEBUG"):
+        raise ConfigError("FLASK_DEBUG must be off in production")

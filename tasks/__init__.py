@@ -1,0 +1,1 @@
+"""Celery tasks. Each loads what it needs by id, calls a service, and is safe to run twice."""
