@@ -82,8 +82,11 @@ def jobs_run(name: str) -> None:
     jobs = load_jobs()
     if name not in jobs:
         raise click.ClickException(f"unknown job {name!r}; see 'flask jobs list'")
+    from app.services.dispatch import send_ready_tasks
+
     result = jobs[name].func()
     db.session.commit()
+    send_ready_tasks()
     click.echo(json.dumps({"job": name, "result": result}, default=str))
 
 

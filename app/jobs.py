@@ -30,6 +30,19 @@ def job(name: str, *, schedule: str) -> Callable:
 
 def load_jobs() -> dict[str, Job]:
     """Import the modules that define jobs and return the registry."""
-    import app.services.maintenance  # noqa: F401
+    import importlib
 
+    for module in JOB_MODULES:
+        importlib.import_module(module)
     return JOBS
+
+
+# Modules whose ``@job`` functions make up the schedule.
+JOB_MODULES = (
+    "app.services.maintenance",
+    "app.services.parking_jobs",
+    "app.services.upload_jobs",
+    "app.services.export_jobs",
+    "app.services.reminders",
+    "app.services.circle_jobs",
+)

@@ -9,14 +9,27 @@ from __future__ import annotations
 from celery import Celery, Task
 from flask import Flask
 
+TASK_MODULES = ("tasks.mail", "tasks.exports", "tasks.jobs", "tasks.uploads", "tasks.circle")
+
 
 def init_celery(app: Flask) -> Celery:
     """Create the Celery app bound to ``app``; every task runs inside an app context."""
 
     class FlaskTask(Task):
         def __call__(self, *args, **kwargs):
+            # The task edge: one commit when the task succeeds, then whatever it enqueued is sent.
+            from app.extensions import db
+            from app.services.dispatch import send_ready_tasks
+
             with app.app_context():
-                return self.run(*args, **kwargs)
+                try:
+                    result = self.run(*args, **kwargs)
+                    db.session.commit()
+                except BaseException:
+                    db.session.rollback()
+                    raise
+                send_ready_tasks()
+                return result
 
     broker = app.config.get("CELERY_BROKER_URL")
     celery_app = Celery(app.name, task_cls=FlaskTask)
@@ -40,7 +53,7 @@ def init_celery(app: Flask) -> Celery:
         enable_utc=True,
         task_serializer="json",
         accept_content=["json"],
-        imports=("tasks",),
+        imports=TASK_MODULES,
     )
     from tasks.schedule import beat_schedule
 

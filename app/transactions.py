@@ -73,4 +73,7 @@ def commit_response(response: Response) -> Response:
             )
         log.exception("commit failed")
         return error_response(500, "internal_error", HTTP_MESSAGES[500])
+    from app.services.dispatch import send_ready_tasks
+
+    send_ready_tasks()
     return response

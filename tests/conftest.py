@@ -20,6 +20,13 @@ os.environ.pop("REDIS_URL", None)
 
 from tests.services_probe import IN_CI, MARIADB_URL, probe
 
+pytest_plugins = [
+    "tests.support.smtp",
+    "tests.support.live_server",
+    "tests.support.s3",
+    "tests.support.celery_worker",
+]
+
 SERVICES = probe()
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 

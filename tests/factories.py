@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
 from functools import lru_cache
 
 import factory
@@ -9,6 +11,7 @@ from factory.alchemy import SQLAlchemyModelFactory
 
 from app import models
 from app.extensions import db
+from app.models import utcnow
 
 PASSWORD = "correct-horse-battery"
 
@@ -27,6 +30,18 @@ class BaseFactory(SQLAlchemyModelFactory):
         sqlalchemy_session_factory = lambda: db.session  # noqa: E731
         sqlalchemy_session_persistence = "flush"
 
+    @classmethod
+    def _adjust_kwargs(cls, **kwargs):
+        # Models keep plain foreign keys where no relationship is needed: turn ``user=<User>``
+        # into ``user_id=<id>`` for those.
+        model = cls._meta.model
+        for name in list(kwargs):
+            value = kwargs[name]
+            if isinstance(value, db.Model) and not hasattr(model, name):
+                kwargs.pop(name)
+                kwargs.setdefault(f"{name}_id", value.id)
+        return kwargs
+
 
 class UserFactory(BaseFactory):
     class Meta:
@@ -39,3 +54,231 @@ class UserFactory(BaseFactory):
     role = "user"
     is_active = True
     preferences = factory.LazyFunction(dict)
+
+
+class AuthSessionFactory(BaseFactory):
+    class Meta:
+        model = models.AuthSession
+
+    id = factory.LazyFunction(lambda: str(uuid.uuid4()))
+    user = factory.SubFactory(UserFactory)
+    user_id = factory.SelfAttribute("user.id")
+    refresh_jti = factory.LazyFunction(lambda: str(uuid.uuid4()))
+    expires_at = factory.LazyFunction(lambda: utcnow() + timedelta(days=30))
+
+
+class LotFactory(BaseFactory):
+    class Meta:
+        model = models.Lot
+
+    name = factory.Sequence(lambda n: f"Lot {n}")
+    address = factory.Faker("street_address")
+    pin_code = factory.Sequence(lambda n: f"{560000 + n}")
+    latitude = 12.9716
+    longitude = 77.5946
+    levels = 1
+    hourly_rate_cents = 250
+    billing_increment_minutes = 60
+    free_minutes = 0
+    daily_max_cents = None
+
+    @factory.post_generation
+    def spots(obj, create, extracted, **kwargs):
+        """``LotFactory(spots=5)`` also creates spots 1..5."""
+        count = extracted if isinstance(extracted, int) else 0
+        for number in range(1, count + 1):
+            db.session.add(
+                models.Spot(
+                    lot_id=obj.id, number=number, level=1, status="available", is_occupied=False
+                )
+            )
+        if count:
+            db.session.flush()
+
+
+class SpotFactory(BaseFactory):
+    class Meta:
+        model = models.Spot
+
+    lot = factory.SubFactory(LotFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    level = 1
+    status = "available"
+    is_occupied = False
+
+
+class BookingFactory(BaseFactory):
+    """A completed booking by default (history); pass status="active" for a live one."""
+
+    class Meta:
+        model = models.Booking
+
+    user = factory.SubFactory(UserFactory)
+    spot = factory.SubFactory(SpotFactory)
+    lot = factory.SelfAttribute("spot.lot")
+    vehicle_number = "KA01AB1234"
+    status = "completed"
+    started_at = factory.LazyFunction(lambda: utcnow() - timedelta(hours=3))
+    ended_at = factory.LazyFunction(lambda: utcnow() - timedelta(hours=1))
+    duration_minutes = 120
+    hourly_rate_cents = 250
+    billing_increment_minutes = 60
+    free_minutes = 0
+    daily_max_cents = None
+    cost_cents = 500
+    currency = "USD"
+
+
+class PaymentFactory(BaseFactory):
+    class Meta:
+        model = models.Payment
+
+    booking = factory.SubFactory(BookingFactory)
+    user_id = factory.SelfAttribute("booking.user_id")
+    lot_id = factory.SelfAttribute("booking.lot_id")
+    amount_cents = factory.SelfAttribute("booking.cost_cents")
+    currency = "USD"
+    status = "pending"
+
+
+class UploadFactory(BaseFactory):
+    class Meta:
+        model = models.Upload
+
+    user = factory.SubFactory(UserFactory)
+    purpose = "parking_event_photo"
+    content_type = "image/jpeg"
+    size_bytes = 1024
+    storage_key = factory.LazyAttribute(
+        lambda o: f"users/{o.user.id}/{o.purpose}/{uuid.uuid4().hex}.jpg"
+    )
+    status = "ready"
+    expires_at = factory.LazyFunction(lambda: utcnow() + timedelta(minutes=10))
+
+
+class ParkingEventFactory(BaseFactory):
+    class Meta:
+        model = models.ParkingEvent
+
+    user = factory.SubFactory(UserFactory)
+    latitude = 48.8584
+    longitude = 2.2945
+    accuracy_m = 8.0
+    location_type = "outdoor"
+    level = None
+    spot_label = None
+    notes = "Near the big oak tree"
+    status = "active"
+    parked_at = factory.LazyFunction(lambda: utcnow() - timedelta(hours=1))
+
+
+class LandmarkFactory(BaseFactory):
+    class Meta:
+        model = models.Landmark
+
+    event = factory.SubFactory(ParkingEventFactory)
+    name = factory.Sequence(lambda n: f"Landmark {n}")
+    description = "A blue door"
+    latitude = 48.8586
+    longitude = 2.2950
+
+
+class AssistRequestFactory(BaseFactory):
+    class Meta:
+        model = models.AssistRequest
+
+    event = factory.SubFactory(ParkingEventFactory)
+    user_id = factory.SelfAttribute("event.user_id")
+    level = 1
+
+
+class RetrievalScoreFactory(BaseFactory):
+    class Meta:
+        model = models.RetrievalScore
+
+    event = factory.SubFactory(ParkingEventFactory, status="retrieved")
+    user_id = factory.SelfAttribute("event.user_id")
+    score_version = 1
+    landmark_recall = None
+    time_score = 100
+    assistance_score = 100
+    total = 100
+    expected_seconds = 120.0
+    actual_seconds = 120.0
+    distance_m = 120.0
+    pace_m_per_s = 1.0
+    highest_assist_level = 0
+    assist_count = 0
+    found = True
+    recall = factory.LazyFunction(list)
+
+
+class ExportFactory(BaseFactory):
+    class Meta:
+        model = models.Export
+
+    user = factory.SubFactory(UserFactory)
+    kind = "bookings"
+    status = "pending"
+    email = False
+
+
+class CircleMembershipFactory(BaseFactory):
+    """An accepted caregiver membership by default."""
+
+    class Meta:
+        model = models.CircleMembership
+
+    person = factory.SubFactory(UserFactory)
+    member = factory.SubFactory(UserFactory)
+    role = "caregiver"
+    status = "accepted"
+    open_key = factory.LazyAttribute(lambda o: f"{o.person.id}:{o.member.id}")
+    expires_at = factory.LazyFunction(lambda: utcnow() + timedelta(days=7))
+    responded_at = factory.LazyFunction(utcnow)
+
+
+class CircleAuditFactory(BaseFactory):
+    class Meta:
+        model = models.CircleAudit
+
+    person = factory.SubFactory(UserFactory)
+    person_id = factory.SelfAttribute("person.id")
+    actor_id = factory.SelfAttribute("person.id")
+    member_id = factory.LazyAttribute(lambda o: UserFactory().id)
+    action = "invited"
+
+
+class NotificationFactory(BaseFactory):
+    class Meta:
+        model = models.Notification
+
+    user = factory.SubFactory(UserFactory)
+    user_id = factory.SelfAttribute("user.id")
+    kind = "info"
+    title = "Hello"
+    body = "A message"
+    data = factory.LazyFunction(dict)
+
+
+class OutboundMessageFactory(BaseFactory):
+    class Meta:
+        model = models.OutboundMessage
+
+    dedupe_key = factory.Sequence(lambda n: f"test:{n}")
+    channel = "email"
+    recipient = "someone@example.com"
+    subject = "Subject"
+    status = "pending"
+
+
+class IdempotencyKeyFactory(BaseFactory):
+    class Meta:
+        model = models.IdempotencyKey
+
+    user = factory.SubFactory(UserFactory)
+    endpoint = "bookings.create"
+    key = factory.LazyFunction(lambda: uuid.uuid4().hex)
+    request_hash = "0" * 64
+    response_status = 201
+    response_body = "{}"

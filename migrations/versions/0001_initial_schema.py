@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 00:58:48.128306
+Create Date: 2026-11-26 01:02:29.783503
 
 """
 from alembic import op

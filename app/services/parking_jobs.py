@@ -1,0 +1,5 @@
+"""Scheduled jobs (see app.jobs)."""
+
+from __future__ import annotations
+
+from app.jobs import job  # noqa: F401

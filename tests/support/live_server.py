@@ -1,0 +1,3 @@
+"""Real gunicorn servers for end-to-end and concurrency tests."""
+
+from __future__ import annotations
