@@ -83,7 +83,7 @@ class LotFactory(BaseFactory):
     daily_max_cents = None
 
     @factory.post_generation
-    def spots(obj, create, extracted, **kwargs):
+    def spots(obj, create, extracted, **kwargs):  # noqa: N805 - factory_boy passes the object
         """``LotFactory(spots=5)`` also creates spots 1..5."""
         count = extracted if isinstance(extracted, int) else 0
         for number in range(1, count + 1):

@@ -35,10 +35,9 @@ def _committed(session: Session) -> None:
 
 @event.listens_for(Session, "after_soft_rollback")
 def _rolled_back(session: Session, previous_transaction) -> None:
-    if previous_transaction.parent is None or previous_transaction.nested:
-        # A savepoint rollback keeps the outer work; only a full rollback forgets it.
-        if previous_transaction.parent is None:
-            session.info.pop(PENDING, None)
+    # A savepoint rollback keeps the outer work; only a full rollback forgets it.
+    if previous_transaction.parent is None:
+        session.info.pop(PENDING, None)
 
 
 def send_ready_tasks() -> int:
