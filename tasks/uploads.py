@@ -2,4 +2,27 @@
 
 from __future__ import annotations
 
-from celery import shared_task  # noqa: F401
+import logging
+
+from celery import shared_task
+
+log = logging.getLogger(__name__)
+
+MAX_RETRIES = 8
+
+
+@shared_task(bind=True, max_retries=MAX_RETRIES, acks_late=True)
+def delete_objects(self, keys: list[str]) -> int:
+    """Remove these objects from storage; safe to run twice, retried with backoff while down."""
+    from app.services import uploads
+    from app.services.storage import StorageUnavailable
+
+    try:
+        return uploads.delete_objects(keys)
+    except StorageUnavailable as exc:
+        if self.request.is_eager:
+            # In-process (no broker) a retry would block the request that sent it; the objects
+            # stay until the next delete of the same keys.
+            log.warning("storage unavailable; %d objects not deleted", len(keys))
+            return 0
+        raise self.retry(exc=exc, countdown=min(600, 10 * 2**self.request.retries)) from exc

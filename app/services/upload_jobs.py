@@ -2,4 +2,11 @@
 
 from __future__ import annotations
 
-from app.jobs import job  # noqa: F401
+from app.jobs import job
+from app.services.uploads import remove_stale_pending
+
+
+@job("cleanup-uploads", schedule="hourly at :45")
+def cleanup_uploads() -> dict:
+    """Remove uploads never completed within 24 hours, with their objects."""
+    return remove_stale_pending()

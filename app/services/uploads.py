@@ -1,0 +1,233 @@
+"""Photos: direct uploads to storage, verification, signed read URLs and clean-up.
+
+A client asks for an upload (purpose, content type, size), sends the bytes straight to storage
+with the presigned POST it gets back, then asks us to complete it: the object must exist, be no
+larger than declared, and start with the signature of the declared image type. Only ``ready``
+uploads can be attached (to a parking event, a landmark or the avatar), and only by their owner.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.extensions import db
+from app.models.base import utcnow
+from app.models.upload import CONTENT_TYPES, UPLOAD_PURPOSES, Upload
+from app.models.user import User
+from app.services.dispatch import enqueue
+from app.services.storage import StorageUnavailable, get_storage
+
+log = logging.getLogger(__name__)
+
+MAX_ID = 2**31 - 1
+MAX_UPLOAD_URL_SECONDS = 10 * 60
+MAX_PHOTO_URL_SECONDS = 5 * 60
+SIGNATURE_BYTES = 12
+
+
+def sniff_image_type(head: bytes) -> str | None:
+    """The image content type the first bytes announce (JPEG, PNG or WebP), else None."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def _seconds(setting: str, ceiling: int) -> int:
+    value = current_app.config.get(setting) or timedelta(seconds=ceiling)
+    seconds = int(value.total_seconds()) if isinstance(value, timedelta) else int(value)
+    return max(1, min(seconds, ceiling))
+
+
+def _invalid_file(message: str) -> ValidationFailed:
+    # The upload row's change to ``deleted`` must survive the 422, so the refusal commits.
+    return ValidationFailed(message, code="invalid_file", commit=True)
+
+
+def create_upload(user: User, purpose: str, content_type: str, size_bytes: int):
+    """Record a pending upload under a server-chosen key and return it with a presigned POST."""
+    max_bytes = int(current_app.config["UPLOAD_MAX_BYTES"])
+    errors: dict[str, list[str]] = {}
+    if purpose not in UPLOAD_PURPOSES:
+        errors["purpose"] = [f"Must be one of: {', '.join(UPLOAD_PURPOSES)}."]
+    if content_type not in CONTENT_TYPES:
+        errors["content_type"] = [f"Must be one of: {', '.join(CONTENT_TYPES)}."]
+    if not isinstance(size_bytes, int) or not 1 <= size_bytes <= max_bytes:
+        errors["size_bytes"] = [f"Must be between 1 and {max_bytes} bytes."]
+    if errors:
+        raise ValidationFailed(fields=errors)
+    key = f"users/{user.id}/{purpose}/{uuid.uuid4().hex}.{CONTENT_TYPES[content_type]}"
+    expires_seconds = _seconds("UPLOAD_URL_EXPIRES", MAX_UPLOAD_URL_SECONDS)
+    post = get_storage().presigned_post(key, content_type, size_bytes, expires_seconds)
+    upload = Upload(
+        user_id=user.id,
+        purpose=purpose,
+        content_type=content_type,
+        size_bytes=size_bytes,
+        storage_key=key,
+        status="pending",
+        created_at=utcnow(),
+        expires_at=post["expires_at"],
+    )
+    db.session.add(upload)
+    db.session.flush()
+    return upload, post
+
+
+def _owned_upload(user_id: int, upload_id: int) -> Upload:
+    upload = db.session.get(Upload, upload_id) if 1 <= upload_id <= MAX_ID else None
+    if upload is None or upload.user_id != user_id or upload.status == "deleted":
+        raise NotFound("No such upload.", code="upload_not_found")
+    return upload
+
+
+def get_upload(user: User, upload_id: int) -> Upload:
+    """One of the user's uploads, or 404."""
+    return _owned_upload(user.id, upload_id)
+
+
+def _reject(upload: Upload, message: str) -> ValidationFailed:
+    get_storage().delete(upload.storage_key)
+    upload.status = "deleted"
+    db.session.flush()
+    log.info("upload %s rejected: %s", upload.id, message)
+    return _invalid_file(message)
+
+
+def complete_upload(user: User, upload_id: int) -> Upload:
+    """Check the stored object (exists, size, image signature); ready it or delete it (422)."""
+    upload = _owned_upload(user.id, upload_id)
+    if upload.status == "ready":
+        return upload
+    storage = get_storage()
+    size = storage.head(upload.storage_key)
+    if size is None:
+        # Still pending: the client may retry its upload while the presigned POST is valid.
+        raise ValidationFailed("No file has been uploaded yet.", code="invalid_file")
+    max_bytes = int(current_app.config["UPLOAD_MAX_BYTES"])
+    if size < 1 or size > upload.size_bytes or size > max_bytes:
+        raise _reject(upload, "The file is larger than declared or empty.")
+    detected = sniff_image_type(storage.read_prefix(upload.storage_key, SIGNATURE_BYTES))
+    if detected is None:
+        raise _reject(upload, "The file is not a JPEG, PNG or WebP image.")
+    if detected != upload.content_type:
+        raise _reject(upload, f"The file is {detected}, not {upload.content_type} as declared.")
+    upload.status = "ready"
+    upload.size_bytes = size
+    upload.completed_at = utcnow()
+    db.session.flush()
+    return upload
+
+
+def ready_upload(
+    user_id: int, upload_id: int, purposes: tuple[str, ...], *, field: str = "upload_id"
+) -> Upload:
+    """The owner's ready upload for one of ``purposes``: 404, 409 not ready, 422 wrong purpose."""
+    upload = _owned_upload(user_id, upload_id)
+    if upload.status != "ready":
+        raise Conflict("This upload has not been completed.", code="upload_not_ready")
+    if upload.purpose not in purposes:
+        raise ValidationFailed(
+            fields={field: [f"This upload is for {upload.purpose}, not {' or '.join(purposes)}."]}
+        )
+    return upload
+
+
+def _signed_url(upload: Upload) -> str | None:
+    seconds = _seconds("DOWNLOAD_URL_EXPIRES", MAX_PHOTO_URL_SECONDS)
+    try:
+        return get_storage().signed_get_url(
+            upload.storage_key, seconds, content_type=upload.content_type
+        )
+    except StorageUnavailable:
+        # A photo link that cannot be signed must not break the response that shows it.
+        log.warning("could not sign a URL for upload %s", upload.id)
+        return None
+
+
+def photo_url(upload_id: int | None) -> str | None:
+    """A signed GET (≤ 5 minutes) for a ready upload; None when there is none."""
+    if upload_id is None:
+        return None
+    upload = db.session.get(Upload, upload_id)
+    if upload is None or upload.status != "ready":
+        return None
+    return _signed_url(upload)
+
+
+def photo_urls(upload_ids: Iterable[int | None]) -> dict[int, str]:
+    """Signed GETs for many uploads at once (one query), keyed by upload id."""
+    ids = {upload_id for upload_id in upload_ids if upload_id is not None}
+    if not ids:
+        return {}
+    uploads = db.session.scalars(
+        select(Upload).where(Upload.id.in_(ids), Upload.status == "ready")
+    ).all()
+    urls = {}
+    for upload in uploads:
+        url = _signed_url(upload)
+        if url is not None:
+            urls[upload.id] = url
+    return urls
+
+
+def discard_uploads(upload_ids: Iterable[int | None]) -> None:
+    """Mark uploads deleted; their objects are removed in the background after the commit."""
+    from tasks.uploads import delete_objects
+
+    ids = {upload_id for upload_id in upload_ids if upload_id is not None}
+    if not ids:
+        return
+    uploads = db.session.scalars(
+        select(Upload).where(Upload.id.in_(ids), Upload.status != "deleted")
+    ).all()
+    keys = []
+    for upload in uploads:
+        upload.status = "deleted"
+        keys.append(upload.storage_key)
+    db.session.flush()
+    if keys:
+        enqueue(delete_objects, keys)
+
+
+def delete_objects(keys: Iterable[str]) -> int:
+    """Remove objects from storage (idempotent); raises StorageUnavailable to be retried."""
+    storage = get_storage()
+    count = 0
+    for key in keys:
+        storage.delete(key)
+        count += 1
+    return count
+
+
+def remove_stale_pending(*, older_than: timedelta = timedelta(hours=24), batch: int = 500) -> dict:
+    """Delete the objects and retire the rows of uploads never completed within ``older_than``."""
+    cutoff = utcnow() - older_than
+    stale = db.session.scalars(
+        select(Upload)
+        .where(Upload.status == "pending", Upload.created_at < cutoff)
+        .order_by(Upload.id)
+        .limit(batch)
+    ).all()
+    storage = get_storage()
+    removed = 0
+    for upload in stale:
+        try:
+            storage.delete(upload.storage_key)
+        except StorageUnavailable:
+            log.warning("cleanup-uploads: storage unavailable; %s left for the next run", upload.id)
+            break
+        upload.status = "deleted"
+        removed += 1
+    db.session.flush()
+    return {"stale": len(stale), "removed": removed}
