@@ -38,8 +38,9 @@ def configure_logging(app: Flask) -> None:
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
+    handler.name = "parkmind"
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [h for h in root.handlers if h.name != "parkmind"] + [handler]
     root.setLevel(app.config.get("LOG_LEVEL", "INFO"))
     for noisy in ("botocore", "boto3", "urllib3", "s3transfer", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,110 @@
+"""Liveness, readiness, metrics and docs."""
+
+from __future__ import annotations
+
+from tests.conftest import make_app, require
+
+
+def test_health_needs_nothing(client, db):
+    response = client.get("/api/v1/health")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_ready_checks_the_database(client, db):
+    body = client.get("/api/v1/ready").get_json()
+    assert body["status"] == "ok"
+    assert body["checks"]["database"]["status"] == "ok"
+    assert "redis" not in body["checks"]
+
+
+def test_ready_reports_redis_when_configured(database_url):
+    require("redis")
+    app = make_app(database_url, REDIS_URL="redis://127.0.0.1:6379/0")
+    response = app.test_client().get("/api/v1/ready")
+    assert response.status_code == 200
+    assert response.get_json()["checks"]["redis"]["status"] == "ok"
+
+
+def test_ready_is_503_with_detail_when_redis_is_down(database_url):
+    app = make_app(database_url, REDIS_URL="redis://127.0.0.1:1/0")
+    response = app.test_client().get("/api/v1/ready")
+    assert response.status_code == 503
+    checks = response.get_json()["checks"]
+    assert checks["database"]["status"] == "ok"
+    assert checks["redis"]["status"] == "down"
+
+
+def test_ready_is_503_when_the_database_is_down():
+    app = make_app("mysql+pymysql://root@127.0.0.1:1/none")
+    response = app.test_client().get("/api/v1/ready")
+    assert response.status_code == 503
+    assert response.get_json()["checks"]["database"]["status"] == "down"
+
+
+def test_metrics_in_prometheus_format(client, db):
+    client.get("/api/v1/health")
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert "flask_http_request_duration_seconds" in response.get_data(as_text=True)
+
+
+def test_swagger_ui_served_offline(client, db):
+    page = client.get("/api/docs")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "/api/docs/assets/swagger-ui-bundle.js" in html
+    asset = client.get("/api/docs/assets/swagger-ui-bundle.js")
+    assert asset.status_code == 200
+    assert len(asset.data) > 100_000
+
+
+def test_login_rate_limit_falls_back_to_memory_when_redis_is_down(database_url):
+    app = make_app(
+        database_url,
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0",
+        LOGIN_RATE_LIMIT="3 per minute",
+        LOGIN_ACCOUNT_RATE_LIMIT="100 per minute",
+    )
+    client = app.test_client()
+    payload = {"login": "nobody", "password": "whatever-password"}
+    statuses = [client.post("/api/v1/auth/login", json=payload).status_code for _ in range(5)]
+    assert statuses.count(429) >= 1
+    assert 500 not in statuses
+
+
+def test_login_rate_limited_per_account_across_addresses(database_url):
+    app = make_app(
+        database_url,
+        RATELIMIT_ENABLED=True,
+        LOGIN_RATE_LIMIT="100 per minute",
+        LOGIN_ACCOUNT_RATE_LIMIT="2 per minute",
+    )
+    client = app.test_client()
+    payload = {"login": "victim", "password": "guess-guess"}
+    statuses = [
+        client.post(
+            "/api/v1/auth/login", json=payload, environ_base={"REMOTE_ADDR": f"10.0.0.{i}"}
+        ).status_code
+        for i in range(4)
+    ]
+    assert statuses == [401, 401, 429, 429]
+
+
+def test_login_rate_limit_in_redis(database_url):
+    require("redis")
+    import uuid
+
+    app = make_app(
+        database_url,
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0",
+        RATELIMIT_KEY_PREFIX=f"test-{uuid.uuid4().hex}",
+        LOGIN_RATE_LIMIT="2 per minute",
+        LOGIN_ACCOUNT_RATE_LIMIT="100 per minute",
+    )
+    client = app.test_client()
+    payload = {"login": "nobody", "password": "whatever-password"}
+    statuses = [client.post("/api/v1/auth/login", json=payload).status_code for _ in range(3)]
+    assert statuses == [401, 401, 429]
