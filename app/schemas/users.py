@@ -51,9 +51,14 @@ class UserSchema(Schema):
     is_active = fields.Boolean(required=True)
     preferences = fields.Dict(attribute="settings")
     avatar_upload_id = fields.Integer(allow_none=True)
-    avatar_url = fields.String(allow_none=True)
+    avatar_url = fields.Method("get_avatar_url", allow_none=True)
     created_at = UTCDateTime(required=True)
     last_login_at = UTCDateTime(allow_none=True)
+
+    def get_avatar_url(self, user) -> str | None:
+        from app.services.uploads import photo_url
+
+        return photo_url(user.avatar_upload_id)
 
 
 class TokenSchema(Schema):

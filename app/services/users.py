@@ -194,10 +194,24 @@ def update_profile(user: User, changes: dict) -> User:
             user.email = email
     if "preferences" in changes:
         user.preferences = {**(user.preferences or {}), **changes.pop("preferences")}
+    if "avatar_upload_id" in changes:
+        set_avatar(user, changes.pop("avatar_upload_id"))
     for name, value in changes.items():
         setattr(user, name, value)
     db.session.flush()
     return user
+
+
+def set_avatar(user: User, upload_id: int | None) -> None:
+    """Use one of the user's ready avatar uploads (or none); the previous one is discarded."""
+    from app.services.uploads import discard_uploads, ready_upload
+
+    if upload_id is not None:
+        ready_upload(user.id, upload_id, ("avatar",), field="avatar_upload_id")
+    previous = user.avatar_upload_id
+    user.avatar_upload_id = upload_id
+    if previous is not None and previous != upload_id:
+        discard_uploads([previous])
 
 
 def create_admin(*, email: str, password: str, username: str | None = None) -> User:
