@@ -2,7 +2,32 @@
 
 from __future__ import annotations
 
+from flask.views import MethodView
 from flask_smorest import Blueprint
+
+from app.api.common import protected
+from app.schemas.common import page_of
+from app.schemas.lots import LotQuerySchema, LotSchema
+from app.services import lots
 
 URL_PREFIX = ""
 blp = Blueprint("lots", __name__, description="Parking lots for drivers.")
+
+
+@blp.route("/lots")
+class Lots(MethodView):
+    @protected(blp, 422)
+    @blp.arguments(LotQuerySchema, location="query")
+    @blp.response(200, page_of(LotSchema))
+    def get(self, query):
+        """Lots with free and total spots and pricing; search by text, pin code or distance."""
+        return lots.list_lots(**query)
+
+
+@blp.route("/lots/<int:lot_id>")
+class LotDetail(MethodView):
+    @protected(blp, 404)
+    @blp.response(200, LotSchema)
+    def get(self, lot_id):
+        """One lot with its pricing and free count."""
+        return lots.get_lot_view(lot_id)
