@@ -1,5 +1,70 @@
-"""Celery tasks: exports."""
+"""Celery tasks: CSV exports."""
 
 from __future__ import annotations
 
-from celery import shared_task  # noqa: F401
+import logging
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+
+log = logging.getLogger(__name__)
+
+MAX_RETRIES = 5
+
+
+def _is_transient(exc: BaseException) -> bool:
+    """Database connection trouble, lock conflicts and unreachable storage are worth a retry."""
+    from sqlalchemy.exc import DBAPIError
+
+    from app.errors import is_connection_error
+    from app.services.storage import StorageUnavailable
+    from app.transactions import is_retryable
+
+    if isinstance(exc, StorageUnavailable):
+        return True
+    return isinstance(exc, DBAPIError) and (is_connection_error(exc) or is_retryable(exc))
+
+
+@shared_task(
+    bind=True,
+    name="exports.run_export",
+    acks_late=True,
+    max_retries=MAX_RETRIES,
+    soft_time_limit=10 * 60,
+    time_limit=11 * 60,
+)
+def run_export(self, export_id: int) -> int | None:
+    """Produce one export's CSV file; safe to run twice (the second run finds it done)."""
+    from app.extensions import db
+    from app.services import exports
+    from app.transactions import run_in_transaction
+
+    # Committed at once, so the client sees ``running`` and a duplicate delivery backs off.
+    if not run_in_transaction(lambda: exports.claim_export(export_id)):
+        log.info("export %s is not pending; nothing to do", export_id)
+        return None
+    try:
+        return exports.produce_export(export_id)
+    except SoftTimeLimitExceeded:
+        db.session.rollback()
+        run_in_transaction(lambda: exports.fail_export(export_id, "timed out"))
+        return None
+    except Exception as exc:
+        db.session.rollback()
+        reason = f"{type(exc).__name__}: {exc}"
+        if _is_transient(exc) and self.request.retries < MAX_RETRIES:
+            log.warning("export %s hit a transient error, retrying: %s", export_id, reason)
+            run_in_transaction(lambda: exports.requeue_export(export_id, reason))
+            raise self.retry(exc=exc, countdown=min(600, 10 * 2**self.request.retries)) from exc
+        log.exception("export %s failed", export_id)
+        short = _short(exc)
+        run_in_transaction(lambda: exports.fail_export(export_id, short))
+        return None
+
+
+def _short(exc: BaseException) -> str:
+    from app.services.storage import StorageUnavailable
+
+    if isinstance(exc, StorageUnavailable):
+        return "storage unavailable"
+    return f"internal error ({type(exc).__name__})"
