@@ -58,6 +58,8 @@ class ParkingEvent(TimestampMixin, db.Model):
     last_position_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     distance_m: Mapped[float | None] = mapped_column(sa.Double)
     expected_seconds: Mapped[float | None] = mapped_column(sa.Double)
+    # The walking pace the expected time was computed with, kept for the score.
+    pace_m_per_s: Mapped[float | None] = mapped_column(sa.Double)
     found: Mapped[bool | None] = mapped_column(sa.Boolean)
     expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

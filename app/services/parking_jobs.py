@@ -1,5 +1,28 @@
-"""Scheduled jobs (see app.jobs)."""
+"""Scheduled jobs for parking memory (see app.jobs)."""
 
 from __future__ import annotations
 
-from app.jobs import job  # noqa: F401
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import update
+
+from app.extensions import db
+from app.jobs import job
+from app.models import ParkingEvent, utcnow
+
+
+@job("expire-parking-events", schedule="every 15 minutes")
+def expire_parking_events() -> dict:
+    """Expire events still active after PARKING_EVENT_TTL_HOURS (active → expired)."""
+    now = utcnow()
+    cutoff = now - timedelta(hours=current_app.config["PARKING_EVENT_TTL_HOURS"])
+    # One conditional UPDATE: an event whose retrieval starts meanwhile is no longer ``active``
+    # and is left alone, so the job never races the person into an impossible move.
+    result = db.session.execute(
+        update(ParkingEvent)
+        .where(ParkingEvent.status == "active", ParkingEvent.parked_at < cutoff)
+        .values(status="expired", expired_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return {"expired": result.rowcount or 0}

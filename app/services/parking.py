@@ -1,0 +1,297 @@
+"""Parking events and their landmarks: saving where the car is, correcting it, forgetting it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.extensions import db
+from app.models import Booking, Landmark, ParkingEvent, Spot, utcnow
+from app.models.parking import MAX_LANDMARKS
+from app.pagination import paginate
+from app.schemas.common import MAX_ID
+
+EVENT_PHOTO = ("parking_event_photo",)
+LANDMARK_PHOTO = ("landmark_photo",)
+OPEN_STATUSES = ("active", "retrieving")
+# Phones' clocks drift; a save stamped a little ahead of the server is still honest.
+CLOCK_SKEW = timedelta(minutes=5)
+# An offline save may arrive late, but not from another year.
+OLDEST_PARKED_AT = timedelta(days=366)
+EVENT_FIELDS = (
+    "latitude",
+    "longitude",
+    "accuracy_m",
+    "address",
+    "location_type",
+    "level",
+    "spot_label",
+    "notes",
+)
+LANDMARK_FIELDS = ("name", "description", "latitude", "longitude")
+
+
+def _event_query():
+    return select(ParkingEvent).options(
+        selectinload(ParkingEvent.landmarks), selectinload(ParkingEvent.score)
+    )
+
+
+def get_own_event(user_id: int, event_id: int, *, lock: bool = False) -> ParkingEvent:
+    """The user's event with landmarks and score, or 404 (another user's event is not found)."""
+    if not 1 <= event_id <= MAX_ID:
+        raise NotFound("We could not find that parking event.")
+    stmt = _event_query().where(ParkingEvent.id == event_id, ParkingEvent.user_id == user_id)
+    if lock:
+        # Serialises state changes on one event (MariaDB row lock; SQLite has one writer).
+        stmt = stmt.with_for_update()
+    event = db.session.scalar(stmt)
+    if event is None:
+        raise NotFound("We could not find that parking event.")
+    return event
+
+
+def attach_photo_urls(events: Iterable[ParkingEvent]) -> None:
+    """Sign every photo of these events and their landmarks with one batched lookup."""
+    events = list(events)
+    owners: list[Any] = []
+    for event in events:
+        owners.append(event)
+        owners.extend(event.landmarks)
+    ids = [owner.photo_upload_id for owner in owners if owner.photo_upload_id is not None]
+    urls: dict[int, str] = {}
+    if ids:
+        from app.services.uploads import photo_urls
+
+        urls = photo_urls(ids)
+    for owner in owners:
+        owner.photo_url = urls.get(owner.photo_upload_id) if owner.photo_upload_id else None
+
+
+def _ready_photo(user_id: int, upload_id: int | None, purposes: tuple[str, ...]) -> int | None:
+    """Check that an upload is the user's own finished photo for this purpose (404/409)."""
+    if upload_id is None:
+        return None
+    from app.services.uploads import ready_upload
+
+    return ready_upload(user_id, upload_id, purposes).id
+
+
+def _discard(upload_ids: Iterable[int | None]) -> None:
+    ids = [upload_id for upload_id in upload_ids if upload_id is not None]
+    if ids:
+        from app.services.uploads import discard_uploads
+
+        discard_uploads(ids)
+
+
+def _own_booking(user_id: int, booking_id: int) -> tuple[Booking, Spot]:
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or booking.user_id != user_id:
+        raise NotFound("We could not find that booking.")
+    spot = db.session.get(Spot, booking.spot_id)
+    return booking, spot
+
+
+def _event_by_client_uuid(user_id: int, client_uuid: str, *, lock: bool) -> ParkingEvent | None:
+    stmt = _event_query().where(
+        ParkingEvent.user_id == user_id, ParkingEvent.client_uuid == client_uuid
+    )
+    if lock:
+        # A locking read sees rows committed after this transaction's snapshot (MariaDB).
+        stmt = stmt.with_for_update()
+    return db.session.scalar(stmt)
+
+
+def create_event(*, user_id: int, data: dict[str, Any]) -> tuple[ParkingEvent, bool]:
+    """Save where the car is; a repeated ``client_uuid`` returns the first event (created=False)."""
+    client_uuid = data.get("client_uuid")
+    if isinstance(client_uuid, uuid.UUID):
+        client_uuid = str(client_uuid)
+    if client_uuid is not None:
+        existing = _event_by_client_uuid(user_id, client_uuid, lock=False)
+        if existing is not None:
+            return existing, False
+
+    now = utcnow()
+    parked_at = data.get("parked_at") or now
+    if parked_at > now + CLOCK_SKEW:
+        raise ValidationFailed(fields={"parked_at": ["The parking time cannot be in the future."]})
+    if parked_at < now - OLDEST_PARKED_AT:
+        raise ValidationFailed(fields={"parked_at": ["The parking time is too far in the past."]})
+
+    values = {name: data.get(name) for name in EVENT_FIELDS if name in data}
+    event = ParkingEvent(
+        user_id=user_id,
+        client_uuid=client_uuid,
+        parked_at=parked_at,
+        status="active",
+        paused_seconds=0.0,
+        landmarks=[],
+        score=None,
+        **values,
+    )
+    booking_id = data.get("booking_id")
+    if booking_id is not None:
+        booking, spot = _own_booking(user_id, booking_id)
+        # The booking is the record of the spot: it fills in lot, level and spot label.
+        event.booking_id = booking.id
+        event.lot_id = booking.lot_id
+        if spot is not None:
+            event.spot_label = str(spot.number)
+            if spot.level is not None:
+                event.level = str(spot.level)
+    event.photo_upload_id = _ready_photo(user_id, data.get("photo_upload_id"), EVENT_PHOTO)
+
+    if client_uuid is None:
+        db.session.add(event)
+        db.session.flush()
+        return event, True
+    try:
+        with db.session.begin_nested():
+            db.session.add(event)
+    except IntegrityError:
+        # Two copies of the same offline save raced; the first one stored is the event.
+        existing = _event_by_client_uuid(user_id, client_uuid, lock=True)
+        if existing is None:
+            raise
+        return existing, False
+    return event, True
+
+
+def list_events(
+    *, user_id: int, status: str | None = None, page: int = 1, per_page: int = 20
+) -> dict:
+    """The user's events, newest first, optionally of one status."""
+    stmt = _event_query().where(ParkingEvent.user_id == user_id)
+    if status is not None:
+        stmt = stmt.where(ParkingEvent.status == status)
+    stmt = stmt.order_by(ParkingEvent.parked_at.desc(), ParkingEvent.id.desc())
+    result = paginate(stmt, page=page, per_page=per_page)
+    attach_photo_urls(result["items"])
+    return result
+
+
+def latest_active_event(user_id: int) -> ParkingEvent | None:
+    """The user's newest event that is still active or being retrieved, if any."""
+    return db.session.scalar(
+        _event_query()
+        .where(ParkingEvent.user_id == user_id, ParkingEvent.status.in_(OPEN_STATUSES))
+        .order_by(ParkingEvent.parked_at.desc(), ParkingEvent.id.desc())
+        .limit(1)
+    )
+
+
+def require_latest_active_event(user_id: int) -> ParkingEvent:
+    """The newest open event with its photo URLs, or 404 ``no_active_event``."""
+    event = latest_active_event(user_id)
+    if event is None:
+        raise NotFound("There is no saved parking place right now.", code="no_active_event")
+    attach_photo_urls([event])
+    return event
+
+
+def show_event(*, user_id: int, event_id: int) -> ParkingEvent:
+    """One of the user's events with landmarks, photo URLs and score."""
+    event = get_own_event(user_id, event_id)
+    attach_photo_urls([event])
+    return event
+
+
+def update_event(*, user_id: int, event_id: int, changes: dict[str, Any]) -> ParkingEvent:
+    """Correct the pin, notes, level, spot or photo of an event (never its status)."""
+    event = get_own_event(user_id, event_id, lock=True)
+    for name in EVENT_FIELDS:
+        if name in changes:
+            setattr(event, name, changes[name])
+    if "photo_upload_id" in changes and changes["photo_upload_id"] != event.photo_upload_id:
+        old = event.photo_upload_id
+        event.photo_upload_id = _ready_photo(user_id, changes["photo_upload_id"], EVENT_PHOTO)
+        _discard([old])
+    db.session.flush()
+    attach_photo_urls([event])
+    return event
+
+
+def delete_event(*, user_id: int, event_id: int) -> None:
+    """Forget an event with its landmarks, assistance log and score; its photos are discarded."""
+    event = get_own_event(user_id, event_id, lock=True)
+    photos = [event.photo_upload_id, *(landmark.photo_upload_id for landmark in event.landmarks)]
+    db.session.delete(event)
+    db.session.flush()
+    _discard(photos)
+
+
+# --- landmarks ------------------------------------------------------------------------------
+
+
+def list_landmarks(*, user_id: int, event_id: int) -> list[Landmark]:
+    """The landmarks of one of the user's events, oldest first."""
+    event = get_own_event(user_id, event_id)
+    attach_photo_urls([event])
+    return list(event.landmarks)
+
+
+def add_landmark(*, user_id: int, event_id: int, data: dict[str, Any]) -> Landmark:
+    """Add a landmark to an event: at most ten, or 409 ``too_many_landmarks``."""
+    event = get_own_event(user_id, event_id, lock=True)
+    if len(event.landmarks) >= MAX_LANDMARKS:
+        raise Conflict(
+            f"An event can keep up to {MAX_LANDMARKS} landmarks.", code="too_many_landmarks"
+        )
+    landmark = Landmark(**{name: data.get(name) for name in LANDMARK_FIELDS if name in data})
+    landmark.photo_upload_id = _ready_photo(user_id, data.get("photo_upload_id"), LANDMARK_PHOTO)
+    event.landmarks.append(landmark)
+    db.session.flush()
+    attach_photo_urls([event])
+    return landmark
+
+
+def get_own_landmark(user_id: int, landmark_id: int) -> Landmark:
+    """A landmark on one of the user's events, or 404."""
+    if not 1 <= landmark_id <= MAX_ID:
+        raise NotFound("We could not find that landmark.")
+    landmark = db.session.scalar(
+        select(Landmark)
+        .join(ParkingEvent, ParkingEvent.id == Landmark.event_id)
+        .where(Landmark.id == landmark_id, ParkingEvent.user_id == user_id)
+        .with_for_update()
+    )
+    if landmark is None:
+        raise NotFound("We could not find that landmark.")
+    return landmark
+
+
+def update_landmark(*, user_id: int, landmark_id: int, changes: dict[str, Any]) -> Landmark:
+    """Correct a landmark's name, description, position or photo."""
+    landmark = get_own_landmark(user_id, landmark_id)
+    for name in LANDMARK_FIELDS:
+        if name in changes:
+            setattr(landmark, name, changes[name])
+    if "photo_upload_id" in changes and changes["photo_upload_id"] != landmark.photo_upload_id:
+        old = landmark.photo_upload_id
+        landmark.photo_upload_id = _ready_photo(user_id, changes["photo_upload_id"], LANDMARK_PHOTO)
+        _discard([old])
+    db.session.flush()
+    landmark.photo_url = None
+    if landmark.photo_upload_id is not None:
+        from app.services.uploads import photo_url
+
+        landmark.photo_url = photo_url(landmark.photo_upload_id)
+    return landmark
+
+
+def delete_landmark(*, user_id: int, landmark_id: int) -> None:
+    """Remove a landmark and discard its photo."""
+    landmark = get_own_landmark(user_id, landmark_id)
+    photo = landmark.photo_upload_id
+    db.session.delete(landmark)
+    db.session.flush()
+    _discard([photo])
