@@ -299,6 +299,7 @@ def upgrade():
     sa.Column('last_position_at', app.models.base.UTCDateTime(), nullable=True),
     sa.Column('distance_m', sa.Double(), nullable=True),
     sa.Column('expected_seconds', sa.Double(), nullable=True),
+    sa.Column('pace_m_per_s', sa.Double(), nullable=True),
     sa.Column('found', sa.Boolean(), nullable=True),
     sa.Column('expired_at', app.models.base.UTCDateTime(), nullable=True),
     sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
