@@ -121,7 +121,9 @@ class S3Storage:
             signature_version="s3v4",
             connect_timeout=2,
             read_timeout=3,
-            retries={"max_attempts": 2, "mode": "standard"},
+            # Two attempts in all: botocore's ``max_attempts`` counts retries *after* the first
+            # try (2 would mean 3 x 3 s against a silent endpoint, past the 8 s budget).
+            retries={"total_max_attempts": 2, "mode": "standard"},
         )
         # Credentials come from the standard AWS chain (env, profile, instance role).
         session = boto3.session.Session()
