@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy import select
 
@@ -20,19 +19,31 @@ from app.services.dispatch import enqueue
 STALLED_FACTOR = 3
 EXPIRY_WARNING = timedelta(hours=6)
 BATCH = 500
+STALLED_LOOKBACK = timedelta(hours=24)
 
 
-def _unclaimed(stmt, kind: str):
+def _batches(stmt):
+    """Yield the rows of ``stmt`` (parking events) in id order, a batch at a time."""
+    last_id = 0
+    while True:
+        rows = db.session.scalars(
+            stmt.where(ParkingEvent.id > last_id).order_by(ParkingEvent.id).limit(BATCH)
+        ).all()
+        if not rows:
+            return
+        yield rows
+        last_id = rows[-1].id
+
+
+def _unclaimed(kind: str, events: list[ParkingEvent]) -> list[ParkingEvent]:
     """Only events whose notice to the person (the claim) does not exist yet."""
-    key = (
-        sa.literal(f"{kind}:", sa.String)
-        + sa.cast(ParkingEvent.id, sa.String)
-        + sa.literal(":", sa.String)
-        + sa.cast(ParkingEvent.user_id, sa.String)
+    keys = {circle.event_notice_key(kind, e.id, e.user_id): e for e in events}
+    if not keys:
+        return []
+    taken = set(
+        db.session.scalars(select(Notification.dedupe_key).where(Notification.dedupe_key.in_(keys)))
     )
-    return stmt.outerjoin(Notification, Notification.dedupe_key == key).where(
-        Notification.id.is_(None)
-    )
+    return [event for key, event in keys.items() if key not in taken]
 
 
 def active_retrieval_seconds(event: ParkingEvent, now) -> float:
@@ -49,25 +60,25 @@ def alert_stalled_retrievals() -> dict:
     from tasks.circle import deliver_event_notice
 
     now = utcnow()
-    candidates = db.session.scalars(
-        _unclaimed(select(ParkingEvent), "retrieval_stalled")
-        .where(
-            ParkingEvent.status == "retrieving",
-            ParkingEvent.expected_seconds.is_not(None),
-            ParkingEvent.expected_seconds > 0,
-        )
-        .order_by(ParkingEvent.id)
-        .limit(BATCH)
-    ).all()
-    alerted = 0
-    for event in candidates:
-        limit = STALLED_FACTOR * event.expected_seconds
-        if active_retrieval_seconds(event, now) <= limit:
-            continue
-        if circle.claim_event_notice("retrieval_stalled", event):
-            enqueue(deliver_event_notice, "retrieval_stalled", event.id)
-            alerted += 1
-    return {"checked": len(candidates), "alerted": alerted}
+    stmt = select(ParkingEvent).where(
+        ParkingEvent.status == "retrieving",
+        ParkingEvent.expected_seconds > 0,
+        # A walk abandoned long ago is not an emergency any more; it also bounds the scan.
+        ParkingEvent.retrieval_started_at >= now - STALLED_LOOKBACK,
+    )
+    checked = alerted = 0
+    for events in _batches(stmt):
+        checked += len(events)
+        stalled = [
+            event
+            for event in events
+            if active_retrieval_seconds(event, now) > STALLED_FACTOR * event.expected_seconds
+        ]
+        for event in _unclaimed("retrieval_stalled", stalled):
+            if circle.claim_event_notice("retrieval_stalled", event):
+                enqueue(deliver_event_notice, "retrieval_stalled", event.id)
+                alerted += 1
+    return {"checked": checked, "alerted": alerted}
 
 
 @job("expiring-parking-events", schedule="every 15 minutes")
@@ -77,22 +88,19 @@ def alert_expiring_parking_events() -> dict:
 
     now = utcnow()
     ttl = timedelta(hours=current_app.config["PARKING_EVENT_TTL_HOURS"])
-    events = db.session.scalars(
-        _unclaimed(select(ParkingEvent), "parking_expiring")
-        .where(
-            ParkingEvent.status == "active",
-            ParkingEvent.parked_at <= now - ttl + EXPIRY_WARNING,
-            ParkingEvent.parked_at > now - ttl,
-        )
-        .order_by(ParkingEvent.id)
-        .limit(BATCH)
-    ).all()
-    alerted = 0
-    for event in events:
-        if circle.claim_event_notice("parking_expiring", event):
-            enqueue(deliver_event_notice, "parking_expiring", event.id)
-            alerted += 1
-    return {"checked": len(events), "alerted": alerted}
+    stmt = select(ParkingEvent).where(
+        ParkingEvent.status == "active",
+        ParkingEvent.parked_at <= now - ttl + EXPIRY_WARNING,
+        ParkingEvent.parked_at > now - ttl,
+    )
+    checked = alerted = 0
+    for events in _batches(stmt):
+        checked += len(events)
+        for event in _unclaimed("parking_expiring", events):
+            if circle.claim_event_notice("parking_expiring", event):
+                enqueue(deliver_event_notice, "parking_expiring", event.id)
+                alerted += 1
+    return {"checked": checked, "alerted": alerted}
 
 
 @job("expire-invitations", schedule="every hour")
