@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -63,8 +64,19 @@ def _current_version(namespace: str) -> str | None:
     return version
 
 
+def is_shared() -> bool:
+    """True when the cache is shared by every server process (Redis).
+
+    A process-local cache (SimpleCache) cannot see another worker's invalidation, so it would
+    serve stale free counts under gunicorn: without Redis, values are computed every time.
+    """
+    return "redis" in str(current_app.config.get("CACHE_TYPE", "")).lower()
+
+
 def cached(namespace: str, params: Any, compute: Callable[[], T], timeout: int = 30) -> T:
     """The cached value for ``params`` in ``namespace``, or ``compute()`` (then stored)."""
+    if not is_shared():
+        return compute()
     version = _current_version(namespace)
     if version is None:
         return compute()
@@ -82,6 +94,8 @@ def cached(namespace: str, params: Any, compute: Callable[[], T], timeout: int =
 
 def invalidate(*namespaces: str) -> None:
     """Drop cached values of ``namespaces`` now and once more after the commit."""
+    if not is_shared():
+        return
     for namespace in namespaces:
         _bump(namespace)
     db.session().info.setdefault(PENDING, set()).update(namespaces)

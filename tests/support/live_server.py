@@ -1,3 +1,145 @@
-"""Real gunicorn servers for end-to-end and concurrency tests."""
+"""Real gunicorn servers for end-to-end and concurrency tests.
+
+``live_server(env)`` starts ``gunicorn 'app:create_app()'`` (gthread workers) in its own process
+group on 127.0.0.1, waits for ``/api/v1/health``, yields the base URL and terminates the whole
+group at the end. ``migrated_database(backend, tmp_path)`` gives a committed database (MariaDB:
+its own database, dropped afterwards; SQLite: a file) with the schema built by the migrations.
+The ``live_server_factory`` fixture starts any number of servers and stops them after the test.
+"""
 
 from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.support.net import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
+MIGRATIONS = str(ROOT / "migrations")
+
+
+@contextmanager
+def migrated_database(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A committed database with the migrated schema; yields its URL (dropped at the end)."""
+    import flask_migrate
+
+    from tests.conftest import create_mariadb_database, make_app, require
+
+    drop = None
+    if backend == "mariadb":
+        require("mariadb")
+        url, drop = create_mariadb_database("parkmind_live")
+    else:
+        url = f"sqlite:///{tmp_path / 'live.db'}"
+    try:
+        app = make_app(url)
+        with app.app_context():
+            flask_migrate.upgrade(directory=MIGRATIONS)
+            from app.extensions import db
+
+            db.engine.dispose()
+        yield url
+    finally:
+        if drop is not None:
+            drop()
+
+
+@contextmanager
+def live_server(
+    env: dict[str, str],
+    *,
+    workers: int = 3,
+    threads: int = 4,
+    port: int | None = None,
+    startup_timeout: float = 30.0,
+    log_path: Path | None = None,
+) -> Iterator[str]:
+    """Run gunicorn with ``env`` (APP_ENV=testing, limits off unless given); yield its base URL."""
+    port = port or free_port()
+    environ = {
+        **os.environ,
+        "APP_ENV": "testing",
+        "RATELIMIT_ENABLED": "false",
+        "LOG_LEVEL": "WARNING",
+        **env,
+    }
+    command = [
+        str(GUNICORN),
+        "app:create_app()",
+        "-w",
+        str(workers),
+        "-k",
+        "gthread",
+        "--threads",
+        str(threads),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--graceful-timeout",
+        "5",
+        "--timeout",
+        "60",
+    ]
+    log_path = log_path or Path(os.environ.get("TMPDIR", "/tmp")) / f"gunicorn-{port}.log"
+    base_url = f"http://127.0.0.1:{port}"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=environ,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            _wait_healthy(process, base_url, startup_timeout, log_path)
+            yield base_url
+        finally:
+            _stop(process)
+
+
+def _wait_healthy(process: subprocess.Popen, base_url: str, timeout: float, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            if requests.get(f"{base_url}/api/v1/health", timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"gunicorn at {base_url} not healthy after {timeout}s:\n{log.read_text()}")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+    except ProcessLookupError:
+        pass
+
+
+@pytest.fixture
+def live_server_factory(tmp_path) -> Iterator[Callable[..., str]]:
+    """``start(env, **options)`` → base URL of a new gunicorn; all are stopped after the test."""
+    with ExitStack() as stack:
+
+        def start(env: dict[str, str], **options) -> str:
+            options.setdefault("log_path", tmp_path / f"gunicorn-{len(stack._exit_callbacks)}.log")
+            return stack.enter_context(live_server(env, **options))
+
+        yield start
