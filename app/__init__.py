@@ -15,6 +15,7 @@ from config import engine_options, load_config, validate_config
 log = logging.getLogger(__name__)
 
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def create_app(app_env: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
@@ -76,6 +77,7 @@ def create_app(app_env: str | None = None, overrides: dict[str, Any] | None = No
 def _register_request_hooks(app: Flask) -> None:
     import structlog
 
+    from app import db_events
     from app.extensions import db
     from app.transactions import commit_response
 
@@ -85,6 +87,14 @@ def _register_request_hooks(app: Flask) -> None:
         g.request_id = incoming if REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=g.request_id)
+
+    @app.before_request
+    def take_sqlite_write_lock_early() -> None:
+        # SQLite allows one writer. A request that reads first and writes later in a deferred
+        # transaction fails at once with "database is locked" when another writer committed
+        # meanwhile (the busy timeout does not apply). Writes take the lock at BEGIN instead.
+        if request.method in WRITE_METHODS and db_events.is_sqlite():
+            db_events.begin_immediate(db.session)
 
     @app.after_request
     def finish_request(response):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from app.extensions import db
 
@@ -38,6 +38,17 @@ def register(app: Flask) -> None:
         engine = db.engine
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine)
+
+
+def begin_immediate(session) -> None:
+    """Start ``session``'s SQLite transaction with the write lock (no-op inside an outer one)."""
+    session = session() if callable(session) else session  # accept the scoped_session too
+    bind = session.get_bind()
+    if isinstance(bind, Connection) or session.in_transaction():
+        # Already inside a transaction (a test's outer connection, or work done earlier):
+        # the caller's transaction decides.
+        return
+    session.connection(execution_options={"sqlite_immediate": True})
 
 
 def is_sqlite() -> bool:
