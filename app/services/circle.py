@@ -223,11 +223,8 @@ def _pending_invitation_for(user: User, invitation_id: int) -> CircleMembership:
         )
     if membership is None or membership.member_id != user.id:
         raise NotFound("Invitation not found.", code="invitation_not_found")
-    if membership.status == "pending" and _is_stale(membership):
-        _close(membership, "expired", actor_id=user.id)
-        # Keep the expiry even though the request is refused.
-        raise Conflict("This invitation has expired.", code="invitation_expired", commit=True)
-    if membership.status == "expired":
+    # A stale pending invitation is expired already; the expire-invitations job records it.
+    if membership.status == "expired" or _is_stale(membership):
         raise Conflict("This invitation has expired.", code="invitation_expired")
     if membership.status != "pending":
         raise InvalidTransition("This invitation has already been answered or withdrawn.")

@@ -167,11 +167,25 @@ def test_expired_invitation_grants_nothing(client, auth, db, person, event):
     assert client.get(f"{API}/circle", headers=carer_h).get_json()["caring_for"] == []
     again = client.post(f"{API}/invitations/{invitation['id']}/accept", headers=carer_h)
     assert again.get_json()["error"]["code"] == "invitation_expired"
-    membership = db.session.get(CircleMembership, invitation["id"])
-    db.session.refresh(membership)
-    assert membership.status == "expired"
-    assert membership.open_key is None
-    assert "expired" in [a for a, _ in audit_actions(db, person)]
+    # The expire-invitations job records the expiry, audits it and tells the person.
+    from app.services.circle_jobs import expire_invitations
+    from app.services.dispatch import send_ready_tasks
+
+    assert expire_invitations() == {"expired": 1}
+    db.session.commit()
+    send_ready_tasks()
+    db.session.refresh(stale)
+    assert stale.status == "expired"
+    assert stale.open_key is None
+    assert audit_actions(db, person) == [("invited", person.id), ("expired", person.id)]
+    after = client.post(f"{API}/invitations/{invitation['id']}/accept", headers=carer_h)
+    assert after.get_json()["error"]["code"] == "invitation_expired"
+    assert latest(client, carer_h, person).status_code == 404
+    kinds = [
+        n["kind"]
+        for n in client.get(f"{API}/notifications", headers=auth(person)).get_json()["items"]
+    ]
+    assert kinds == ["circle_expired"]
 
 
 def test_revoke_takes_effect_on_the_next_request(client, auth, db, person, event):
