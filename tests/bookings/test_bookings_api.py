@@ -1,0 +1,229 @@
+"""Booking, release and history through the API; pricing seen by the driver."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+
+from app.models import Payment
+from tests.factories import BookingFactory, LotFactory, UserFactory
+
+START = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+
+
+def book(client, headers, lot_id, **extra):
+    body = {"lot_id": lot_id, "vehicle_number": "KA01AB1234", **extra}
+    return client.post("/api/v1/bookings", json=body, headers=headers)
+
+
+def test_booking_takes_lowest_free_spot_and_has_contract_fields(client, user, auth):
+    lot = LotFactory(spots=3)
+    from app.extensions import db
+    from app.models import Spot
+
+    first = db.session.scalar(db.select(Spot).where(Spot.lot_id == lot.id, Spot.number == 1))
+    first.status = "out_of_service"
+
+    response = book(client, auth(user), lot.id, remarks="near the lift")
+
+    assert response.status_code == 201
+    body = response.get_json()
+    assert response.headers["Location"].endswith(f"/api/v1/bookings/{body['id']}")
+    assert body["spot"]["number"] == 2
+    assert body["lot"] == {"id": lot.id, "name": lot.name}
+    assert body["status"] == "active" and body["ended_at"] is None
+    assert body["hourly_rate_cents"] == 250 and body["currency"] == "USD"
+    assert body["remarks"] == "near the lift" and body["started_at"].endswith("Z")
+    for name in ("duration_minutes", "cost_cents"):
+        assert body[name] is None
+
+
+def test_second_booking_is_already_parked_and_full_lot_is_lot_full(client, auth):
+    lot = LotFactory(spots=1)
+    first, second = UserFactory(), UserFactory()
+    assert book(client, auth(first), lot.id).status_code == 201
+
+    again = book(client, auth(first), lot.id)
+    full = book(client, auth(second), lot.id)
+
+    assert (again.status_code, again.get_json()["error"]["code"]) == (409, "already_parked")
+    assert (full.status_code, full.get_json()["error"]["code"]) == (409, "lot_full")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"lot_id": 1},
+        {"lot_id": "1", "vehicle_number": "X"},
+        {"lot_id": 2**40, "vehicle_number": "X"},
+        {"lot_id": 1, "vehicle_number": ""},
+        {"lot_id": 1, "vehicle_number": "X", "spot_id": 3},
+    ],
+)
+def test_invalid_booking_bodies_are_422(client, user, auth, body):
+    response = client.post("/api/v1/bookings", json=body, headers=auth(user))
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "validation_error"
+
+
+def test_unknown_lot_is_404(client, user, auth):
+    response = book(client, auth(user), 987654)
+    assert (response.status_code, response.get_json()["error"]["code"]) == (404, "lot_not_found")
+
+
+def test_idempotency_key_replays_and_rejects_other_body(client, db, user, auth):
+    lot = LotFactory(spots=3)
+    headers = {**auth(user), "Idempotency-Key": "abc-123"}
+
+    first = book(client, headers, lot.id)
+    replay = book(client, headers, lot.id)
+    other = book(client, headers, lot.id, vehicle_number="OTHER")
+
+    assert first.status_code == replay.status_code == 201
+    assert first.data == replay.data
+    assert replay.headers["Location"] == first.headers["Location"]
+    assert other.status_code == 422
+    assert other.get_json()["error"]["code"] == "idempotency_key_reused"
+    from app.models import Booking
+
+    assert db.session.scalar(db.select(db.func.count(Booking.id))) == 1
+
+
+def test_idempotency_key_is_per_user_and_bounded(client, auth):
+    lot = LotFactory(spots=3)
+    alice, bob = UserFactory(), UserFactory()
+    a = book(client, {**auth(alice), "Idempotency-Key": "same"}, lot.id)
+    b = book(client, {**auth(bob), "Idempotency-Key": "same"}, lot.id)
+    assert a.status_code == b.status_code == 201
+    assert a.get_json()["id"] != b.get_json()["id"]
+    too_long = book(client, {**auth(alice), "Idempotency-Key": "k" * 256}, lot.id)
+    assert too_long.status_code == 422
+
+
+def test_refusals_are_not_stored_under_the_key(client, auth):
+    lot = LotFactory(spots=1)
+    holder, driver = UserFactory(), UserFactory()
+    holder_headers, headers = auth(holder), {**auth(driver), "Idempotency-Key": "retry-me"}
+    booked = book(client, holder_headers, lot.id)
+    assert book(client, headers, lot.id).status_code == 409
+    client.post(f"/api/v1/bookings/{booked.get_json()['id']}/release", headers=holder_headers)
+    assert book(client, headers, lot.id).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("rule", "minutes", "expected"),
+    [
+        ({}, 61, 500),
+        ({"billing_increment_minutes": 15}, 61, 313),
+        ({"free_minutes": 15}, 10, 0),
+        ({"daily_max_cents": 2000}, 26 * 60, 2500),
+    ],
+)
+def test_release_fixes_cost_by_the_worked_examples(client, db, auth, rule, minutes, expected):
+    lot = LotFactory(spots=1, hourly_rate_cents=250, **rule)
+    driver = UserFactory()
+    with time_machine.travel(START, tick=False) as clock:
+        booking = book(client, auth(driver), lot.id).get_json()
+        clock.shift(timedelta(minutes=minutes))
+        released = client.post(f"/api/v1/bookings/{booking['id']}/release", headers=auth(driver))
+
+    assert released.status_code == 200
+    body = released.get_json()
+    assert body["status"] == "completed"
+    assert body["cost_cents"] == expected
+    assert body["duration_minutes"] == minutes
+    ended = START + timedelta(minutes=minutes)
+    assert body["ended_at"] == ended.isoformat().replace("+00:00", "Z")
+    payment = db.session.scalar(db.select(Payment).where(Payment.booking_id == booking["id"]))
+    assert (payment.amount_cents, payment.status, payment.currency) == (expected, "pending", "USD")
+
+
+def test_rate_is_frozen_when_the_booking_starts(client, auth, admin):
+    lot = LotFactory(spots=1, hourly_rate_cents=250)
+    driver = UserFactory()
+    with time_machine.travel(START, tick=False) as clock:
+        booking = book(client, auth(driver), lot.id).get_json()
+        changed = client.patch(
+            f"/api/v1/admin/lots/{lot.id}", json={"hourly_rate_cents": 1000}, headers=auth(admin)
+        )
+        assert changed.status_code == 200
+        clock.shift(timedelta(minutes=30))
+        current = client.get(f"/api/v1/bookings/{booking['id']}", headers=auth(driver))
+        clock.shift(timedelta(minutes=31))
+        released = client.post(f"/api/v1/bookings/{booking['id']}/release", headers=auth(driver))
+
+    assert current.get_json()["cost_so_far_cents"] == 250
+    assert current.get_json()["hourly_rate_cents"] == 250
+    assert released.get_json()["cost_cents"] == 500
+    assert released.get_json()["cost_so_far_cents"] is None
+
+
+def test_release_twice_is_invalid_transition_and_charges_once(client, db, user, auth):
+    lot = LotFactory(spots=1)
+    headers = auth(user)
+    booking = book(client, headers, lot.id).get_json()
+    first = client.post(f"/api/v1/bookings/{booking['id']}/release", headers=headers)
+    second = client.post(f"/api/v1/bookings/{booking['id']}/release", headers=headers)
+
+    assert first.status_code == 200
+    assert (second.status_code, second.get_json()["error"]["code"]) == (409, "invalid_transition")
+    count = db.session.scalar(
+        db.select(db.func.count(Payment.id)).where(Payment.booking_id == booking["id"])
+    )
+    assert count == 1
+    # The spot is free again and the driver can park anew.
+    assert client.get(f"/api/v1/lots/{lot.id}", headers=headers).get_json()["free_spots"] == 1
+    assert book(client, headers, lot.id).status_code == 201
+
+
+def test_active_booking_history_and_filters(client, user, auth):
+    lot = LotFactory(spots=1)
+    BookingFactory(user=user, spot__lot=lot, spot__number=2)
+    headers = auth(user)
+    none = client.get("/api/v1/bookings/active", headers=headers)
+    assert (none.status_code, none.get_json()["error"]["code"]) == (404, "no_active_booking")
+
+    booking = book(client, headers, lot.id).get_json()
+    active = client.get("/api/v1/bookings/active", headers=headers)
+    history = client.get("/api/v1/bookings", headers=headers).get_json()
+    completed = client.get("/api/v1/bookings?status=completed", headers=headers).get_json()
+
+    assert active.status_code == 200 and active.get_json()["id"] == booking["id"]
+    assert active.get_json()["cost_so_far_cents"] == 250
+    assert history["total"] == 2 and history["items"][0]["id"] == booking["id"]
+    assert [item["status"] for item in completed["items"]] == ["completed"]
+    assert client.get("/api/v1/bookings?status=bogus", headers=headers).status_code == 422
+
+
+def test_other_users_booking_is_404(client, user, auth):
+    other = BookingFactory(status="active", ended_at=None, cost_cents=None)
+    headers = auth(user)
+    for response in (
+        client.get(f"/api/v1/bookings/{other.id}", headers=headers),
+        client.post(f"/api/v1/bookings/{other.id}/release", headers=headers),
+        client.get(f"/api/v1/bookings/{2**40}", headers=headers),
+    ):
+        assert response.status_code == 404
+        assert response.get_json()["error"]["code"] == "booking_not_found"
+
+
+def test_my_stats(client, db, user, auth):
+    from tests.factories import RetrievalScoreFactory
+
+    lot = LotFactory(spots=1)
+    BookingFactory(user=user, spot__lot=lot, spot__number=2, cost_cents=700)
+    RetrievalScoreFactory(event__user=user, total=72.5)
+    headers = auth(user)
+    booking = book(client, headers, lot.id).get_json()
+
+    stats = client.get("/api/v1/me/stats", headers=headers)
+
+    assert stats.status_code == 200
+    body = stats.get_json()
+    assert body["bookings"] == 2 and body["completed_bookings"] == 1
+    assert body["total_spend_cents"] == 700 and body["currency"] == "USD"
+    assert body["active_booking"]["id"] == booking["id"]
+    assert body["retrievals"] == 1 and body["latest_score"]["total"] == 72.5
