@@ -1,5 +1,31 @@
-"""Celery tasks: jobs."""
+"""Celery tasks: scheduled jobs. Beat sends ``jobs.run_job(name)``; the job is a plain service."""
 
 from __future__ import annotations
 
-from celery import shared_task  # noqa: F401
+import logging
+
+from celery import shared_task
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(
+    name="jobs.run_job",
+    acks_late=True,
+    soft_time_limit=25 * 60,
+    time_limit=26 * 60,
+    autoretry_for=(ConnectionError, TimeoutError),
+    retry_backoff=30,
+    max_retries=3,
+)
+def run_job(name: str) -> dict | int | None:
+    """Run the registered job ``name`` (the same function ``flask jobs run NAME`` runs)."""
+    from app.jobs import load_jobs
+
+    jobs = load_jobs()
+    if name not in jobs:
+        log.error("beat asked for unknown job %r", name)
+        return None
+    result = jobs[name].func()
+    log.info("job %s done: %s", name, result)
+    return result
