@@ -132,8 +132,8 @@ class AdminBookingSchema(BookingSchema):
 
 
 class AdminBookingQuerySchema(PaginationQuery):
-    lot_id = Id()
-    user_id = Id()
+    lot_id = Id(strict=False)
+    user_id = Id(strict=False)
     status = fields.String(validate=validate.OneOf(["active", "completed", "cancelled"]))
 
 
