@@ -329,8 +329,8 @@ def request_assist(
     user_id: int,
     event_id: int,
     level: int,
-    latitude: float | None,
-    longitude: float | None,
+    latitude: float | None = None,
+    longitude: float | None = None,
 ) -> dict[str, Any]:
     """Give the help of one level of the ladder; every request is logged with time and place."""
     event = get_own_event(user_id, event_id, lock=True)
