@@ -1,0 +1,107 @@
+"""Caching of the lot list and admin stats: in Redis, invalidated by writes, harmless when down."""
+
+from __future__ import annotations
+
+import uuid
+
+import flask_migrate
+import pytest
+
+from tests.conftest import MIGRATIONS, make_app, require
+from tests.factories import LotFactory, UserFactory
+from tests.support.net import free_port
+
+
+def redis_app(tmp_path, redis_url):
+    url = f"sqlite:///{tmp_path / 'cache.db'}"
+    app = make_app(
+        url,
+        REDIS_URL=redis_url,
+        CACHE_TYPE="RedisCache",
+        CACHE_REDIS_URL=redis_url,
+        CACHE_KEY_PREFIX=f"parkmind-test-{uuid.uuid4().hex[:12]}:",
+    )
+    with app.app_context():
+        flask_migrate.upgrade(directory=MIGRATIONS)
+    return app
+
+
+@pytest.fixture
+def session_client(request, tmp_path):
+    """A client of an app whose cache is ``request.param`` (a Redis URL)."""
+
+    def build(redis_url):
+        app = redis_app(tmp_path, redis_url)
+        ctx = app.app_context()
+        ctx.push()
+        request.addfinalizer(ctx.pop)
+        return app, app.test_client()
+
+    return build
+
+
+def login(client, user):
+    from tests.factories import PASSWORD
+
+    response = client.post(
+        "/api/v1/auth/login", json={"login": user.username, "password": PASSWORD}
+    )
+    return {"Authorization": f"Bearer {response.get_json()['access_token']}"}
+
+
+def test_redis_cache_serves_and_is_invalidated_by_booking(request, session_client):
+    require("redis")
+    flask_app, client = session_client("redis://127.0.0.1:6379/15")
+    from app.extensions import cache, db
+
+    redis = cache.cache._write_client
+    pattern = f"{flask_app.config['CACHE_KEY_PREFIX']}*"
+    request.addfinalizer(lambda: [redis.delete(key) for key in redis.keys(pattern)])
+
+    lot = LotFactory(spots=2)
+    driver, admin = UserFactory(), UserFactory(role="admin")
+    db.session.commit()
+    headers, admin_headers = login(client, driver), login(client, admin)
+
+    first = client.get("/api/v1/lots", headers=headers).get_json()
+    assert first["items"][0]["free_spots"] == 2
+    keys = redis.keys(f"{flask_app.config['CACHE_KEY_PREFIX']}lots:*")
+    assert len(keys) >= 2  # the version token and the page
+
+    stats = client.get("/api/v1/admin/stats", headers=admin_headers).get_json()
+    assert stats["occupied_spots"] == 0
+
+    booked = client.post(
+        "/api/v1/bookings", json={"lot_id": lot.id, "vehicle_number": "C1"}, headers=headers
+    )
+    assert booked.status_code == 201
+    assert client.get("/api/v1/lots", headers=headers).get_json()["items"][0]["free_spots"] == 1
+    stats = client.get("/api/v1/admin/stats", headers=admin_headers).get_json()
+    assert stats["occupied_spots"] == 1 and stats["active_bookings"] == 1
+
+    client.post(f"/api/v1/bookings/{booked.get_json()['id']}/release", headers=headers)
+    assert client.get("/api/v1/lots", headers=headers).get_json()["items"][0]["free_spots"] == 2
+    client.patch(f"/api/v1/admin/lots/{lot.id}", json={"total_spots": 5}, headers=admin_headers)
+    assert client.get("/api/v1/lots", headers=headers).get_json()["items"][0]["total_spots"] == 5
+
+
+def test_redis_down_means_served_from_database(session_client):
+    _app, client = session_client(f"redis://127.0.0.1:{free_port()}/0")
+    from app.extensions import db
+
+    lot = LotFactory(spots=3)
+    driver, admin = UserFactory(), UserFactory(role="admin")
+    db.session.commit()
+    headers = login(client, driver)
+
+    listing = client.get("/api/v1/lots", headers=headers)
+    booked = client.post(
+        "/api/v1/bookings", json={"lot_id": lot.id, "vehicle_number": "C2"}, headers=headers
+    )
+    after = client.get("/api/v1/lots", headers=headers)
+    stats = client.get("/api/v1/admin/stats", headers=login(client, admin))
+
+    assert listing.status_code == 200 and listing.get_json()["items"][0]["free_spots"] == 3
+    assert booked.status_code == 201
+    assert after.get_json()["items"][0]["free_spots"] == 2
+    assert stats.status_code == 200 and stats.get_json()["occupied_spots"] == 1
