@@ -166,12 +166,11 @@ class RetrievalCompleteSchema(StrictSchema):
             raise ValidationError("Each landmark may be listed once.", field_name="recall")
 
 
-class FromPosition(fields.Field):
-    """``lat,lng`` in a query string."""
+class FromPosition(fields.String):
+    """``lat,lng`` in a query string, loaded as a ``(lat, lng)`` tuple."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, str):
-            raise ValidationError("Use 'latitude,longitude', for example 48.8584,2.2945.")
+        value = super()._deserialize(value, attr, data, **kwargs)
         parts = value.split(",")
         try:
             if len(parts) != 2:
@@ -224,7 +223,11 @@ class LandmarkSchema(Schema):
     latitude = fields.Float(allow_none=True)
     longitude = fields.Float(allow_none=True)
     photo_upload_id = fields.Integer(allow_none=True)
-    photo_url = fields.Function(_photo_url, allow_none=True)
+    photo_url = fields.Function(
+        _photo_url,
+        allow_none=True,
+        metadata={"type": "string", "description": "Signed, short-lived."},
+    )
     created_at = UTCDateTime(required=True)
     updated_at = UTCDateTime(required=True)
 
@@ -266,7 +269,11 @@ class ParkingEventSchema(Schema):
     booking_id = fields.Integer(allow_none=True)
     lot_id = fields.Integer(allow_none=True)
     photo_upload_id = fields.Integer(allow_none=True)
-    photo_url = fields.Function(_photo_url, allow_none=True)
+    photo_url = fields.Function(
+        _photo_url,
+        allow_none=True,
+        metadata={"type": "string", "description": "Signed, short-lived."},
+    )
     client_uuid = fields.String(allow_none=True)
     parked_at = UTCDateTime(required=True)
     retrieval_started_at = UTCDateTime(allow_none=True)

@@ -59,6 +59,15 @@ def _remember_position(event: ParkingEvent, latitude: float | None, longitude: f
         event.last_position_at = utcnow()
 
 
+def _expected(event: ParkingEvent, distance: float | None, pace: float) -> float:
+    return expected_seconds(
+        UNKNOWN_DISTANCE_M if distance is None else distance,
+        pace,
+        indoor=event.location_type == "indoor",
+        level=event.level,
+    )
+
+
 def start_retrieval(
     *, user_id: int, event_id: int, latitude: float | None, longitude: float | None
 ) -> ParkingEvent:
@@ -75,12 +84,7 @@ def start_retrieval(
     pace = walking_pace(user_id)
     event.distance_m = distance
     event.pace_m_per_s = pace
-    event.expected_seconds = expected_seconds(
-        UNKNOWN_DISTANCE_M if distance is None else distance,
-        pace,
-        indoor=event.location_type == "indoor",
-        level=event.level,
-    )
+    event.expected_seconds = _expected(event, distance, pace)
     event.retrieval_started_at = utcnow()
     event.retrieval_paused_at = None
     event.paused_seconds = 0.0
@@ -124,6 +128,8 @@ def resume_retrieval(*, user_id: int, event_id: int) -> ParkingEvent:
 
 def active_seconds(event: ParkingEvent) -> float:
     """Seconds spent walking back so far, paused time left out."""
+    if event.retrieval_started_at is None:
+        return 0.0
     end = event.retrieval_paused_at or event.retrieval_completed_at or utcnow()
     elapsed = (end - event.retrieval_started_at).total_seconds()
     return max(0.0, elapsed - (event.paused_seconds or 0.0))
@@ -160,6 +166,9 @@ def complete_retrieval(
             AssistRequest.event_id == event.id
         )
     ).one()
+    if not event.expected_seconds:
+        # Only rows written outside the API lack it; score them against the default walk.
+        event.expected_seconds = _expected(event, None, walking_pace(user_id))
     parts = score_retrieval(
         recall=[answer["how"] for answer in answers],
         expected_seconds=event.expected_seconds,

@@ -271,3 +271,41 @@ def test_huge_ids_are_404_not_500(client, headers):
         assert client.get(f"{API}{path}", headers=headers).status_code == 404
     response = client.patch(f"{API}/landmarks/{2**40}", json={"name": "x"}, headers=headers)
     assert response.status_code == 404
+
+
+def test_delete_takes_the_help_log_and_score_along(client, headers, new_event, db):
+    from app.models import AssistRequest, RetrievalScore
+
+    event = new_event()
+    url = f"{API}/parking-events/{event['id']}"
+    client.post(f"{url}/landmarks", json={"name": "Gate"}, headers=headers)
+    client.post(f"{url}/assist", json={"level": 1}, headers=headers)
+    client.post(f"{url}/retrieval/start", json={}, headers=headers)
+    done = client.post(f"{url}/retrieval/complete", json={"found": True}, headers=headers)
+    assert done.status_code == 200
+    assert client.delete(url, headers=headers).status_code == 204
+    db.session.expire_all()
+    assert db.session.query(AssistRequest).filter_by(event_id=event["id"]).count() == 0
+    assert db.session.query(RetrievalScore).filter_by(event_id=event["id"]).count() == 0
+    assert db.session.query(Landmark).filter_by(event_id=event["id"]).count() == 0
+
+
+def test_admins_do_not_see_other_peoples_parking_memory(client, auth, admin, user):
+    event = ParkingEventFactory(user=user)
+    response = client.get(f"{API}/parking-events/{event.id}", headers=auth(admin))
+    assert response.status_code == 404
+
+
+def test_a_retrieval_written_without_an_expected_time_still_scores(client, headers, user, db):
+    event = ParkingEventFactory(
+        user=user, status="retrieving", retrieval_started_at=utcnow() - timedelta(minutes=1)
+    )
+    db.session.commit()
+    response = client.post(
+        f"{API}/parking-events/{event.id}/retrieval/complete",
+        json={"found": False},
+        headers=headers,
+    )
+    assert response.status_code == 200
+    assert response.get_json()["score"]["found"] is False
+    assert response.get_json()["score"]["expected_seconds"] == 300.0
