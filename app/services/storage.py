@@ -76,6 +76,10 @@ class Storage(Protocol):
         """Store a file (a path or a binary file object) under ``key``; large files in parts."""
         ...
 
+    def copy(self, source_key: str, target_key: str) -> None:
+        """Copy an object inside storage (server-side on S3)."""
+        ...
+
     def delete(self, key: str) -> None:
         """Remove the object; deleting a missing object is not an error."""
         ...
@@ -235,6 +239,20 @@ class S3Storage:
                 self.client.upload_fileobj(path_or_fileobj, self.bucket, key, ExtraArgs=extra)
         except (BotoCoreError, ClientError, S3UploadFailedError) as exc:
             raise self._unavailable("upload", exc) from exc
+
+    def copy(self, source_key: str, target_key: str) -> None:
+        """Server-side copy; the bytes never pass through the app."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self._call(
+                "copy_object",
+                Key=target_key,
+                CopySource={"Bucket": self.bucket, "Key": source_key},
+                MetadataDirective="COPY",
+            )
+        except ClientError as exc:
+            raise self._unavailable("copy_object", exc) from exc
 
     def delete(self, key: str) -> None:
         """S3 deletes are idempotent already."""
@@ -411,6 +429,10 @@ class LocalStorage:
                 raise
         except OSError as exc:
             raise self._unavailable("write", exc) from exc
+
+    def copy(self, source_key: str, target_key: str) -> None:
+        """Copy a file atomically."""
+        self.put_file(target_key, self.path_for(source_key), "")
 
     def delete(self, key: str) -> None:
         """Remove the file if present."""

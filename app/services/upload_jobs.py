@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from app.jobs import job
-from app.services.uploads import remove_stale_pending
+from app.services.uploads import remove_late_incoming, remove_stale_pending
 
 
 @job("cleanup-uploads", schedule="hourly at :45")
 def cleanup_uploads() -> dict:
     """Remove uploads never completed within 24 hours, with their objects."""
-    return remove_stale_pending()
+    result = remove_stale_pending()
+    # Hourly runs over a two-hour window: every expired presigned POST is swept twice.
+    result["late_incoming_swept"] = remove_late_incoming()
+    return result

@@ -4,6 +4,11 @@ A client asks for an upload (purpose, content type, size), sends the bytes strai
 with the presigned POST it gets back, then asks us to complete it: the object must exist, be no
 larger than declared, and start with the signature of the declared image type. Only ``ready``
 uploads can be attached (to a parking event, a landmark or the avatar), and only by their owner.
+
+Two keys per upload, both ``users/<user_id>/<purpose>/<uuid>.<ext>``: the presigned POST writes
+the *incoming* key, derived from ``storage_key``; completing copies it to ``storage_key`` and
+verifies that copy. A presigned POST cannot be revoked, so a client could overwrite the incoming
+object after it was verified; the copy it can never write to is the one that is served.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ MAX_ID = 2**31 - 1
 MAX_UPLOAD_URL_SECONDS = 10 * 60
 MAX_PHOTO_URL_SECONDS = 5 * 60
 SIGNATURE_BYTES = 12
+INCOMING_NAMESPACE = uuid.UUID("0b6f3c57-5d0e-4f7a-9a43-6f1f0c2d7e11")
 
 
 def sniff_image_type(head: bytes) -> str | None:
@@ -41,6 +47,13 @@ def sniff_image_type(head: bytes) -> str | None:
     if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image/webp"
     return None
+
+
+def incoming_key(storage_key: str) -> str:
+    """The key the presigned POST writes to, derived from (and beside) the served key."""
+    prefix, _, name = storage_key.rpartition("/")
+    ext = name.rpartition(".")[2]
+    return f"{prefix}/{uuid.uuid5(INCOMING_NAMESPACE, storage_key).hex}.{ext}"
 
 
 def _seconds(setting: str, ceiling: int) -> int:
@@ -68,7 +81,9 @@ def create_upload(user: User, purpose: str, content_type: str, size_bytes: int):
         raise ValidationFailed(fields=errors)
     key = f"users/{user.id}/{purpose}/{uuid.uuid4().hex}.{CONTENT_TYPES[content_type]}"
     expires_seconds = _seconds("UPLOAD_URL_EXPIRES", MAX_UPLOAD_URL_SECONDS)
-    post = get_storage().presigned_post(key, content_type, size_bytes, expires_seconds)
+    post = get_storage().presigned_post(
+        incoming_key(key), content_type, size_bytes, expires_seconds
+    )
     upload = Upload(
         user_id=user.id,
         purpose=purpose,
@@ -97,7 +112,9 @@ def get_upload(user: User, upload_id: int) -> Upload:
 
 
 def _reject(upload: Upload, message: str) -> ValidationFailed:
-    get_storage().delete(upload.storage_key)
+    storage = get_storage()
+    storage.delete(incoming_key(upload.storage_key))
+    storage.delete(upload.storage_key)
     upload.status = "deleted"
     db.session.flush()
     log.info("upload %s rejected: %s", upload.id, message)
@@ -110,18 +127,25 @@ def complete_upload(user: User, upload_id: int) -> Upload:
     if upload.status == "ready":
         return upload
     storage = get_storage()
-    size = storage.head(upload.storage_key)
+    incoming = incoming_key(upload.storage_key)
+    max_bytes = min(upload.size_bytes, int(current_app.config["UPLOAD_MAX_BYTES"]))
+    size = storage.head(incoming)
     if size is None:
         # Still pending: the client may retry its upload while the presigned POST is valid.
         raise ValidationFailed("No file has been uploaded yet.", code="invalid_file")
-    max_bytes = int(current_app.config["UPLOAD_MAX_BYTES"])
-    if size < 1 or size > upload.size_bytes or size > max_bytes:
+    if not 1 <= size <= max_bytes:
+        raise _reject(upload, "The file is larger than declared or empty.")
+    # Verify the copy, not the original: the client can still write to the incoming key.
+    storage.copy(incoming, upload.storage_key)
+    size = storage.head(upload.storage_key) or 0
+    if not 1 <= size <= max_bytes:
         raise _reject(upload, "The file is larger than declared or empty.")
     detected = sniff_image_type(storage.read_prefix(upload.storage_key, SIGNATURE_BYTES))
     if detected is None:
         raise _reject(upload, "The file is not a JPEG, PNG or WebP image.")
     if detected != upload.content_type:
         raise _reject(upload, f"The file is {detected}, not {upload.content_type} as declared.")
+    storage.delete(incoming)
     upload.status = "ready"
     upload.size_bytes = size
     upload.completed_at = utcnow()
@@ -195,6 +219,8 @@ def discard_uploads(upload_ids: Iterable[int | None]) -> None:
     for upload in uploads:
         upload.status = "deleted"
         keys.append(upload.storage_key)
+        if upload.expires_at > utcnow():
+            keys.append(incoming_key(upload.storage_key))
     db.session.flush()
     if keys:
         enqueue(delete_objects, keys)
@@ -223,6 +249,7 @@ def remove_stale_pending(*, older_than: timedelta = timedelta(hours=24), batch: 
     removed = 0
     for upload in stale:
         try:
+            storage.delete(incoming_key(upload.storage_key))
             storage.delete(upload.storage_key)
         except StorageUnavailable:
             log.warning("cleanup-uploads: storage unavailable; %s left for the next run", upload.id)
@@ -231,3 +258,28 @@ def remove_stale_pending(*, older_than: timedelta = timedelta(hours=24), batch: 
         removed += 1
     db.session.flush()
     return {"stale": len(stale), "removed": removed}
+
+
+def remove_late_incoming(*, window: timedelta = timedelta(hours=2), batch: int = 5000) -> int:
+    """Delete what clients sent again after completing, once their presigned POST has expired."""
+    now = utcnow()
+    keys = db.session.scalars(
+        select(Upload.storage_key)
+        .where(
+            Upload.status == "ready",
+            Upload.expires_at <= now,
+            Upload.expires_at > now - window,
+        )
+        .order_by(Upload.id)
+        .limit(batch)
+    ).all()
+    storage = get_storage()
+    swept = 0
+    for key in keys:
+        try:
+            storage.delete(incoming_key(key))
+        except StorageUnavailable:
+            log.warning("cleanup-uploads: storage unavailable; incoming objects left")
+            break
+        swept += 1
+    return swept

@@ -113,3 +113,11 @@ def stored_size(key: str) -> int | None:
     from app.services.storage import get_storage
 
     return get_storage().head(key)
+
+
+def served_key(upload_id: int) -> str:
+    """The key an upload is served from (clients only ever see the incoming key they POST to)."""
+    from app.extensions import db
+    from app.models import Upload
+
+    return db.session.get(Upload, upload_id).storage_key

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.uploads.conftest import image_bytes, stored_size
+from tests.uploads.conftest import image_bytes, served_key, stored_size
 
 
 def test_event_and_landmark_photos_round_trip_and_leave_with_the_event(phone):
@@ -80,8 +80,10 @@ def test_objects_of_a_deleted_event_are_removed_from_storage(phone):
         },
         headers=phone.headers,
     ).get_json()
-    assert stored_size(ticket["fields"]["key"]) == len(data)
+    key = served_key(ticket["id"])
+    assert stored_size(key) == len(data)
+    assert stored_size(ticket["fields"]["key"]) is None  # the incoming copy went at completion
 
     phone.client.delete(f"/api/v1/parking-events/{event['id']}", headers=phone.headers)
 
-    assert stored_size(ticket["fields"]["key"]) is None
+    assert stored_size(key) is None

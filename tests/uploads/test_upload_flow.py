@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
-from tests.uploads.conftest import image_bytes, stored_size
+from tests.uploads.conftest import image_bytes, served_key, stored_size
 
 HTML = b"<!doctype html><html><body><script>alert(1)</script></body></html>"
 
@@ -56,6 +58,7 @@ def test_html_declared_as_jpeg_is_refused_and_deleted(phone):
     assert refused.status_code == 422
     assert refused.get_json()["error"]["code"] == "invalid_file"
     assert stored_size(key) is None
+    assert stored_size(served_key(started["id"])) is None
     gone = phone.client.get(f"/api/v1/uploads/{started['id']}", headers=phone.headers)
     assert gone.status_code == 404
 
@@ -70,6 +73,7 @@ def test_png_bytes_declared_as_jpeg_are_refused(phone):
     assert refused.status_code == 422
     assert refused.get_json()["error"]["code"] == "invalid_file"
     assert stored_size(started["fields"]["key"]) is None
+    assert stored_size(served_key(started["id"])) is None
 
 
 def test_declared_size_over_the_limit_is_refused_at_create(phone, app):
@@ -165,3 +169,33 @@ def test_invalid_upload_requests_are_422(local_phone, body):
 
     assert response.status_code == 422
     assert response.get_json()["error"]["code"] == "validation_error"
+
+
+def test_sending_again_after_completion_cannot_replace_the_verified_photo(phone, app):
+    from app.extensions import db
+    from app.jobs import load_jobs
+    from app.models import Upload, utcnow
+
+    data = image_bytes("PNG")
+    ticket = phone.start(data=data).get_json()
+    phone.send(ticket, data)
+    upload = phone.complete(ticket["id"]).get_json()
+
+    # The presigned POST is still valid: a client sends other bytes to the same key.
+    status, _ = phone.send(ticket, HTML[: len(data)], content_type="image/png")
+    assert status in (200, 201, 204)
+    served = phone.fetch(
+        phone.client.get(f"/api/v1/uploads/{upload['id']}", headers=phone.headers).get_json()[
+            "photo_url"
+        ]
+    )
+    assert served[:2] == (200, data)
+
+    # Once the POST has expired, the hourly job removes what was sent late.
+    row = db.session.get(Upload, upload["id"])
+    row.expires_at = utcnow() - timedelta(minutes=1)
+    db.session.flush()
+    result = load_jobs()["cleanup-uploads"].func()
+    assert result["late_incoming_swept"] >= 1
+    assert stored_size(ticket["fields"]["key"]) is None
+    assert stored_size(served_key(upload["id"])) == len(data)

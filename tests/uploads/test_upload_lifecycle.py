@@ -212,6 +212,7 @@ def test_cleanup_job_removes_stale_pending_uploads_and_their_objects(db, user, s
     from app.jobs import load_jobs
     from app.models import utcnow
     from app.services.storage import get_storage
+    from app.services.uploads import incoming_key
     from tests.factories import UploadFactory
 
     old = utcnow() - timedelta(hours=25)
@@ -220,15 +221,19 @@ def test_cleanup_job_removes_stale_pending_uploads_and_their_objects(db, user, s
     old_ready = UploadFactory(user=user, status="ready", created_at=old)
     for upload in [*stale, fresh, old_ready]:
         get_storage().put_bytes(upload.storage_key, image_bytes("PNG"), "image/png")
+    for upload in stale:
+        get_storage().put_bytes(incoming_key(upload.storage_key), b"partial", "image/png")
 
     result = load_jobs()["cleanup-uploads"].func()
 
-    assert result == {"stale": 2, "removed": 2}
+    assert (result["stale"], result["removed"]) == (2, 2)
     assert [u.status for u in stale] == ["deleted", "deleted"]
     assert [stored_size(u.storage_key) for u in stale] == [None, None]
+    assert [stored_size(incoming_key(u.storage_key)) for u in stale] == [None, None]
     assert fresh.status == "pending" and stored_size(fresh.storage_key) is not None
     assert old_ready.status == "ready" and stored_size(old_ready.storage_key) is not None
-    assert load_jobs()["cleanup-uploads"].func() == {"stale": 0, "removed": 0}
+    again = load_jobs()["cleanup-uploads"].func()
+    assert (again["stale"], again["removed"]) == (0, 0)
 
 
 def test_cleanup_job_runs_from_the_cli(app, db, user, local_storage):
