@@ -128,6 +128,13 @@ class Config:
         self.TIMEZONE = env.get("TIMEZONE") or "UTC"
         self.RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", self.RATELIMIT_ENABLED_DEFAULT)
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        for name in (
+            "LOGIN_RATE_LIMIT",
+            "LOGIN_ACCOUNT_RATE_LIMIT",
+            "REGISTER_RATE_LIMIT",
+            "BOOKING_RATE_LIMIT",
+        ):
+            setattr(self, name, env.get(name) or getattr(self, name))
         self.PARKING_EVENT_TTL_HOURS = env_int("PARKING_EVENT_TTL_HOURS", 72)
         self.PARKING_EVENT_REMINDER_HOURS = env_int("PARKING_EVENT_REMINDER_HOURS", 12)
         self.TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
