@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import gzip
+import json
+import subprocess
+import sys
 
 from tests.deploy.conftest import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
     REQUEST_ID,
+    ROOT,
     Stack,
     start_nginx,
     stop_process_group,
@@ -200,3 +204,16 @@ def test_unavailable_upstream_is_answered_in_the_error_shape(stack, tmp_path):
         stop_process_group(proc)
     assert_error_shape(reply, 503, "service_unavailable")
     assert reply.headers["Retry-After"] == "5"
+
+
+def test_dockerfile_healthcheck_command_probes_gunicorn(stack):
+    text = (ROOT / "Dockerfile").read_text()
+    command = json.loads(text.split("HEALTHCHECK", 1)[1].split("CMD", 1)[1].splitlines()[0])
+    assert command[:2] == ["python", "-c"]
+    probe = command[2].replace("127.0.0.1:8000", f"127.0.0.1:{stack.gunicorn_port}")
+    assert probe != command[2]
+    healthy = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=20)
+    assert healthy.returncode == 0, healthy.stderr
+    nothing = probe.replace(f":{stack.gunicorn_port}/", f":{free_port()}/")
+    unhealthy = subprocess.run([sys.executable, "-c", nothing], capture_output=True, timeout=20)
+    assert unhealthy.returncode != 0
