@@ -99,31 +99,36 @@ def compose_command() -> list[str]:
     return [require_tool(legacy, "docker compose (or docker-compose)")]
 
 
-def compose_config(tmp_path: Path, secrets: dict) -> subprocess.CompletedProcess:
+def compose_config(tmp_path: Path, secrets: dict) -> tuple[subprocess.CompletedProcess, dict]:
+    """``docker compose config`` with ``secrets`` as the .env file; the result and the model."""
     env_file = tmp_path / "compose.env"
     env_file.write_text("".join(f"{key}={value}\n" for key, value in secrets.items()))
-    return subprocess.run(
-        [
-            *compose_command(),
-            "--env-file",
-            str(env_file),
-            "-f",
-            str(COMPOSE),
-            "config",
-            "--format",
-            "json",
-        ],
+    command = compose_command()
+    legacy = command[-1].endswith("docker-compose")  # Compose v1 prints YAML only
+    done = subprocess.run(
+        [*command, "--env-file", str(env_file), "-f", str(COMPOSE), "config"]
+        + ([] if legacy else ["--format", "json"]),
         capture_output=True,
         text=True,
         timeout=60,
         cwd=tmp_path,
     )
+    model = (yaml.safe_load(done.stdout) or {}) if done.returncode == 0 else {}
+    return done, model
+
+
+def published(port) -> tuple[str, int]:
+    """(host address, container port) from either Compose version's rendering."""
+    if isinstance(port, dict):
+        return port.get("host_ip", ""), int(port["target"])
+    host_ip, _, target = str(port).rpartition(":")
+    return host_ip.rpartition(":")[0], int(target)
 
 
 def test_docker_compose_config_validates(tmp_path):
-    done = compose_config(tmp_path, SECRETS)
+    done, model = compose_config(tmp_path, SECRETS)
     assert done.returncode == 0, done.stderr
-    services = json.loads(done.stdout)["services"]
+    services = model["services"]
     api = services["api"]
     assert api["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     assert api["depends_on"]["redis"]["condition"] == "service_healthy"
@@ -132,12 +137,12 @@ def test_docker_compose_config_validates(tmp_path):
     assert api["environment"]["SECRET_KEY"] == SECRETS["SECRET_KEY"]
     assert api["environment"]["TRUSTED_PROXIES"] == "1"
     # Only the host's loopback reaches gunicorn (the app trusts its X-Forwarded-For).
-    assert [(port["host_ip"], port["target"]) for port in api["ports"]] == [("127.0.0.1", 8000)]
+    assert [published(port) for port in api["ports"]] == [("127.0.0.1", 8000)]
 
 
 def test_docker_compose_refuses_to_run_without_secrets(tmp_path):
     secrets = {key: value for key, value in SECRETS.items() if key != "JWT_SECRET_KEY"}
-    done = compose_config(tmp_path, secrets)
+    done, _ = compose_config(tmp_path, secrets)
     assert done.returncode != 0
     assert "JWT_SECRET_KEY" in done.stderr
 
