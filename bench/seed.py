@@ -1,0 +1,355 @@
+"""Deterministic benchmark data, built with the app's own migrations and models.
+
+Scale 1: 10,000 users, 1,000 lots, 50,000 spots with 30 % occupied (one active booking each),
+200,000 past bookings (completed, each with a payment), 50,000 parking events with landmarks.
+One active booking per user is a database rule (unique ``active_user_id``), so when 30 % of the
+spots need more holders than there are users the seeder adds the users it needs.
+
+On top of that: ``clients`` users that hold no booking (they drive the load: book, release,
+save parking events, each with one active parking event and three landmarks), a ``burst`` lot of
+50 spots with 32 users of its own, one admin, and an ``export`` user with ``export_rows`` past
+bookings for the CSV export measurement. Every password is ``PASSWORD`` (one argon2id hash with
+the app's parameters, computed once). Rows go in with bulk Core inserts in chunks.
+
+    python -m bench.seed --scale 0.01   # uses DATABASE_URL / APP_ENV like the app
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import insert
+
+log = logging.getLogger("bench.seed")
+
+PASSWORD = "bench-password-1"  # noqa: S105 - benchmark users on a throwaway database
+SEED = 20261120
+CHUNK = 5000
+BURST_SPOTS = 50
+BURST_USERS = 32
+
+
+@dataclass
+class Plan:
+    """How many rows of each kind; derived from ``scale``."""
+
+    scale: float
+    users: int
+    lots: int
+    spots_per_lot: int
+    occupied: int
+    past_bookings: int
+    events: int
+    clients: int
+    export_rows: int
+
+    @classmethod
+    def for_scale(cls, scale: float, clients: int = 64, export_rows: int = 0) -> Plan:
+        lots = max(4, round(1000 * scale))
+        spots = lots * 50
+        occupied = round(spots * 0.30)
+        return cls(
+            scale=scale,
+            users=max(round(10_000 * scale), occupied),
+            lots=lots,
+            spots_per_lot=50,
+            occupied=occupied,
+            past_bookings=max(100, round(200_000 * scale)),
+            events=max(100, round(50_000 * scale)),
+            clients=clients,
+            export_rows=export_rows,
+        )
+
+
+@dataclass
+class Seeded:
+    """What the harness needs to know about the data (ids, counts, timings)."""
+
+    plan: dict
+    client_ids: list[int] = field(default_factory=list)
+    burst_user_ids: list[int] = field(default_factory=list)
+    burst_lot_id: int = 0
+    admin_id: int = 0
+    export_user_id: int = 0
+    lot_ids_sample: list[int] = field(default_factory=list)
+    password: str = PASSWORD
+    seconds: float = 0.0
+    rows: int = 0
+
+
+def _chunks(rows: list[dict], size: int = CHUNK):
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def seed(app, scale: float, *, clients: int = 64, export_rows: int = 0) -> Seeded:
+    """Apply migrations to an empty database and fill it; returns ids the harness uses."""
+    from flask_migrate import upgrade
+
+    from app.extensions import db
+    from app.models import (
+        Booking,
+        Landmark,
+        Lot,
+        ParkingEvent,
+        Payment,
+        Spot,
+        User,
+    )
+    from app.services.passwords import hash_password
+
+    t0 = time.perf_counter()
+    # Times relative to today (midnight UTC): exports cover the last 366 days of real time.
+    NOW = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)  # noqa: N806
+    rng = random.Random(SEED)
+    plan = Plan.for_scale(scale, clients=clients, export_rows=export_rows)
+    out = Seeded(plan=asdict(plan))
+    total = 0
+
+    def put(model, rows: list[dict]) -> None:
+        nonlocal total
+        for chunk in _chunks(rows):
+            db.session.execute(insert(model.__table__), chunk)
+        db.session.commit()
+        total += len(rows)
+
+    with app.app_context():
+        upgrade(directory=app.config.get("MIGRATIONS_DIR", "migrations"))
+        password_hash = hash_password(PASSWORD)
+        created = NOW - timedelta(days=400)
+
+        # --- users: regular, clients, burst users, admin, export user -----------------------
+        n_regular = plan.users
+        user_rows = []
+        uid = 0
+
+        def user(name: str, role: str = "user") -> int:
+            nonlocal uid
+            uid += 1
+            user_rows.append(
+                {
+                    "id": uid,
+                    "username": name,
+                    "email": f"{name}@bench.parkmind.test",
+                    "password_hash": password_hash,
+                    "full_name": f"Bench {name}",
+                    "role": role,
+                    "is_active": True,
+                    "vehicle_number": f"KA{uid:06d}",
+                    "created_at": created,
+                    "updated_at": created,
+                }
+            )
+            return uid
+
+        regular = [user(f"user{i:06d}") for i in range(n_regular)]
+        out.client_ids = [user(f"client{i:04d}") for i in range(plan.clients)]
+        out.burst_user_ids = [user(f"burst{i:03d}") for i in range(BURST_USERS)]
+        out.admin_id = user("benchadmin", role="admin")
+        out.export_user_id = user("exporter")
+        put(User, user_rows)
+
+        # --- lots and spots (plus the burst lot) -------------------------------------------
+        lot_rows, spot_rows = [], []
+        spot_id = 0
+        lot_spots: dict[int, list[int]] = {}
+        for lot_id in range(1, plan.lots + 2):
+            is_burst = lot_id == plan.lots + 1
+            lot_rows.append(
+                {
+                    "id": lot_id,
+                    "name": "Burst Lot" if is_burst else f"Lot {lot_id:05d}",
+                    "address": f"{lot_id} Bench Street",
+                    "pin_code": f"{560000 + lot_id % 100:06d}",
+                    "latitude": 12.9 + rng.random() * 0.2,
+                    "longitude": 77.5 + rng.random() * 0.2,
+                    "levels": 2,
+                    "hourly_rate_cents": rng.choice((100, 150, 200, 250, 300)),
+                    "billing_increment_minutes": rng.choice((15, 30, 60)),
+                    "free_minutes": rng.choice((0, 10, 15)),
+                    "daily_max_cents": rng.choice((None, 1500, 2000)),
+                    "created_at": created,
+                    "updated_at": created,
+                }
+            )
+            count = BURST_SPOTS if is_burst else plan.spots_per_lot
+            ids = []
+            for number in range(1, count + 1):
+                spot_id += 1
+                ids.append(spot_id)
+                spot_rows.append(
+                    {
+                        "id": spot_id,
+                        "lot_id": lot_id,
+                        "number": number,
+                        "level": 1 if number <= count // 2 else 2,
+                        "status": "available",
+                        "is_occupied": False,
+                    }
+                )
+            lot_spots[lot_id] = ids
+        out.burst_lot_id = plan.lots + 1
+        out.lot_ids_sample = rng.sample(range(1, plan.lots + 1), min(plan.lots, 200))
+
+        # --- active bookings: 30 % of the regular lots' spots, one per regular user ------------
+        regular_spots = [s for lot_id in range(1, plan.lots + 1) for s in lot_spots[lot_id]]
+        occupied = set(rng.sample(regular_spots, plan.occupied))
+        spot_lot = {row["id"]: row["lot_id"] for row in spot_rows}
+        lot_by_id = {row["id"]: row for row in lot_rows}
+        for row in spot_rows:
+            row["is_occupied"] = row["id"] in occupied
+        put(Lot, lot_rows)
+        put(Spot, spot_rows)
+
+        booking_rows, payment_rows = [], []
+        booking_id = 0
+
+        def booking(user_id: int, sid: int, started: datetime, ended: datetime | None) -> dict:
+            nonlocal booking_id
+            booking_id += 1
+            lot = lot_by_id[spot_lot[sid]]
+            row = {
+                "id": booking_id,
+                "user_id": user_id,
+                "lot_id": lot["id"],
+                "spot_id": sid,
+                "active_spot_id": sid if ended is None else None,
+                "active_user_id": user_id if ended is None else None,
+                "vehicle_number": f"KA{user_id:06d}",
+                "remarks": None,
+                "status": "active" if ended is None else "completed",
+                "started_at": started,
+                "ended_at": ended,
+                "duration_minutes": None,
+                "hourly_rate_cents": lot["hourly_rate_cents"],
+                "billing_increment_minutes": lot["billing_increment_minutes"],
+                "free_minutes": lot["free_minutes"],
+                "daily_max_cents": lot["daily_max_cents"],
+                "cost_cents": None,
+                "currency": "USD",
+                "created_at": started,
+                "updated_at": ended or started,
+            }
+            if ended is not None:
+                minutes = max(1, int((ended - started).total_seconds() // 60))
+                row["duration_minutes"] = minutes
+                row["cost_cents"] = lot["hourly_rate_cents"] * ((minutes + 59) // 60)
+                payment_rows.append(
+                    {
+                        "id": booking_id,
+                        "booking_id": booking_id,
+                        "user_id": user_id,
+                        "lot_id": lot["id"],
+                        "amount_cents": row["cost_cents"],
+                        "currency": "USD",
+                        "status": "paid",
+                        "created_at": ended,
+                        "paid_at": ended,
+                    }
+                )
+            return row
+
+        holders = rng.sample(regular, plan.occupied)
+        for user_id, sid in zip(holders, sorted(occupied), strict=True):
+            started = NOW - timedelta(minutes=rng.randint(5, 600))
+            booking_rows.append(booking(user_id, sid, started, None))
+        # Past bookings: the clients get some history too (GET /bookings has pages to show).
+        people = regular + out.client_ids
+        for _ in range(plan.past_bookings):
+            started = NOW - timedelta(minutes=rng.randint(60, 360 * 24 * 60))
+            ended = started + timedelta(minutes=rng.randint(5, 600))
+            booking_rows.append(
+                booking(rng.choice(people), rng.choice(regular_spots), started, ended)
+            )
+        for i in range(plan.export_rows):
+            started = (
+                NOW
+                - timedelta(days=360)
+                + timedelta(seconds=i * (350 * 86400 // max(1, plan.export_rows)))
+            )
+            ended = started + timedelta(minutes=90)
+            booking_rows.append(
+                booking(out.export_user_id, rng.choice(regular_spots), started, ended)
+            )
+        put(Booking, booking_rows)
+        put(Payment, payment_rows)
+        booking_rows.clear()
+        payment_rows.clear()
+
+        # --- parking events with landmarks; each client has one active event ------------------
+        event_rows, landmark_rows = [], []
+        event_id = landmark_id = 0
+
+        def event(user_id: int, status: str, parked: datetime) -> None:
+            nonlocal event_id, landmark_id
+            event_id += 1
+            lat, lng = 12.9 + rng.random() * 0.2, 77.5 + rng.random() * 0.2
+            event_rows.append(
+                {
+                    "id": event_id,
+                    "user_id": user_id,
+                    "latitude": lat,
+                    "longitude": lng,
+                    "accuracy_m": 8.0,
+                    "address": f"{event_id} Memory Lane",
+                    "location_type": rng.choice(("outdoor", "indoor")),
+                    "level": rng.choice((None, "B1", "2")),
+                    "spot_label": f"S{event_id % 97}",
+                    "notes": "Near the blue door",
+                    "parked_at": parked,
+                    "status": status,
+                    "paused_seconds": 0.0,
+                    "created_at": parked,
+                    "updated_at": parked,
+                    "expired_at": parked + timedelta(hours=72) if status == "expired" else None,
+                }
+            )
+            for k in range(rng.randint(1, 3)):
+                landmark_id += 1
+                landmark_rows.append(
+                    {
+                        "id": landmark_id,
+                        "event_id": event_id,
+                        "name": ("Blue door", "Lift B", "Pillar 7")[k],
+                        "description": "Seen when walking out",
+                        "latitude": lat + 0.0001 * k,
+                        "longitude": lng,
+                        "created_at": parked,
+                        "updated_at": parked,
+                    }
+                )
+
+        for user_id in out.client_ids:
+            event(user_id, "active", NOW - timedelta(hours=1))
+        for _ in range(plan.events):
+            event(rng.choice(regular), "expired", NOW - timedelta(days=rng.randint(4, 300)))
+        put(ParkingEvent, event_rows)
+        put(Landmark, landmark_rows)
+
+    out.seconds = round(time.perf_counter() - t0, 2)
+    out.rows = total
+    return out
+
+
+def main() -> None:
+    """Seed the database named by DATABASE_URL (empty) at ``--scale``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--export-rows", type=int, default=0)
+    args = parser.parse_args()
+    from app import create_app
+
+    app = create_app()
+    result = seed(app, args.scale, clients=args.clients, export_rows=args.export_rows)
+    print(json.dumps({"rows": result.rows, "seconds": result.seconds, "plan": result.plan}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""The benchmark harness end to end on a tiny SQLite database (no goals asserted)."""
+
+# ruff: noqa: RUF001, RUF002
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench import load
+from bench.run import check_goals, markdown, parse_args
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.timeout(120)
+def test_harness_runs_end_to_end_on_sqlite(tmp_path):
+    """Seed, serve app and baselines, measure every endpoint, write Markdown and JSON."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--db",
+            "sqlite",
+            "--scale",
+            "0.005",
+            "--no-redis",
+            "--load",
+            "python",
+            "--duration",
+            "0.4",
+            "--warmup",
+            "0.1",
+            "--passes",
+            "1",
+            "--connections",
+            "4",
+            "--bursts",
+            "1",
+            "--login-duration",
+            "0.5",
+            "--hash-rounds",
+            "1",
+            "--export-sizes",
+            "200,800",
+            "--no-goals",
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=110,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads((tmp_path / "latest.json").read_text())
+    (sqlite,) = results["databases"]
+    throughput = sqlite["throughput"]
+    for name in ("GET /lots", "GET /bookings", "GET /admin/stats", "book-and-release cycle"):
+        for label in ("app", "baseline"):
+            figures = throughput[name][label]
+            assert figures["requests"] > 0, (name, label)
+            assert figures["errors"] == 0, (name, label, figures)
+    assert sqlite["burst"]["double_bookings"] == 0
+    assert sqlite["burst"]["statuses"] == {"201": 32}
+    assert sqlite["exports"]["800"]["rows"] == 800
+    assert sqlite["login"]["requests"] > 0
+    assert "| GET /lots | app |" in (tmp_path / "latest.md").read_text()
+    assert any(goal["goal"].startswith("GET /lots") for goal in results["goals"])
+
+
+def test_goals_fail_when_the_app_is_slower_than_its_baseline():
+    """A read endpoint under 0.8 × its baseline's requests/s is a failed goal."""
+    row = {"rps_ratio": 0.5, "cpu_ratio": 1.0}
+    results = {
+        "databases": [
+            {
+                "database": "sqlite",
+                "throughput": {"GET /lots": row},
+                "login": {"cpu_ratio": 1.1, "errors": 0},
+                "burst": {"double_bookings": 0, "inconsistent_checks": 0, "server_errors": 0},
+                "exports": {},
+            }
+        ]
+    }
+    goals = {goal["goal"]: goal["ok"] for goal in check_goals(results)}
+    assert goals["GET /lots: req/s ≥ 0.8 × baseline"] is False
+    assert goals["GET /lots: CPU/req ≤ 1.25 × baseline"] is True
+    assert goals["login CPU/req ≤ 1.25 × raw argon2id verify"] is True
+
+
+def test_python_load_generator_counts_errors_and_latency():
+    """The fallback generator against a throwaway bare WSGI server on loopback."""
+    import threading
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    def app(environ, start_response):
+        status = "404 Not Found" if environ["PATH_INFO"] == "/missing" else "200 OK"
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", "2")])
+        return [b"{}"]
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = make_server("127.0.0.1", 0, app, handler_class=Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        scenario = load.Scenario(
+            "mixed", [load.Req("GET", "/ok"), load.Req("GET", "/missing")], connections=1
+        )
+        result = load.run_python(server.server_port, scenario, seconds=0.3, max_requests=40)
+    finally:
+        server.shutdown()
+    assert 0 < result.requests <= 40
+    assert result.errors == result.requests // 2
+    assert result.p99_ms >= result.p50_ms > 0
+    assert markdown  # imported for the module's own smoke
+    assert parse_args(["--quick"]).scale <= 0.1
