@@ -51,6 +51,13 @@ max_requests_jitter = _env_int("PARKMIND_MAX_REQUESTS_JITTER", 200)
 # X-Forwarded-Proto is honoured only from these peers (nginx on the same host by default).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
+# gunicorn's control socket is off unless a path is given: its default lives under $HOME, shared
+# by every gunicorn of the user, and the units manage gunicorn with signals (HUP, TERM).
+if os.environ.get("PARKMIND_CONTROL_SOCKET"):
+    control_socket = os.environ["PARKMIND_CONTROL_SOCKET"]
+else:
+    control_socket_disable = True
+
 # The worker heartbeat file lives in memory where possible (a container's disk may be slow).
 if os.path.isdir("/dev/shm"):  # noqa: S108 - a fixed system tmpfs, files created by gunicorn
     worker_tmp_dir = "/dev/shm"  # noqa: S108

@@ -12,7 +12,13 @@ CONF = str(ROOT / "gunicorn.conf.py")
 
 
 def load(monkeypatch, **env) -> dict:
-    for name in ("PARKMIND_BIND", "PARKMIND_WORKERS", "PARKMIND_THREADS", "FORWARDED_ALLOW_IPS"):
+    for name in (
+        "PARKMIND_BIND",
+        "PARKMIND_WORKERS",
+        "PARKMIND_THREADS",
+        "FORWARDED_ALLOW_IPS",
+        "PARKMIND_CONTROL_SOCKET",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -31,6 +37,7 @@ def test_defaults_are_loopback_gthread_and_capped(monkeypatch):
     assert conf["wsgi_app"] == "app:create_app()"
     assert (conf["timeout"], conf["graceful_timeout"], conf["keepalive"]) == (60, 30, 5)
     assert conf["max_requests"] > 0 and conf["max_requests_jitter"] > 0
+    assert conf["control_socket_disable"] is True
 
 
 def test_small_machines_get_two_per_cpu_plus_one(monkeypatch):

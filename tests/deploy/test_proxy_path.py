@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import gzip
+import http.client
 import json
+import signal
 import subprocess
 import sys
+import time
 
 from tests.deploy.conftest import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
     REQUEST_ID,
     ROOT,
+    VENV_BIN,
     Stack,
     start_nginx,
     stop_process_group,
     wait_for_log,
 )
-from tests.support.net import free_port
+from tests.support.net import free_port, wait_for_port
 
 
 def register(stack, username: str, *, source: str) -> None:
@@ -217,3 +221,43 @@ def test_dockerfile_healthcheck_command_probes_gunicorn(stack):
     nothing = probe.replace(f":{stack.gunicorn_port}/", f":{free_port()}/")
     unhealthy = subprocess.run([sys.executable, "-c", nothing], capture_output=True, timeout=20)
     assert unhealthy.returncode != 0
+
+
+def test_sigterm_lets_the_request_in_flight_finish(stack, tmp_path):
+    """systemd and Compose stop with SIGTERM: gunicorn finishes what it is serving, then exits."""
+    port = free_port()
+    env = {**stack.env, "PARKMIND_BIND": f"127.0.0.1:{port}", "PARKMIND_WORKERS": "1"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR")
+    with (tmp_path / "out").open("w") as out:
+        server = subprocess.Popen(
+            [str(VENV_BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py")],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_for_port(port, timeout=30)
+        # The master listens at once; the worker answers only once it has built the app.
+        ready = Stack(nginx_port=0, gunicorn_port=port, work=tmp_path, env={})
+        assert ready.request("GET", "/api/v1/health", source="127.0.0.1", direct=True).status == 200
+        body = json.dumps({"login": ADMIN_EMAIL, "password": ADMIN_PASSWORD}).encode()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+        conn.putrequest("POST", "/api/v1/auth/login")
+        conn.putheader("Content-Type", "application/json")
+        conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders()
+        conn.send(body[:10])  # the worker is now reading the body
+        time.sleep(0.5)
+        server.send_signal(signal.SIGTERM)
+        time.sleep(1.0)
+        assert server.poll() is None, "gunicorn quit with a request in flight"
+        conn.send(body[10:])
+        response = conn.getresponse()
+        assert response.status == 200, response.read()
+        assert "access_token" in json.loads(response.read())
+        conn.close()
+        assert server.wait(timeout=20) == 0
+    finally:
+        stop_process_group(server)
