@@ -46,11 +46,29 @@ class UploadComplete(MethodView):
         return uploads.complete_upload(current_user(), upload_id)
 
 
+LOCAL_UPLOAD_FORM = {
+    "type": "object",
+    "properties": {
+        "key": {"type": "string"},
+        "Content-Type": {"type": "string"},
+        "policy": {"type": "string"},
+        "file": {"type": "string", "format": "binary"},
+    },
+    "required": ["key", "Content-Type", "policy", "file"],
+}
+
+
 @blp.route("/storage/uploads")
 class LocalUpload(MethodView):
     @errors(blp, 400, 403, 413, 503)
     @blp.response(204)
-    @blp.doc(summary="Local storage only: receive a presigned POST (multipart fields + file).")
+    @blp.doc(
+        summary="Local storage only: receive a presigned POST (multipart fields + file).",
+        requestBody={
+            "required": True,
+            "content": {"multipart/form-data": {"schema": LOCAL_UPLOAD_FORM}},
+        },
+    )
     def post(self):
         """Local storage only: receive a presigned POST (multipart fields + ``file``)."""
         storage.receive_local_post(request)

@@ -130,10 +130,20 @@ class S3Storage:
             retries={"total_max_attempts": 2, "mode": "standard"},
         )
         # Credentials come from the standard AWS chain (env, profile, instance role).
-        session = boto3.session.Session()
-        self.client = session.client(
-            "s3", region_name=region, endpoint_url=endpoint_url, config=config
-        )
+        try:
+            self._session = session = boto3.session.Session()
+            self.client = session.client(
+                "s3", region_name=region, endpoint_url=endpoint_url, config=config
+            )
+        except Exception as exc:  # a bad endpoint URL or region: storage is down, not the API
+            log.error("cannot build the S3 client: %s", exc)
+            raise StorageUnavailable() from exc
+
+    def _require_credentials(self) -> None:
+        # Presigning happens locally; without credentials botocore fails with an AttributeError.
+        if self._session.get_credentials() is None:
+            log.error("no AWS credentials found in the standard chain")
+            raise StorageUnavailable()
 
     def _call(self, operation: str, **params: Any) -> Any:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -162,6 +172,7 @@ class S3Storage:
         """A presigned POST with ``content-length-range`` and ``Content-Type`` conditions."""
         from botocore.exceptions import BotoCoreError
 
+        self._require_credentials()
         try:
             post = self.client.generate_presigned_post(
                 Bucket=self.bucket,
@@ -281,6 +292,7 @@ class S3Storage:
             params["ResponseContentDisposition"] = _content_disposition(filename)
         if content_type:
             params["ResponseContentType"] = content_type
+        self._require_credentials()
         try:
             return self.client.generate_presigned_url(
                 "get_object", Params=params, ExpiresIn=int(expires_seconds)

@@ -41,13 +41,11 @@ def s3() -> Iterator[S3Server]:
     """A real S3 HTTP endpoint (moto server mode) with one bucket; dummy AWS credentials."""
     from moto.server import ThreadedMotoServer
 
-    # The app takes credentials from the standard AWS chain: give it harmless ones.
-    for name, value in (
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_DEFAULT_REGION", "us-east-1"),
-    ):
-        os.environ.setdefault(name, value)
+    # The app takes credentials from the standard AWS chain: give it harmless ones, so that real
+    # credentials on a developer's machine are never sent anywhere by the tests.
+    os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+    os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+    os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
     os.environ.pop("AWS_SESSION_TOKEN", None)
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

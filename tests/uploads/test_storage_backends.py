@@ -59,7 +59,7 @@ def test_s3_signed_get_url_is_sigv4_and_short_lived(s3_phone):
 
 
 def test_hanging_s3_endpoint_is_503_within_8_seconds_and_the_api_keeps_working(
-    client, auth, user, app
+    client, auth, user, app, s3
 ):
     headers = auth(user)
     with hanging_server() as url, app_settings(app, S3_BUCKET="parkmind-down", S3_ENDPOINT_URL=url):
@@ -78,7 +78,7 @@ def test_hanging_s3_endpoint_is_503_within_8_seconds_and_the_api_keeps_working(
         elapsed = time.monotonic() - begin
         assert response.status_code == 503
         assert response.get_json()["error"]["code"] == "storage_unavailable"
-        assert elapsed < 8
+        assert elapsed < 8, elapsed
         assert client.get("/api/v1/me", headers=headers).status_code == 200
 
 
@@ -195,3 +195,43 @@ def test_put_file_and_streams_round_trip_on_both_backends(storage_backend, tmp_p
     assert storage.head("exports/1/small.txt") is None
     url = storage.signed_get_url("exports/1/report.csv", 60, filename="report.csv")
     assert url.startswith("http")
+
+
+def test_misconfigured_s3_leaves_profiles_working_without_photo_urls(
+    client, auth, user, app, db, s3
+):
+    from tests.factories import UploadFactory
+
+    avatar = UploadFactory(user=user, purpose="avatar")
+    user.avatar_upload_id = avatar.id
+    pending = UploadFactory(user=user, status="pending")
+    db.session.commit()
+    headers = auth(user)
+    with app_settings(app, S3_BUCKET="parkmind", S3_ENDPOINT_URL="not a url"):
+        me = client.get("/api/v1/me", headers=headers)
+        completed = client.post(f"/api/v1/uploads/{pending.id}/complete", headers=headers)
+
+    assert me.status_code == 200
+    assert me.get_json()["avatar_upload_id"] == avatar.id
+    assert me.get_json()["avatar_url"] is None
+    assert completed.status_code == 503
+    assert completed.get_json()["error"]["code"] == "storage_unavailable"
+
+
+def test_s3_without_credentials_is_503_not_500(client, auth, user, app, db, s3, monkeypatch):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/config")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    headers = auth(user)
+    # A bucket name of its own, so a client built with credentials is not reused from the cache.
+    with app_settings(app, **{**s3.settings(), "S3_BUCKET": "parkmind-no-credentials"}):
+        response = client.post(
+            "/api/v1/uploads",
+            json={"purpose": "avatar", "content_type": "image/png", "size_bytes": 100},
+            headers=headers,
+        )
+
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "storage_unavailable"

@@ -120,23 +120,23 @@ def test_photo_urls_in_one_query_for_ready_uploads_only(db, user, local_storage)
 
     ready = UploadFactory.create_batch(3, user=user)
     pending = UploadFactory(user=user, status="pending")
+    ids = [u.id for u in ready] + [pending.id, None, 10**6]
     statements = []
+    session = db.session()
+
+    def count(state):
+        statements.append(str(state.statement))
 
     from sqlalchemy import event
 
-    engine_conn = db.session.connection()
-
-    def count(*args, **kwargs):
-        statements.append(args)
-
-    event.listen(engine_conn, "before_cursor_execute", count)
+    event.listen(session, "do_orm_execute", count)
     try:
-        urls = photo_urls([u.id for u in ready] + [pending.id, None, 10**6])
+        urls = photo_urls(ids)
     finally:
-        event.remove(engine_conn, "before_cursor_execute", count)
+        event.remove(session, "do_orm_execute", count)
 
     assert set(urls) == {u.id for u in ready}
-    assert len(statements) == 1
+    assert len(statements) == 1, statements
     assert photo_url(None) is None
     assert photo_url(pending.id) is None
     assert photo_url(ready[0].id).startswith("http")
