@@ -8,6 +8,7 @@ who may find remembering hard: short, kind, plain, and never about a condition.
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -25,6 +26,8 @@ ASSIST_STATUSES = ("active", "retrieving")
 # Without any position the walk is taken to be a short one back from a shop or a station exit.
 UNKNOWN_DISTANCE_M = 300.0
 TOP_LEVEL = 5
+# A position sent with a recent request for help stands in for a start without one.
+RECENT_POSITION = timedelta(minutes=10)
 
 NEXT_STEP_HINTS = {
     1: "If you would like more help, the next step shows the things you noticed near your car.",
@@ -74,7 +77,10 @@ def start_retrieval(
     """Begin the walk back: ``retrieving``, with the expected time at the person's own pace."""
     event = get_own_event(user_id, event_id, lock=True)
     move(event, "retrieving", action="start looking for the car")
-    if latitude is None and event.last_latitude is not None:
+    recent = event.last_position_at is not None and (
+        utcnow() - event.last_position_at <= RECENT_POSITION
+    )
+    if latitude is None and event.last_latitude is not None and recent:
         latitude, longitude = event.last_latitude, event.last_longitude
     distance = None
     if latitude is not None and longitude is not None:

@@ -243,3 +243,26 @@ def test_expiry_job_function_reports_its_count(app, user, db):
     event_in(user, "active")
     with app.test_request_context():
         assert expire_parking_events() == {"expired": 2}
+
+
+def test_start_without_position_uses_a_recent_help_request_position(client, headers, new_event):
+    event = new_event(latitude=0.0, longitude=0.0)
+    url = f"{API}/parking-events/{event['id']}"
+    with time_machine.travel(utcnow(), tick=False) as clock:
+        client.post(
+            f"{url}/assist", json={"level": 1, "latitude": 0.001, "longitude": 0.0}, headers=headers
+        )
+        clock.shift(60)
+        body = client.post(f"{url}/retrieval/start", json={}, headers=headers).get_json()
+    assert body["distance_m"] == pytest.approx(111.2, abs=0.5)
+
+
+def test_start_ignores_a_stale_position(client, headers, new_event):
+    event = new_event(latitude=0.0, longitude=0.0)
+    url = f"{API}/parking-events/{event['id']}"
+    with time_machine.travel(utcnow() - timedelta(minutes=11), tick=False):
+        client.post(
+            f"{url}/assist", json={"level": 1, "latitude": 0.001, "longitude": 0.0}, headers=headers
+        )
+    body = client.post(f"{url}/retrieval/start", json={}, headers=headers).get_json()
+    assert body["distance_m"] is None
