@@ -261,3 +261,9 @@ def test_sigterm_lets_the_request_in_flight_finish(stack, tmp_path):
         assert server.wait(timeout=20) == 0
     finally:
         stop_process_group(server)
+
+
+def test_nginx_hides_its_version_and_sends_hsts(stack):
+    reply = stack.request("GET", "/api/v1/health", source="127.0.0.8")
+    assert reply.headers["Server"] == "nginx"
+    assert reply.headers["Strict-Transport-Security"].startswith("max-age=")
