@@ -28,7 +28,10 @@ class BaseFactory(SQLAlchemyModelFactory):
     class Meta:
         abstract = True
         sqlalchemy_session_factory = lambda: db.session  # noqa: E731
-        sqlalchemy_session_persistence = "flush"
+        # Commit (a savepoint release inside the test's outer transaction): requests made by the
+        # test client share the test's app context and session, and an error response rolls the
+        # session back, which must not take the test's fixtures with it.
+        sqlalchemy_session_persistence = "commit"
 
     @classmethod
     def _adjust_kwargs(cls, **kwargs):
