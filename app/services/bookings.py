@@ -67,12 +67,12 @@ class BookingOutcome:
 def begin_write() -> None:
     """Start a fresh write transaction (SQLite: ``BEGIN IMMEDIATE``, its lock for allocation).
 
-    The request has only read so far (the token check); committing that, rather than rolling
-    it back, keeps anything the caller already flushed. On MariaDB the fresh transaction also
-    means the next consistent read sees what committed while this request waited for a lock.
+    The request has only read so far (the token check), so that read-only transaction is
+    discarded. On MariaDB the fresh transaction also means the next consistent read sees what
+    committed while this request waited for a lock.
     """
     if db.session().in_transaction():
-        db.session.commit()
+        db.session.rollback()
     if is_sqlite():
         db.session.connection(execution_options={"sqlite_immediate": True})
 
