@@ -6,6 +6,10 @@ import json
 import runpy
 from types import SimpleNamespace
 
+# Imported before any test here sets PROMETHEUS_MULTIPROC_DIR: prometheus_client picks its value
+# class once, at import, and the rest of the suite needs the in-process one.
+import prometheus_client  # noqa: F401
+
 from tests.deploy.conftest import ROOT
 
 CONF = str(ROOT / "gunicorn.conf.py")
