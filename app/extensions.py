@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 from flask import Flask, request
 from flask_caching import Cache
 from flask_cors import CORS
@@ -39,7 +41,38 @@ migrate = Migrate(compare_type=True, render_as_batch=True)
 jwt = JWTManager()
 cors = CORS()
 cache = Cache()
-limiter = Limiter(key_func=client_address, default_limits_exempt_when=lambda: False)
+class PerAppLimiter(Limiter):
+    """Flask-Limiter with one state per app.
+
+    Flask-Limiter keeps its settings (enabled, storage, strategy) on the extension object, so with
+    several apps in one process (the test suite, tools) the last ``init_app`` would decide for all
+    of them. Each app's state is kept apart and switched in at the start of its requests.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._pristine_state = dict(self.__dict__)
+        self._app_states: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def init_app(self, app: Flask) -> None:
+        pristine, states = self._pristine_state, self._app_states
+        self.__dict__.clear()
+        self.__dict__.update(pristine)
+        self._pristine_state, self._app_states = pristine, states
+        app.before_request_funcs.setdefault(None, []).insert(0, self._activate_app_state)
+        super().init_app(app)
+        states[app] = dict(self.__dict__)
+
+    def _activate_app_state(self) -> None:
+        from flask import current_app
+
+        state = self._app_states.get(current_app._get_current_object())
+        if state is not None and self.__dict__.get("_active_app_state") is not state:
+            self.__dict__.update(state)
+            self.__dict__["_active_app_state"] = state
+
+
+limiter = PerAppLimiter(key_func=client_address, default_limits_exempt_when=lambda: False)
 
 
 class ParkMindApi(Api):

@@ -108,3 +108,23 @@ def test_login_rate_limit_in_redis(database_url):
     payload = {"login": "nobody", "password": "whatever-password"}
     statuses = [client.post("/api/v1/auth/login", json=payload).status_code for _ in range(3)]
     assert statuses == [401, 401, 429]
+
+
+def test_rate_limit_settings_stay_per_app(database_url, client, db):
+    """Another app with limits on must not switch limits on for this one (one process, two apps)."""
+    limited = make_app(
+        database_url,
+        RATELIMIT_ENABLED=True,
+        LOGIN_RATE_LIMIT="1 per minute",
+        LOGIN_ACCOUNT_RATE_LIMIT="100 per minute",
+    )
+    payload = {"login": "nobody", "password": "whatever-password"}
+    other = limited.test_client()
+    assert [other.post("/api/v1/auth/login", json=payload).status_code for _ in range(2)] == [
+        401,
+        429,
+    ]
+    # More than this app's own (unused) login limit of 10 per minute.
+    statuses = [client.post("/api/v1/auth/login", json=payload).status_code for _ in range(12)]
+    assert statuses == [401] * 12
+    assert other.post("/api/v1/auth/login", json=payload).status_code == 429
