@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app app:create_app
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: help install install-dev run test lint format worker beat migrate clean
+.PHONY: help install install-dev run test lint format worker beat migrate bench bench-quick fuzz clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -53,6 +53,15 @@ worker: install  ## run a Celery worker (needs REDIS_URL or CELERY_BROKER_URL)
 
 beat: install  ## run the Celery beat scheduler (exactly one per deployment)
 	$(BIN)/celery -A celery_worker beat --loglevel=INFO
+
+bench: install-dev  ## benchmark against side-by-side baselines on SQLite and MariaDB (< 15 min)
+	$(BIN)/python -m bench --scale 1
+
+bench-quick: install-dev  ## short benchmark on SQLite (a few minutes)
+	$(BIN)/python -m bench --quick
+
+fuzz: install-dev  ## longer schema-fuzzing pass (schemathesis against a real gunicorn)
+	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-100} $(BIN)/pytest -q tests/hardening/test_fuzz.py
 
 clean:  ## remove the virtualenv and caches (keeps instance/ data)
 	rm -rf $(VENV) .pytest_cache .ruff_cache
