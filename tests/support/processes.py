@@ -1,0 +1,241 @@
+"""Private service processes for fault tests: things a test may stop and start again.
+
+``private_redis()`` runs a ``redis-server`` of its own on a free loopback port (no persistence),
+so a test can take Redis away and bring it back without touching the machine's shared Redis on
+6379. ``start_gunicorn()`` and ``start_celery_worker()`` start those processes in their own
+process groups, so a test can signal exactly them (SIGTERM to a master, SIGKILL to a worker).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+import pytest
+
+from tests.support.net import free_port, wait_for_port
+
+ROOT = Path(__file__).resolve().parents[2]
+GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
+CELERY = ROOT / ".venv" / "bin" / "celery"
+
+
+def stop_group(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
+    """Signal ``process``'s group, wait, and SIGKILL whatever is left after ``timeout``."""
+    if process.poll() is not None:
+        _reap_group(process.pid)
+        return
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _reap_group(process.pid)
+        process.wait(timeout=5)
+    _reap_group(process.pid)
+
+
+def _reap_group(pgid: int) -> None:
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+class RedisServer:
+    """A private ``redis-server`` on 127.0.0.1:``port`` that can be stopped and restarted."""
+
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.workdir = workdir
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Start (again) on the same port; returns once it accepts connections."""
+        if self.running:
+            return
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        log = (self.workdir / f"redis-{self.port}.log").open("ab")
+        self.process = subprocess.Popen(
+            [
+                shutil.which("redis-server") or "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        wait_for_port(self.port, timeout=timeout)
+        self._wait_ping(timeout)
+
+    def _wait_ping(self, timeout: float) -> None:
+        import redis
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1).ping()
+                return
+            except redis.RedisError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        """Stop the server (SIGKILL: as abrupt as a crash); the port is closed on return."""
+        if self.process is not None:
+            stop_group(self.process, signal.SIGKILL, timeout=5)
+            self.process = None
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
+@contextmanager
+def private_redis(workdir: Path) -> Iterator[RedisServer]:
+    """A running private Redis, always stopped at the end."""
+    if shutil.which("redis-server") is None:
+        from tests.conftest import require
+
+        require("redis")  # redis-server ships with Redis: missing means "no Redis here"
+        pytest.skip("redis-server binary not installed")
+    server = RedisServer(workdir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.1, message: str = "") -> None:
+    """Poll ``predicate`` until it is true; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(message or f"condition not met within {timeout}s")
+        time.sleep(interval)
+
+
+def start_gunicorn(
+    env: dict[str, str],
+    log_path: Path,
+    *,
+    workers: int = 2,
+    threads: int = 4,
+    graceful_timeout: int = 15,
+    port: int | None = None,
+) -> tuple[subprocess.Popen, str]:
+    """Start gunicorn (gthread) in its own group; return the process and its healthy base URL."""
+    import requests
+
+    port = port or free_port()
+    environ = {
+        **os.environ,
+        "APP_ENV": "testing",
+        "RATELIMIT_ENABLED": "false",
+        "LOG_LEVEL": "WARNING",
+        **env,
+    }
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                str(GUNICORN),
+                "app:create_app()",
+                "-w",
+                str(workers),
+                "-k",
+                "gthread",
+                "--threads",
+                str(threads),
+                "-b",
+                f"127.0.0.1:{port}",
+                "--graceful-timeout",
+                str(graceful_timeout),
+                "--timeout",
+                "60",
+            ],
+            cwd=ROOT,
+            env=environ,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        if process.poll() is not None:
+            pytest.fail(f"gunicorn exited with {process.returncode}:\n{log_path.read_text()}")
+        try:
+            return requests.get(f"{base}/api/v1/health", timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
+
+    try:
+        wait_until(healthy, 30, message=f"gunicorn not healthy:\n{log_path.read_text()}")
+    except BaseException:
+        stop_group(process)
+        raise
+    return process, base
+
+
+def start_celery_worker(env: dict[str, str], log_path: Path, name: str) -> subprocess.Popen:
+    """Start ``celery -A celery_worker worker --pool=solo`` in its own group; wait until ready."""
+    environ = {**os.environ, "APP_ENV": "testing", "PYTHONUNBUFFERED": "1", **env}
+    environ.pop("CELERY_RESULT_BACKEND", None)
+    start = log_path.stat().st_size if log_path.exists() else 0
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [
+                str(CELERY),
+                "-A",
+                "celery_worker",
+                "worker",
+                "--pool=solo",
+                "--loglevel=INFO",
+                "-n",
+                f"{name}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=environ,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def ready() -> bool:
+        if process.poll() is not None:
+            pytest.fail(f"celery worker exited with {process.returncode}:\n{log_path.read_text()}")
+        return " ready." in log_path.read_text(errors="replace")[start:]
+
+    try:
+        wait_until(ready, 60, interval=0.2, message=f"worker not ready:\n{log_path.read_text()}")
+    except BaseException:
+        stop_group(process)
+        raise
+    return process
