@@ -118,7 +118,8 @@ class BookingFactory(BaseFactory):
 
     user = factory.SubFactory(UserFactory)
     spot = factory.SubFactory(SpotFactory)
-    lot = factory.SelfAttribute("spot.lot")
+    # Through the id: after a commit the spot is expired and its relationship cannot lazy-load.
+    lot = factory.LazyAttribute(lambda o: db.session.get(models.Lot, o.spot.lot_id))
     vehicle_number = "KA01AB1234"
     status = "completed"
     started_at = factory.LazyFunction(lambda: utcnow() - timedelta(hours=3))

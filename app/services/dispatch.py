@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -45,9 +46,13 @@ def send_ready_tasks() -> int:
     session = db.session()
     ready = session.info.pop(READY, None) or []
     sent = 0
+    celery_app = current_app.extensions.get("celery")
     for task, args, kwargs in ready:
+        # Send through this app's Celery (its broker and eager mode), not the process default,
+        # which is whichever app was built last.
+        bound = celery_app.tasks.get(task.name, task) if celery_app is not None else task
         try:
-            task.apply_async(args=args, kwargs=kwargs)
+            bound.apply_async(args=args, kwargs=kwargs)
             sent += 1
         except Exception:
             log.exception("could not enqueue %s; a sweeper job will retry", task.name)

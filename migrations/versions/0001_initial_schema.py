@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 01:02:29.783503
+Create Date: 2026-11-26 01:07:54.633139
 
 """
 from alembic import op
@@ -125,6 +125,7 @@ def upgrade():
     op.create_table('exports',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('active_user_id', sa.Integer(), nullable=True),
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('email', sa.Boolean(), server_default=sa.text('0'), nullable=False),
@@ -135,16 +136,19 @@ def upgrade():
     sa.Column('error', sa.String(length=255), nullable=True),
     sa.Column('attempts', sa.Integer(), server_default='0', nullable=False),
     sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('queued_at', app.models.base.UTCDateTime(), nullable=True),
     sa.Column('started_at', app.models.base.UTCDateTime(), nullable=True),
     sa.Column('finished_at', app.models.base.UTCDateTime(), nullable=True),
     sa.Column('expires_at', app.models.base.UTCDateTime(), nullable=True),
     sa.CheckConstraint("kind IN ('bookings', 'parking_events')", name=op.f('ck_exports_kind')),
     sa.CheckConstraint("status IN ('pending', 'running', 'done', 'failed', 'expired')", name=op.f('ck_exports_status')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_exports_user_id_users')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_exports'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_exports')),
+    sa.UniqueConstraint('active_user_id', name=op.f('uq_exports_active_user_id'))
     )
     with op.batch_alter_table('exports', schema=None) as batch_op:
         batch_op.create_index('ix_exports_status_created', ['status', 'created_at'], unique=False)
+        batch_op.create_index('ix_exports_user_created', ['user_id', 'created_at'], unique=False)
         batch_op.create_index('ix_exports_user_status', ['user_id', 'status'], unique=False)
 
     op.create_table('idempotency_keys',

@@ -9,11 +9,9 @@ object (never revealing that it exists), and a non-error answer for the owner.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 import pytest
 
-from app.models import utcnow
 from tests import factories
 
 PUBLIC = "public"  # no token needed
@@ -151,64 +149,6 @@ def test_every_route_is_in_the_matrix(app):
     assert not missing, f"classify these routes in MATRIX: {missing}"
     stale = sorted(key for key in MATRIX if key not in set(api_rules(app)))
     assert not stale, f"routes no longer exist: {stale}"
-
-
-@pytest.fixture
-def world(db):
-    """An owner with one of everything, another user, a caregiver, a stranger and an admin."""
-    owner = factories.UserFactory()
-    other = factories.UserFactory()
-    caregiver = factories.UserFactory()
-    stranger = factories.UserFactory()
-    admin = factories.UserFactory(role="admin")
-    lot = factories.LotFactory(spots=3)
-    spot = factories.SpotFactory(lot=lot, number=10, is_occupied=True)
-    booking = factories.BookingFactory(
-        user=owner,
-        spot=spot,
-        lot=lot,
-        status="active",
-        ended_at=None,
-        cost_cents=None,
-        duration_minutes=None,
-        active_spot_id=spot.id,
-        active_user_id=owner.id,
-    )
-    event = factories.ParkingEventFactory(user=owner)
-    landmark = factories.LandmarkFactory(event=event)
-    upload = factories.UploadFactory(user=owner, status="pending")
-    export = factories.ExportFactory(user=owner)
-    notification = factories.NotificationFactory(user=owner)
-    factories.CircleMembershipFactory(person=owner, member=caregiver, role="caregiver")
-    inviter = factories.UserFactory()
-    invitation = factories.CircleMembershipFactory(
-        person=inviter,
-        member=owner,
-        role="viewer",
-        status="pending",
-        responded_at=None,
-        expires_at=utcnow() + timedelta(days=7),
-    )
-    ids = {
-        "lot_id": lot.id,
-        "spot_id": spot.id,
-        "booking_id": booking.id,
-        "event_id": event.id,
-        "landmark_id": landmark.id,
-        "upload_id": upload.id,
-        "export_id": export.id,
-        "notification_id": notification.id,
-        "invitation_id": invitation.id,
-        "stranger_username": stranger.username,
-    }
-    return {
-        "owner": owner,
-        "other": other,
-        "caregiver": caregiver,
-        "stranger": stranger,
-        "admin": admin,
-        "ids": ids,
-    }
 
 
 def build(rule: str, route: Route, ids: dict, kind_user_id: int) -> tuple[str, dict | None]:
