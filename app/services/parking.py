@@ -105,8 +105,10 @@ def _event_by_client_uuid(user_id: int, client_uuid: str, *, lock: bool) -> Park
         ParkingEvent.user_id == user_id, ParkingEvent.client_uuid == client_uuid
     )
     if lock:
-        # A locking read sees rows committed after this transaction's snapshot (MariaDB).
-        stmt = stmt.with_for_update()
+        # A locking read sees rows committed after this transaction's snapshot (MariaDB). A
+        # shared lock, not FOR UPDATE: after the duplicate-key error every loser already holds
+        # a shared lock on the row, and upgrading them all to exclusive deadlocks.
+        stmt = stmt.with_for_update(read=True)
     return db.session.scalar(stmt)
 
 
