@@ -6,14 +6,48 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Flask, g
+import jwt as pyjwt
+from flask import Flask, current_app, g, request
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
+from sqlalchemy import bindparam, select
 
 from app.errors import Forbidden, Unauthorized, error_response
 from app.extensions import db, jwt
 from app.models import AuthSession, User
 
 BEARER = {"WWW-Authenticate": "Bearer"}
+
+# The token check's one query, built once: the session's revocation and its user's state.
+SESSION_CHECK = (
+    select(AuthSession.revoked_at, User.role, User.is_active)
+    .join(User, User.id == AuthSession.user_id)
+    .where(AuthSession.id == bindparam("sid"), AuthSession.user_id == bindparam("uid"))
+)
+
+
+class Identity:
+    """Who the verified token speaks for: ids and role from the token check's one row."""
+
+    __slots__ = ("role", "session_id", "user_id")
+
+    def __init__(self, session_id: str, user_id: int, role: str) -> None:
+        self.session_id, self.user_id, self.role = session_id, user_id, role
+
+
+def check_session(payload: dict) -> Identity | None:
+    """The token's live session (not revoked, user active), or None. Read from the database on
+    every request, so a revocation or deactivation takes effect at once and survives restarts."""
+    sid = payload.get("sid")
+    try:
+        user_id = int(payload.get("sub"))
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(sid, str):
+        return None
+    row = db.session.connection().execute(SESSION_CHECK, {"sid": sid, "uid": user_id}).first()
+    if row is None or row[0] is not None or not row[2]:
+        return None
+    return Identity(sid, user_id, row[1])
 
 
 def _unauthorized(code: str, message: str):
@@ -52,47 +86,107 @@ def register_jwt_handlers(app: Flask) -> None:
         # One query per request: the session and its user together. A revoked or expired
         # session, a refresh token that is not the session's current one, or a deactivated
         # user all make the token unusable. Stored in the database, so it survives restarts.
-        sid = payload.get("sid")
-        try:
-            user_id = int(payload.get("sub"))
-        except (TypeError, ValueError):
+        identity = check_session(payload)
+        if identity is None:
             return True
-        if not isinstance(sid, str):
-            return True
-        row = db.session.execute(
-            db.select(AuthSession, User)
-            .join(User, User.id == AuthSession.user_id)
-            .where(AuthSession.id == sid, AuthSession.user_id == user_id)
-        ).first()
-        if row is None:
-            return True
-        session, user = row
-        if session.revoked_at is not None or not user.is_active:
-            return True
-        g.auth_session = session
-        g.current_user = user
+        _remember(identity)
         return False
 
     @jwt.user_lookup_loader
-    def load_user(header: dict, payload: dict) -> User | None:
-        return g.get("current_user")
+    def load_user(header: dict, payload: dict) -> Identity | None:
+        return g.get("identity")
 
     @jwt.additional_claims_loader
     def role_claim(identity: Any) -> dict:
         return {}
 
 
+def _remember(identity: Identity) -> None:
+    g.identity = identity
+    g.pop("current_user", None)
+    g.pop("auth_session", None)
+
+
+def current_identity() -> Identity:
+    """Ids and role of this request's verified token (no further query)."""
+    identity = g.get("identity")
+    if identity is None:
+        raise Unauthorized()
+    return identity
+
+
+def current_user_id() -> int:
+    """The authenticated user's id (no further query)."""
+    return current_identity().user_id
+
+
 def current_user() -> User:
-    """The authenticated user of this request."""
+    """The authenticated user of this request (loaded on first use)."""
     user = g.get("current_user")
     if user is None:
-        raise Unauthorized()
+        user = db.session.get(User, current_identity().user_id)
+        if user is None:
+            raise Unauthorized()
+        g.current_user = user
     return user
 
 
 def current_session() -> AuthSession:
-    """The login session of this request's token."""
-    return g.auth_session
+    """The login session of this request's token (loaded on first use)."""
+    session = g.get("auth_session")
+    if session is None:
+        session = db.session.get(AuthSession, current_identity().session_id)
+        if session is None:
+            raise Unauthorized()
+        g.auth_session = session
+    return session
+
+
+def _verify_fast(refresh: bool) -> bool:
+    """The usual case in one pass: a well-formed Bearer header, one signature check, one query.
+
+    Anything unusual (no or odd header, a bad, expired or revoked token, the wrong type) answers
+    False, and the caller runs Flask-JWT-Extended's full check, which raises the matching error.
+    """
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer ") or " " in header[7:] or "," in header:
+        return False
+    config = current_app.config
+    algorithms = config.get("JWT_DECODE_ALGORITHMS") or [config["JWT_ALGORITHM"]]
+    if (
+        config.get("JWT_TOKEN_LOCATION") != ["headers"]
+        or config.get("JWT_DECODE_AUDIENCE")
+        or not all(name.startswith("HS") for name in algorithms)
+    ):
+        return False
+    try:
+        decoded = pyjwt.api_jwt.decode_complete(
+            header[7:],
+            config["JWT_SECRET_KEY"],
+            algorithms=algorithms,
+            issuer=config.get("JWT_DECODE_ISSUER"),
+            leeway=config.get("JWT_DECODE_LEEWAY", 0),
+            options={"verify_aud": False, "verify_sub": config.get("JWT_VERIFY_SUB", True)},
+        )
+    except pyjwt.PyJWTError:
+        return False
+    payload = decoded["payload"]
+    if config.get("JWT_IDENTITY_CLAIM", "sub") not in payload:
+        return False
+    payload.setdefault("type", "access")
+    payload.setdefault("fresh", False)
+    payload.setdefault("jti", None)
+    if (payload["type"] == "refresh") != refresh:
+        return False
+    identity = check_session(payload)
+    if identity is None:
+        return False
+    _remember(identity)
+    g._jwt_extended_jwt_user = {"loaded_user": identity}
+    g._jwt_extended_jwt_header = decoded["header"]
+    g._jwt_extended_jwt = payload
+    g._jwt_extended_jwt_location = "headers"
+    return True
 
 
 def auth_required(role: str | None = None, refresh: bool = False) -> Callable:
@@ -101,8 +195,9 @@ def auth_required(role: str | None = None, refresh: bool = False) -> Callable:
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any):
-            verify_jwt_in_request(refresh=refresh)
-            if role is not None and current_user().role != role:
+            if not _verify_fast(refresh):
+                verify_jwt_in_request(refresh=refresh)
+            if role is not None and current_identity().role != role:
                 raise Forbidden()
             return view(*args, **kwargs)
 
