@@ -7,11 +7,18 @@ from flask_smorest import Blueprint
 
 from app.api.common import protected
 from app.schemas.common import page_of
+from app.schemas.fast import dumper, json_response, raw_json_response
 from app.schemas.lots import LotQuerySchema, LotSchema
 from app.services import lots
 
 URL_PREFIX = ""
 blp = Blueprint("lots", __name__, description="Parking lots for drivers.")
+LotPage = page_of(LotSchema)
+
+
+def render_page(page: dict) -> bytes:
+    """A page of lots as the response body (what the lot cache keeps)."""
+    return json_response(dumper(LotPage)(page)).get_data()
 
 
 @blp.route("/lots")
@@ -21,7 +28,7 @@ class Lots(MethodView):
     @blp.response(200, page_of(LotSchema))
     def get(self, query):
         """Lots with free and total spots and pricing; search by text, pin code or distance."""
-        return lots.list_lots(**query)
+        return raw_json_response(lots.list_lots(**query, render=render_page))
 
 
 @blp.route("/lots/<int:lot_id>")
@@ -30,4 +37,4 @@ class LotDetail(MethodView):
     @blp.response(200, LotSchema)
     def get(self, lot_id):
         """One lot with its pricing and free count."""
-        return lots.get_lot_view(lot_id)
+        return json_response(dumper(LotSchema)(lots.get_lot_view(lot_id)))

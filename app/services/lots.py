@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
+from functools import cache as memoize
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, bindparam, case, func, or_, select
 from sqlalchemy.orm import aliased
 
 from app.errors import Conflict, NotFound
@@ -32,25 +34,28 @@ def lot_not_found() -> NotFound:
     return NotFound("No such parking lot.", code="lot_not_found")
 
 
+def _count_columns(spots: Any) -> list:
+    """Per lot: total (not removed), free, occupied, out of service."""
+    live = spots.c.status != "removed"
+    return [
+        func.sum(case((live, 1), else_=0)).label("total"),
+        func.sum(
+            case(((spots.c.status == "available") & spots.c.is_occupied.is_(False), 1), else_=0)
+        ).label("free"),
+        func.sum(case((live & spots.c.is_occupied.is_(True), 1), else_=0)).label("occupied"),
+        func.sum(case((spots.c.status == "out_of_service", 1), else_=0)).label("out_of_service"),
+    ]
+
+
 def _spot_counts():
     """One grouped subquery: per lot, total (not removed), free, occupied, out of service."""
-    live = Spot.status != "removed"
-    return (
-        select(
-            Spot.lot_id.label("lot_id"),
-            func.sum(case((live, 1), else_=0)).label("total"),
-            func.sum(
-                case(((Spot.status == "available") & Spot.is_occupied.is_(False), 1), else_=0)
-            ).label("free"),
-            func.sum(case((live & Spot.is_occupied.is_(True), 1), else_=0)).label("occupied"),
-            func.sum(case((Spot.status == "out_of_service", 1), else_=0)).label("out_of_service"),
-        )
-        .group_by(Spot.lot_id)
-        .subquery()
-    )
+    spots = Spot.__table__
+    return select(spots.c.lot_id, *_count_columns(spots)).group_by(spots.c.lot_id).subquery()
 
 
+@memoize
 def _lots_with_counts() -> tuple[Select, Any]:
+    """Lots that are not deleted, with their counts (built once; callers add filters)."""
     counts = _spot_counts()
     stmt = (
         select(
@@ -66,6 +71,29 @@ def _lots_with_counts() -> tuple[Select, Any]:
     return stmt, counts
 
 
+@memoize
+def _lot_detail() -> Select:
+    """One lot with its counts, counting only that lot's spots (``:lot_id``)."""
+    lots, spots = Lot.__table__, Spot.__table__
+    counts = (
+        select(spots.c.lot_id, *_count_columns(spots))
+        .where(spots.c.lot_id == bindparam("lot_id"))
+        .group_by(spots.c.lot_id)
+        .subquery()
+    )
+    return (
+        select(
+            lots,
+            func.coalesce(counts.c.free, 0).label("free"),
+            func.coalesce(counts.c.total, 0).label("total"),
+            func.coalesce(counts.c.occupied, 0).label("occupied"),
+            func.coalesce(counts.c.out_of_service, 0).label("out_of_service"),
+        )
+        .outerjoin(counts, counts.c.lot_id == lots.c.id)
+        .where(lots.c.id == bindparam("lot_id"), lots.c.deleted_at.is_(None))
+    )
+
+
 def pricing_of(lot: Lot) -> dict[str, Any]:
     """The lot's price rule as the API shows it."""
     return {
@@ -77,7 +105,7 @@ def pricing_of(lot: Lot) -> dict[str, Any]:
     }
 
 
-def lot_view(lot: Lot, free: int, total: int, occupied: int = 0, out_of_service: int = 0) -> dict:
+def lot_view(lot: Any, free: int, total: int, occupied: int = 0, out_of_service: int = 0) -> dict:
     """A lot with its counts, as a plain dict (cacheable)."""
     return {
         "id": lot.id,
@@ -117,8 +145,12 @@ def list_lots(
     available: bool | None = None,
     near: tuple[float, float] | None = None,
     radius_km: float | None = None,
-) -> dict:
-    """Lots with free/total counts; by name, or by distance from ``near`` within a radius."""
+    render: Callable[[dict], Any] | None = None,
+) -> Any:
+    """Lots with free/total counts; by name, or by distance from ``near`` within a radius.
+
+    With ``render``, the rendered page (for example its JSON) is what is cached and returned.
+    """
     params = {
         "page": page,
         "per_page": per_page,
@@ -128,7 +160,11 @@ def list_lots(
         "near": near,
         "radius_km": radius_km,
     }
-    return cache.cached(cache.LOTS, params, lambda: _list_lots(**params))
+    if render is None:
+        return cache.cached(cache.LOTS, params, lambda: _list_lots(**params))
+    return cache.cached(
+        cache.LOTS, {**params, "rendered": True}, lambda: render(_list_lots(**params))
+    )
 
 
 def _list_lots(*, page, per_page, q, pin_code, available, near, radius_km) -> dict:
@@ -175,11 +211,10 @@ def get_lot_view(lot_id: int) -> dict:
     """One lot (not deleted) with its counts and pricing, or 404."""
     if lot_id > MAX_ID:
         raise lot_not_found()
-    stmt, _ = _lots_with_counts()
-    row = db.session.execute(stmt.where(Lot.id == lot_id)).first()
+    row = db.session.connection().execute(_lot_detail(), {"lot_id": lot_id}).first()
     if row is None:
         raise lot_not_found()
-    return lot_view(*row)
+    return lot_view(row, row.free, row.total, row.occupied, row.out_of_service)
 
 
 def get_live_lot(lot_id: int, *, lock: bool = False) -> Lot:
