@@ -79,7 +79,7 @@ def _register_request_hooks(app: Flask) -> None:
 
     from app import db_events
     from app.extensions import db
-    from app.transactions import commit_response
+    from app.transactions import commit_response, safe_rollback
 
     @app.before_request
     def assign_request_id() -> None:
@@ -108,4 +108,4 @@ def _register_request_hooks(app: Flask) -> None:
     @app.teardown_request
     def discard_session(exc: BaseException | None) -> None:
         if exc is not None:
-            db.session.rollback()
+            safe_rollback()

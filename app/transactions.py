@@ -57,15 +57,26 @@ def run_in_transaction(
     raise AssertionError("unreachable")
 
 
+def safe_rollback() -> None:
+    """Roll back; when the connection died meanwhile (killed, server restart), discard it."""
+    try:
+        db.session.rollback()
+    except DBAPIError as exc:
+        # The server already dropped the transaction with the connection: nothing is lost, and
+        # the request keeps its own answer instead of turning into a 500.
+        log.warning("rollback failed, discarding the connection: %s", exc.orig)
+        db.session().invalidate()
+
+
 def commit_response(response: Response) -> Response:
     """Commit the request's work when it succeeded; roll back otherwise."""
     if response.status_code >= 400:
-        db.session.rollback()
+        safe_rollback()
         return response
     try:
         db.session.commit()
     except DBAPIError as exc:
-        db.session.rollback()
+        safe_rollback()
         if is_connection_error(exc) or is_retryable(exc):
             log.warning("commit failed, database unavailable: %s", exc.orig)
             return error_response(
