@@ -44,7 +44,9 @@ def check_session(payload: dict) -> Identity | None:
         return None
     if not isinstance(sid, str):
         return None
-    row = db.session.connection().execute(SESSION_CHECK, {"sid": sid, "uid": user_id}).first()
+    session = db.session()
+    session.flush()  # as an ORM query would autoflush (a no-op unless objects are pending)
+    row = session.connection().execute(SESSION_CHECK, {"sid": sid, "uid": user_id}).first()
     if row is None or row[0] is not None or not row[2]:
         return None
     return Identity(sid, user_id, row[1])

@@ -19,12 +19,6 @@ from marshmallow.utils import get_value
 Dump = Callable[[Any], dict]
 
 
-def _get(obj: Any, key: str) -> Any:
-    if isinstance(obj, dict):
-        return obj.get(key, missing)
-    return getattr(obj, key, missing)
-
-
 def _to_int(value: Any) -> Any:
     return None if value is None else int(value)
 
@@ -35,6 +29,14 @@ def _to_float(value: Any) -> Any:
 
 def _to_str(value: Any) -> Any:
     return None if value is None else str(value)
+
+
+# Inline forms of the simple converters for generated code: the common type passes as is.
+_INLINE = {
+    _to_int: "v if v.__class__ is int else (None if v is None else int(v))",
+    _to_float: "v if v.__class__ is float else (None if v is None else float(v))",
+    _to_str: "v if v.__class__ is str else (None if v is None else str(v))",
+}
 
 
 def _converter(field: fields.Field) -> Callable[[Any], Any] | None:
@@ -69,29 +71,38 @@ def dumper(schema_class: type[Schema]) -> Dump:
     schema = schema_class()
     if schema._hooks.get("pre_dump") or schema._hooks.get("post_dump"):  # type: ignore[attr-defined]
         return schema.dump
-    plan: list[tuple[str, str, Callable[[Any], Any] | None, fields.Field, str]] = []
-    for name, field in schema.dump_fields.items():
+    lines = [
+        "def dump(obj):",
+        "    get = obj.get if isinstance(obj, dict) else _attr(obj)",
+        "    out = {}",
+    ]
+    namespace: dict[str, Any] = {"M": missing, "_attr": _attr_getter, "get_value": get_value}
+    for number, (name, field) in enumerate(schema.dump_fields.items()):
         attribute = field.attribute or name
         key = field.data_key or name
         convert = _converter(field)
-        simple = convert is not None and "." not in attribute and field.dump_default is missing
-        plan.append((attribute, key, convert if simple else None, field, name))
+        if convert is None or "." in attribute or field.dump_default is not missing:
+            namespace[f"f{number}"] = field
+            lines += [
+                f"    v = f{number}.serialize({name!r}, obj, accessor=get_value)",
+                f"    if v is not M: out[{key!r}] = v",
+            ]
+            continue
+        expression = _INLINE.get(convert)
+        if expression is None:
+            namespace[f"c{number}"] = convert
+            expression = f"c{number}(v)"
+        lines += [
+            f"    v = get({attribute!r}, M)",
+            f"    if v is not M: out[{key!r}] = {expression}",
+        ]
+    lines.append("    return out")
+    exec(compile("\n".join(lines), f"<dumper {schema_class.__name__}>", "exec"), namespace)  # noqa: S102
+    return namespace["dump"]
 
-    def dump(obj: Any) -> dict:
-        out = {}
-        for attribute, key, convert, field, name in plan:
-            if convert is not None:
-                value = _get(obj, attribute)
-                if value is missing:
-                    continue
-                out[key] = convert(value)
-            else:
-                value = field.serialize(name, obj, accessor=get_value)
-                if value is not missing:
-                    out[key] = value
-        return out
 
-    return dump
+def _attr_getter(obj: Any) -> Callable[[str, Any], Any]:
+    return lambda key, default: getattr(obj, key, default)
 
 
 def json_response(body: Any, status: int = 200, headers: dict | None = None) -> Response:
