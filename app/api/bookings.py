@@ -7,7 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app.api.common import protected
-from app.auth import current_user
+from app.auth import current_user_id
 from app.extensions import limiter
 from app.schemas.bookings import (
     BookingCreateSchema,
@@ -16,11 +16,13 @@ from app.schemas.bookings import (
     IdempotencyHeaderSchema,
 )
 from app.schemas.common import page_of
+from app.schemas.fast import dumper, json_response
 from app.services import bookings
 from app.transactions import run_in_transaction
 
 URL_PREFIX = ""
 blp = Blueprint("bookings", __name__, description="Bookings: book, release, history.")
+BookingPage = page_of(BookingSchema)
 
 
 def _booking_limit() -> str:
@@ -41,10 +43,11 @@ class Bookings(MethodView):
 
     @protected(blp, 422)
     @blp.arguments(BookingQuerySchema, location="query")
-    @blp.response(200, page_of(BookingSchema))
+    @blp.response(200, BookingPage)
     def get(self, query):
         """The caller's bookings, newest first (`?status=`)."""
-        return bookings.list_bookings(user=current_user(), **query)
+        page = bookings.list_bookings(user_id=current_user_id(), **query)
+        return json_response(dumper(BookingPage)(page))
 
     @protected(blp, 404, 409, 422, 429)
     @blp.arguments(IdempotencyHeaderSchema, location="headers")
@@ -54,7 +57,7 @@ class Bookings(MethodView):
         """Book the lowest-numbered free spot of a lot (send an `Idempotency-Key`)."""
         key = headers.get("idempotency_key")
         outcome = run_in_transaction(
-            lambda: bookings.create_booking(user=current_user(), idempotency_key=key, **body)
+            lambda: bookings.create_booking(user_id=current_user_id(), idempotency_key=key, **body)
         )
         return _outcome_response(outcome)
 
@@ -65,7 +68,7 @@ class ActiveBooking(MethodView):
     @blp.response(200, BookingSchema)
     def get(self):
         """The caller's active booking, or 404 `no_active_booking`."""
-        return bookings.get_active_booking(user=current_user())
+        return bookings.get_active_booking(user_id=current_user_id())
 
 
 @blp.route("/bookings/<int:booking_id>")
@@ -74,7 +77,7 @@ class BookingDetail(MethodView):
     @blp.response(200, BookingSchema)
     def get(self, booking_id):
         """One of the caller's bookings; active ones show `cost_so_far_cents`."""
-        return bookings.get_booking(user=current_user(), booking_id=booking_id)
+        return bookings.get_booking(user_id=current_user_id(), booking_id=booking_id)
 
 
 @blp.route("/bookings/<int:booking_id>/release")
@@ -84,5 +87,5 @@ class ReleaseBooking(MethodView):
     def post(self, booking_id):
         """End the booking: frees the spot, fixes the cost, records the payment."""
         return run_in_transaction(
-            lambda: bookings.release_booking(user=current_user(), booking_id=booking_id)
+            lambda: bookings.release_booking(user_id=current_user_id(), booking_id=booking_id)
         )

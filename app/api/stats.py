@@ -6,7 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app.api.common import protected
-from app.auth import current_user
+from app.auth import current_user_id
 from app.schemas.bookings import MyStatsSchema
 from app.services import bookings
 
@@ -20,4 +20,4 @@ class MyStats(MethodView):
     @blp.response(200, MyStatsSchema)
     def get(self):
         """The caller's dashboard: bookings, spend, active booking, retrievals, latest score."""
-        return bookings.my_stats(user=current_user())
+        return bookings.my_stats(user_id=current_user_id())

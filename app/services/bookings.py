@@ -13,17 +13,17 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache as memoize
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import case, func, select
+from sqlalchemy import Select, and_, bindparam, case, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.db_events import is_sqlite
 from app.errors import Conflict, InvalidTransition, NotFound
 from app.extensions import db
 from app.models import Booking, Lot, Payment, RetrievalScore, Spot, User, utcnow
-from app.pagination import paginate
 from app.schemas.bookings import BookingSchema
 from app.schemas.common import MAX_ID
 from app.services import cache, idempotency
@@ -124,14 +124,13 @@ def _render(booking: Booking, lot: Lot, spot: Spot) -> str:
 
 def create_booking(
     *,
-    user: User,
+    user_id: int,
     lot_id: int,
     vehicle_number: str,
     remarks: str | None = None,
     idempotency_key: str | None = None,
 ) -> BookingOutcome:
-    """Book the lowest-numbered free spot of a lot for ``user`` (run in ``run_in_transaction``)."""
-    user_id = user.id
+    """Book the lowest-numbered free spot of a lot for the user (run in ``run_in_transaction``)."""
     body_hash = idempotency.request_hash(
         {"lot_id": lot_id, "vehicle_number": vehicle_number, "remarks": remarks}
     )
@@ -198,9 +197,8 @@ def create_booking(
     return BookingOutcome(201, body, booking.id)
 
 
-def release_booking(*, user: User, booking_id: int) -> dict[str, Any]:
+def release_booking(*, user_id: int, booking_id: int) -> dict[str, Any]:
     """End an active booking: fix duration and cost, free the spot, record one payment."""
-    user_id = user.id
     if booking_id > MAX_ID:
         raise booking_not_found()
     begin_write()
@@ -247,66 +245,147 @@ def release_booking(*, user: User, booking_id: int) -> dict[str, Any]:
     return booking_view(booking, lot, spot)
 
 
-def _with_lot_and_spot():
-    return (
-        select(Booking, Lot, Spot)
-        .join(Lot, Lot.id == Booking.lot_id)
-        .join(Spot, Spot.id == Booking.spot_id)
+@memoize
+def _booking_rows() -> Select:
+    """Bookings with their lot's name and spot's number and level, as plain rows."""
+    bookings, lots, spots = Booking.__table__, Lot.__table__, Spot.__table__
+    return select(
+        bookings.c.id,
+        bookings.c.lot_id,
+        lots.c.name.label("lot_name"),
+        bookings.c.spot_id,
+        spots.c.number.label("spot_number"),
+        spots.c.level.label("spot_level"),
+        bookings.c.vehicle_number,
+        bookings.c.status,
+        bookings.c.started_at,
+        bookings.c.ended_at,
+        bookings.c.duration_minutes,
+        bookings.c.hourly_rate_cents,
+        bookings.c.billing_increment_minutes,
+        bookings.c.free_minutes,
+        bookings.c.daily_max_cents,
+        bookings.c.cost_cents,
+        bookings.c.currency,
+        bookings.c.remarks,
+    ).select_from(
+        bookings.join(lots, lots.c.id == bookings.c.lot_id).join(
+            spots, spots.c.id == bookings.c.spot_id
+        )
     )
 
 
-def list_bookings(*, user: User, page: int, per_page: int, status: str | None = None) -> dict:
+@memoize
+def _history_statements(with_status: bool) -> tuple[Select, Select]:
+    """Count and page of a user's bookings (``:uid``, ``:status``, ``:limit``, ``:offset``)."""
+    bookings = Booking.__table__
+    where = bookings.c.user_id == bindparam("uid")
+    if with_status:
+        where = and_(where, bookings.c.status == bindparam("status"))
+    count = select(func.count()).select_from(bookings).where(where)
+    page = (
+        _booking_rows()
+        .where(where)
+        .order_by(bookings.c.started_at.desc(), bookings.c.id.desc())
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
+    return count, page
+
+
+def booking_row_view(row: Any) -> dict[str, Any]:
+    """A booking row of :func:`_booking_rows` as the API shows it."""
+    cost_so_far = None
+    if row.status == "active":
+        rule = PriceRule(
+            hourly_rate_cents=row.hourly_rate_cents,
+            billing_increment_minutes=row.billing_increment_minutes,
+            free_minutes=row.free_minutes,
+            daily_max_cents=row.daily_max_cents,
+        )
+        cost_so_far = compute_cost_cents(rule, _elapsed_seconds(row.started_at, utcnow()))
+    return {
+        "id": row.id,
+        "lot": {"id": row.lot_id, "name": row.lot_name},
+        "spot": {"id": row.spot_id, "number": row.spot_number, "level": row.spot_level},
+        "vehicle_number": row.vehicle_number,
+        "status": row.status,
+        "started_at": row.started_at,
+        "ended_at": row.ended_at,
+        "duration_minutes": row.duration_minutes,
+        "hourly_rate_cents": row.hourly_rate_cents,
+        "billing_increment_minutes": row.billing_increment_minutes,
+        "free_minutes": row.free_minutes,
+        "daily_max_cents": row.daily_max_cents,
+        "cost_cents": row.cost_cents,
+        "cost_so_far_cents": cost_so_far,
+        "currency": row.currency,
+        "remarks": row.remarks,
+    }
+
+
+def list_bookings(*, user_id: int, page: int, per_page: int, status: str | None = None) -> dict:
     """The user's bookings, newest first."""
-    stmt = _with_lot_and_spot().where(Booking.user_id == user.id)
-    if status:
-        stmt = stmt.where(Booking.status == status)
-    stmt = stmt.order_by(Booking.started_at.desc(), Booking.id.desc())
-    result = paginate(stmt, page=page, per_page=per_page, scalars=False)
-    result["items"] = [booking_view(*row) for row in result["items"]]
-    return result
+    count, page_stmt = _history_statements(bool(status))
+    params = {"uid": user_id, "status": status}
+    conn = db.session.connection()
+    total = conn.execute(count, params).scalar() or 0
+    rows = conn.execute(
+        page_stmt, {**params, "limit": per_page, "offset": (page - 1) * per_page}
+    ).all()
+    return {
+        "items": [booking_row_view(row) for row in rows],
+        "page": page,
+        "per_page": per_page,
+        "total": total,
+        "pages": math.ceil(total / per_page) if total else 0,
+    }
 
 
-def get_booking(*, user: User, booking_id: int) -> dict[str, Any]:
+def get_booking(*, user_id: int, booking_id: int) -> dict[str, Any]:
     """One of the user's bookings (another user's is a 404)."""
     if booking_id > MAX_ID:
         raise booking_not_found()
+    bookings = Booking.__table__
     row = db.session.execute(
-        _with_lot_and_spot().where(Booking.id == booking_id, Booking.user_id == user.id)
+        _booking_rows().where(bookings.c.id == booking_id, bookings.c.user_id == user_id)
     ).first()
     if row is None:
         raise booking_not_found()
-    return booking_view(*row)
+    return booking_row_view(row)
 
 
-def active_booking(*, user: User) -> dict[str, Any] | None:
+def active_booking(*, user_id: int) -> dict[str, Any] | None:
     """The user's active booking, or None."""
-    row = db.session.execute(_with_lot_and_spot().where(Booking.active_user_id == user.id)).first()
-    return booking_view(*row) if row else None
+    row = db.session.execute(
+        _booking_rows().where(Booking.__table__.c.active_user_id == user_id)
+    ).first()
+    return booking_row_view(row) if row else None
 
 
-def get_active_booking(*, user: User) -> dict[str, Any]:
+def get_active_booking(*, user_id: int) -> dict[str, Any]:
     """The user's active booking, or 404 ``no_active_booking``."""
-    view = active_booking(user=user)
+    view = active_booking(user_id=user_id)
     if view is None:
         raise NoActiveBooking()
     return view
 
 
-def my_stats(*, user: User) -> dict[str, Any]:
+def my_stats(*, user_id: int) -> dict[str, Any]:
     """The driver's dashboard: bookings, spend, active booking, retrievals, latest score."""
     counts = db.session.execute(
         select(
             func.count(Booking.id),
             func.coalesce(func.sum(func.coalesce(Booking.cost_cents, 0)), 0),
             func.coalesce(func.sum(case((Booking.status == "completed", 1), else_=0)), 0),
-        ).where(Booking.user_id == user.id)
+        ).where(Booking.user_id == user_id)
     ).one()
     retrievals = db.session.scalar(
-        select(func.count(RetrievalScore.id)).where(RetrievalScore.user_id == user.id)
+        select(func.count(RetrievalScore.id)).where(RetrievalScore.user_id == user_id)
     )
     latest = db.session.scalar(
         select(RetrievalScore)
-        .where(RetrievalScore.user_id == user.id)
+        .where(RetrievalScore.user_id == user_id)
         .order_by(RetrievalScore.created_at.desc(), RetrievalScore.id.desc())
         .limit(1)
     )
@@ -315,7 +394,7 @@ def my_stats(*, user: User) -> dict[str, Any]:
         "completed_bookings": int(counts[2]),
         "total_spend_cents": int(counts[1]),
         "currency": current_app.config["CURRENCY"],
-        "active_booking": active_booking(user=user),
+        "active_booking": active_booking(user_id=user_id),
         "retrievals": retrievals or 0,
         "latest_score": (
             {
