@@ -70,6 +70,15 @@ def safe_rollback() -> None:
 
 def commit_response(response: Response) -> Response:
     """Commit the request's work when it succeeded; roll back otherwise."""
+    if not db.session.registry.has():
+        return response  # the request never used the database
+    session = db.session()
+    if not (session.in_transaction() or session.new or session.dirty or session.deleted):
+        # Nothing began since the last commit (or nothing at all): no COMMIT round trip.
+        from app.services.dispatch import send_ready_tasks
+
+        send_ready_tasks()
+        return response
     if response.status_code >= 400:
         safe_rollback()
         return response
