@@ -39,7 +39,7 @@ class UploadItem(MethodView):
 
 @blp.route("/uploads/<int:upload_id>/complete")
 class UploadComplete(MethodView):
-    @protected(blp, 404, 422, 503)
+    @protected(blp, 404, 409, 422, 503)
     @blp.response(200, UploadSchema)
     def post(self, upload_id):
         """Verify the stored object (exists, size, image signature) and mark it ready."""

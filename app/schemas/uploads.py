@@ -7,13 +7,15 @@ from marshmallow import Schema, fields, validate
 from app.models.upload import CONTENT_TYPES, UPLOAD_PURPOSES
 from app.schemas.common import StrictSchema, UTCDateTime
 
+CONTRACT_MAX_BYTES = 10 * 1024 * 1024
+
 
 class UploadCreateSchema(StrictSchema):
     purpose = fields.String(required=True, validate=validate.OneOf(UPLOAD_PURPOSES))
     content_type = fields.String(required=True, validate=validate.OneOf(list(CONTENT_TYPES)))
-    # The configured ceiling (UPLOAD_MAX_BYTES, 10 MB) is checked by the service.
+    # The contract's ceiling; the service also checks the configured UPLOAD_MAX_BYTES.
     size_bytes = fields.Integer(
-        required=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1)
+        required=True, strict=True, validate=validate.Range(min=1, max=CONTRACT_MAX_BYTES)
     )
 
 

@@ -131,8 +131,9 @@ def complete_upload(user: User, upload_id: int) -> Upload:
     max_bytes = min(upload.size_bytes, int(current_app.config["UPLOAD_MAX_BYTES"]))
     size = storage.head(incoming)
     if size is None:
-        # Still pending: the client may retry its upload while the presigned POST is valid.
-        raise ValidationFailed("No file has been uploaded yet.", code="invalid_file")
+        # Nothing to check yet, nothing deleted: the upload stays pending and the client may
+        # still send the file while its presigned POST is valid.
+        raise Conflict("No file has been uploaded yet.", code="file_not_uploaded")
     if not 1 <= size <= max_bytes:
         raise _reject(upload, "The file is larger than declared or empty.")
     # Verify the copy, not the original: the client can still write to the incoming key.

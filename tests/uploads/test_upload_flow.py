@@ -105,8 +105,8 @@ def test_complete_without_any_object_keeps_the_upload_pending(phone):
 
     response = phone.complete(started["id"])
 
-    assert response.status_code == 422
-    assert response.get_json()["error"]["code"] == "invalid_file"
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "file_not_uploaded"
     shown = phone.client.get(f"/api/v1/uploads/{started['id']}", headers=phone.headers)
     assert shown.get_json()["status"] == "pending"
 
