@@ -42,7 +42,7 @@ class Bookings(MethodView):
     decorators = [limiter.limit(_booking_limit, methods=["POST"])]
 
     @protected(blp, 422)
-    @blp.arguments(BookingQuerySchema, location="query")
+    @blp.arguments(BookingQuerySchema(), location="query")  # one instance, reused
     @blp.response(200, BookingPage)
     def get(self, query):
         """The caller's bookings, newest first (`?status=`)."""

@@ -24,7 +24,7 @@ def render_page(page: dict) -> bytes:
 @blp.route("/lots")
 class Lots(MethodView):
     @protected(blp, 422)
-    @blp.arguments(LotQuerySchema, location="query")
+    @blp.arguments(LotQuerySchema(), location="query")  # one instance: not rebuilt per request
     @blp.response(200, page_of(LotSchema))
     def get(self, query):
         """Lots with free and total spots and pricing; search by text, pin code or distance."""
