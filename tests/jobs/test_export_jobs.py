@@ -43,7 +43,9 @@ def test_pending_export_the_broker_never_got_is_run_by_the_sweeper(app, client, 
 
     BookingFactory(user=user)
     headers = auth(user)
-    with mock.patch.object(run_export, "apply_async", side_effect=ConnectionError("broker down")):
+    # The task as this app's Celery knows it (dispatch sends through the current app).
+    bound_task = app.extensions["celery"].tasks[run_export.name]
+    with mock.patch.object(bound_task, "apply_async", side_effect=ConnectionError("broker down")):
         response = client.post("/api/v1/exports", json={"kind": "bookings"}, headers=headers)
     assert response.status_code == 202
     export_id = response.get_json()["id"]
