@@ -59,6 +59,7 @@ def test_shrink_removes_free_highest_spots_and_grow_reuses_them(client, db, admi
     lot = db.session.get(Lot, lot_id)
     BookingFactory(spot=spots[1], lot=lot, status="active", ended_at=None, cost_cents=None)
     spots[1].is_occupied = True
+    db.session.commit()  # committed setup, as a real booking would be
 
     shrunk = client.patch(f"/api/v1/admin/lots/{lot_id}", json={"total_spots": 2}, headers=headers)
     assert shrunk.status_code == 200 and shrunk.get_json()["total_spots"] == 2
@@ -197,6 +198,7 @@ def test_stats_revenue_in_configured_timezone(app, client, db, admin, auth):
     lot = LotFactory(spots=4)
     spots = spot_rows(db, lot.id)
     spots[0].is_occupied = True
+    db.session.commit()  # committed setup, as a real booking would be
     active = BookingFactory(spot=spots[0], lot=lot, status="active", ended_at=None, cost_cents=None)
     active.active_spot_id, active.active_user_id = spots[0].id, active.user_id
     PaymentFactory(
