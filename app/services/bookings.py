@@ -295,32 +295,52 @@ def _history_statements(with_status: bool) -> tuple[Select, Select]:
 
 def booking_row_view(row: Any) -> dict[str, Any]:
     """A booking row of :func:`_booking_rows` as the API shows it."""
+    (
+        booking_id,
+        lot_id,
+        lot_name,
+        spot_id,
+        spot_number,
+        spot_level,
+        vehicle_number,
+        status,
+        started_at,
+        ended_at,
+        duration_minutes,
+        hourly_rate_cents,
+        billing_increment_minutes,
+        free_minutes,
+        daily_max_cents,
+        cost_cents,
+        currency,
+        remarks,
+    ) = row
     cost_so_far = None
-    if row.status == "active":
+    if status == "active":
         rule = PriceRule(
-            hourly_rate_cents=row.hourly_rate_cents,
-            billing_increment_minutes=row.billing_increment_minutes,
-            free_minutes=row.free_minutes,
-            daily_max_cents=row.daily_max_cents,
+            hourly_rate_cents=hourly_rate_cents,
+            billing_increment_minutes=billing_increment_minutes,
+            free_minutes=free_minutes,
+            daily_max_cents=daily_max_cents,
         )
-        cost_so_far = compute_cost_cents(rule, _elapsed_seconds(row.started_at, utcnow()))
+        cost_so_far = compute_cost_cents(rule, _elapsed_seconds(started_at, utcnow()))
     return {
-        "id": row.id,
-        "lot": {"id": row.lot_id, "name": row.lot_name},
-        "spot": {"id": row.spot_id, "number": row.spot_number, "level": row.spot_level},
-        "vehicle_number": row.vehicle_number,
-        "status": row.status,
-        "started_at": row.started_at,
-        "ended_at": row.ended_at,
-        "duration_minutes": row.duration_minutes,
-        "hourly_rate_cents": row.hourly_rate_cents,
-        "billing_increment_minutes": row.billing_increment_minutes,
-        "free_minutes": row.free_minutes,
-        "daily_max_cents": row.daily_max_cents,
-        "cost_cents": row.cost_cents,
+        "id": booking_id,
+        "lot": {"id": lot_id, "name": lot_name},
+        "spot": {"id": spot_id, "number": spot_number, "level": spot_level},
+        "vehicle_number": vehicle_number,
+        "status": status,
+        "started_at": started_at,
+        "ended_at": ended_at,
+        "duration_minutes": duration_minutes,
+        "hourly_rate_cents": hourly_rate_cents,
+        "billing_increment_minutes": billing_increment_minutes,
+        "free_minutes": free_minutes,
+        "daily_max_cents": daily_max_cents,
+        "cost_cents": cost_cents,
         "cost_so_far_cents": cost_so_far,
-        "currency": row.currency,
-        "remarks": row.remarks,
+        "currency": currency,
+        "remarks": remarks,
     }
 
 
