@@ -8,6 +8,7 @@ from typing import Any
 
 import jwt as pyjwt
 from flask import Flask, current_app, g, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from sqlalchemy import bindparam, select
 
@@ -56,8 +57,22 @@ def _unauthorized(code: str, message: str):
     return error_response(401, code, message, headers=BEARER)
 
 
+class CookieSessionOnDemand(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, with no signer built for requests that carry no cookie.
+
+    The API authenticates with Bearer tokens, so almost no request has a session cookie; the
+    result is the same empty session Flask would open, without the per-request signer setup.
+    """
+
+    def open_session(self, app: Flask, request):  # type: ignore[override]
+        if not request.cookies.get(self.get_cookie_name(app)) and app.secret_key:
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def register_jwt_handlers(app: Flask) -> None:
     """Make every token failure a 401 (the library's default is 422) and load the user once."""
+    app.session_interface = CookieSessionOnDemand()
 
     @jwt.unauthorized_loader
     def missing_token(reason: str):
