@@ -37,4 +37,4 @@ class LotDetail(MethodView):
     @blp.response(200, LotSchema)
     def get(self, lot_id):
         """One lot with its pricing and free count."""
-        return json_response(dumper(LotSchema)(lots.get_lot_view(lot_id)))
+        return json_response(dumper(LotSchema)(lots.driver_lot_view(lot_id)))

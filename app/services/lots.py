@@ -71,24 +71,37 @@ def _lots_with_counts() -> tuple[Select, Any]:
     return stmt, counts
 
 
+DRIVER_COLUMNS = (
+    "id",
+    "name",
+    "address",
+    "pin_code",
+    "latitude",
+    "longitude",
+    "levels",
+    "hourly_rate_cents",
+    "billing_increment_minutes",
+    "free_minutes",
+    "daily_max_cents",
+)
+
+
 @memoize
-def _lot_detail() -> Select:
-    """One lot with its counts, counting only that lot's spots (``:lot_id``)."""
+def _lot_detail(driver: bool = False) -> Select:
+    """One lot with its counts, counting only that lot's spots (``:lot_id``).
+
+    ``driver``: only what a driver sees (no timestamps, free and total counts only)."""
     lots, spots = Lot.__table__, Spot.__table__
+    names = ("free", "total") if driver else ("free", "total", "occupied", "out_of_service")
     counts = (
-        select(spots.c.lot_id, *_count_columns(spots))
+        select(spots.c.lot_id, *[c for c in _count_columns(spots) if c.name in names])
         .where(spots.c.lot_id == bindparam("lot_id"))
         .group_by(spots.c.lot_id)
         .subquery()
     )
+    columns = [lots.c[name] for name in DRIVER_COLUMNS] if driver else [lots]
     return (
-        select(
-            lots,
-            func.coalesce(counts.c.free, 0).label("free"),
-            func.coalesce(counts.c.total, 0).label("total"),
-            func.coalesce(counts.c.occupied, 0).label("occupied"),
-            func.coalesce(counts.c.out_of_service, 0).label("out_of_service"),
-        )
+        select(*columns, *[func.coalesce(counts.c[name], 0).label(name) for name in names])
         .outerjoin(counts, counts.c.lot_id == lots.c.id)
         .where(lots.c.id == bindparam("lot_id"), lots.c.deleted_at.is_(None))
     )
@@ -215,6 +228,36 @@ def get_lot_view(lot_id: int) -> dict:
     if row is None:
         raise lot_not_found()
     return lot_view(row, row.free, row.total, row.occupied, row.out_of_service)
+
+
+def driver_lot_view(lot_id: int) -> dict:
+    """One lot (not deleted) as drivers see it: pricing, free and total counts; or 404."""
+    if lot_id > MAX_ID:
+        raise lot_not_found()
+    row = db.session.connection().execute(_lot_detail(True), {"lot_id": lot_id}).first()
+    if row is None:
+        raise lot_not_found()
+    (id_, name, address, pin_code, lat, lng, levels, rate, increment, free_min, daily_max) = row[
+        :11
+    ]
+    return {
+        "id": id_,
+        "name": name,
+        "address": address,
+        "pin_code": pin_code,
+        "latitude": lat,
+        "longitude": lng,
+        "levels": levels,
+        "free_spots": int(row.free),
+        "total_spots": int(row.total),
+        "pricing": {
+            "hourly_rate_cents": rate,
+            "billing_increment_minutes": increment,
+            "free_minutes": free_min,
+            "daily_max_cents": daily_max,
+            "currency": current_app.config["CURRENCY"],
+        },
+    }
 
 
 def get_live_lot(lot_id: int, *, lock: bool = False) -> Lot:
