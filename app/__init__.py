@@ -96,6 +96,19 @@ def _register_request_hooks(app: Flask) -> None:
         if request.method in WRITE_METHODS and db_events.is_sqlite():
             db_events.begin_immediate(db.session)
 
+    @app.before_request
+    def require_patch_body() -> None:
+        # A PATCH without a body is a client mistake, not an empty change set.
+        if (
+            request.method == "PATCH"
+            and request.url_rule is not None  # an unsupported method stays a 405
+            and request.path.startswith("/api/")
+            and not request.get_data(cache=True)
+        ):
+            from app.errors import BadRequest
+
+            raise BadRequest("A JSON body is required.", code="body_required")
+
     @app.after_request
     def finish_request(response):
         response = commit_response(response)

@@ -18,10 +18,15 @@ def init_celery(app: Flask) -> Celery:
     class FlaskTask(Task):
         def __call__(self, *args, **kwargs):
             # The task edge: one commit when the task succeeds, then whatever it enqueued is sent.
+            from flask import current_app, has_app_context
+
             from app.extensions import db
             from app.services.dispatch import send_ready_tasks
 
-            with app.app_context():
+            # A task called from inside an app (in-process mode, a CLI job, a test) runs against
+            # that app; a worker pushes the app this Celery was configured from.
+            target = current_app._get_current_object() if has_app_context() else app
+            with target.app_context():
                 try:
                     result = self.run(*args, **kwargs)
                     db.session.commit()

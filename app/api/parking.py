@@ -138,7 +138,7 @@ class Directions(MethodView):
 @blp.route("/parking-events/<int:event_id>/retrieval/start")
 class RetrievalStart(MethodView):
     @protected(blp, 404, 409, 422)
-    @blp.arguments(PositionSchema)
+    @blp.arguments(PositionSchema, required=False)
     @blp.response(200, ParkingEventSchema)
     def post(self, body, event_id):
         """Start walking back (active → retrieving); the answer holds ``expected_seconds``."""
@@ -195,7 +195,7 @@ class EventScore(MethodView):
     @protected(blp, 404)
     @blp.response(200, ScoreSchema)
     def get(self, event_id):
-        """The score of a retrieval with every part and its ``score_version`` (404 ``no_score``)."""
+        """A retrieval's score with every part and ``score_version`` (409 ``no_score`` before)."""
         return scores.get_score(user_id=current_user().id, event_id=event_id)
 
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.schemas.bookings import BookingSchema
-from app.schemas.common import Id, PaginationQuery, StrictSchema, UTCDateTime
+from app.schemas.common import (
+    Id,
+    PaginationQuery,
+    StrictBoolean,
+    StrictSchema,
+    UTCDateTime,
+)
 from app.schemas.lots import LotSchema
 
 MAX_SPOTS = 5000
@@ -118,7 +124,7 @@ class AdminUserSchema(Schema):
 
 
 class AdminUserUpdateSchema(StrictSchema):
-    is_active = fields.Boolean()
+    is_active = StrictBoolean()
     role = fields.String(validate=validate.OneOf(["user", "admin"]))
 
 

@@ -39,6 +39,24 @@ class UTCDateTime(fields.DateTime):
         return parsed.astimezone(UTC)
 
 
+class StrictBoolean(fields.Boolean):
+    """A JSON boolean: ``true`` or ``false`` only (not 0, 1, "yes")."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        # 0 == False and 1 == True in Python: check the type, not membership.
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+# ``lat,lng`` with latitude in [-90, 90] and longitude in [-180, 180], as the OpenAPI pattern of
+# query parameters that carry a point (the field's own parser enforces the same).
+LAT_LNG_PATTERN = (
+    r"^\s*[-+]?(90(\.0+)?|[1-8]?[0-9](\.[0-9]+)?)\s*,"
+    r"\s*[-+]?(180(\.0+)?|(1[0-7][0-9]|[1-9]?[0-9])(\.[0-9]+)?)\s*$"
+)
+
+
 def Id(**kwargs) -> fields.Integer:  # noqa: N802 - reads like a field class
     """An integer id within the database's range (huge numbers are a 422, not a 500)."""
     kwargs.setdefault("strict", True)

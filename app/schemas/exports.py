@@ -6,14 +6,14 @@ from flask import url_for
 from marshmallow import Schema, fields, validate
 
 from app.models.export import EXPORT_KINDS
-from app.schemas.common import PaginationQuery, StrictSchema, UTCDateTime
+from app.schemas.common import PaginationQuery, StrictBoolean, StrictSchema, UTCDateTime
 
 
 class ExportCreateSchema(StrictSchema):
     """What to export, and whether to e-mail the link when it is ready."""
 
     kind = fields.String(required=True, validate=validate.OneOf(EXPORT_KINDS))
-    email = fields.Boolean(load_default=False)
+    email = StrictBoolean(load_default=False)
     date_from = UTCDateTime(data_key="from", load_default=None, allow_none=True)
     date_to = UTCDateTime(data_key="to", load_default=None, allow_none=True)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from app.schemas.common import PaginationQuery
+from app.schemas.common import LAT_LNG_PATTERN, PaginationQuery
 
 
 class PricingSchema(Schema):
@@ -62,8 +62,16 @@ class LotQuerySchema(PaginationQuery):
     q = fields.String(validate=validate.Length(min=1, max=100))
     pin_code = fields.String(validate=validate.Length(min=1, max=16))
     available = fields.Boolean()
-    near = PointField(metadata={"description": "`lat,lng`: sort by distance from this point."})
-    radius_km = fields.Float(validate=validate.Range(min=0.01, max=200))
+    near = PointField(
+        metadata={
+            "description": "`lat,lng`: sort by distance from this point.",
+            "pattern": LAT_LNG_PATTERN,
+        }
+    )
+    radius_km = fields.Float(
+        validate=validate.Range(min=0.01, max=200),
+        metadata={"description": "Search radius around `near` (only together with `near`)."},
+    )
 
     @validates_schema
     def radius_needs_point(self, data, **kwargs):

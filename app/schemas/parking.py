@@ -6,12 +6,20 @@ Request schemas are strict (unknown fields are a 422), so no client can write a 
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from app.models.parking import EVENT_STATUSES, LOCATION_TYPES, RECALL_HOW
-from app.schemas.common import Id, PaginationQuery, StrictSchema, UTCDateTime
+from app.schemas.common import (
+    LAT_LNG_PATTERN,
+    Id,
+    PaginationQuery,
+    StrictBoolean,
+    StrictSchema,
+    UTCDateTime,
+)
 
 NOTES = validate.Length(max=2000)
 
@@ -48,6 +56,9 @@ def _photo_url(obj: Any) -> str | None:
 
 
 # --- requests -------------------------------------------------------------------------------
+
+
+EARLIEST_FILTER_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class ParkingEventCreateSchema(StrictSchema):
@@ -154,7 +165,7 @@ class RecallItemSchema(StrictSchema):
 class RetrievalCompleteSchema(StrictSchema):
     """How the walk back ended. Landmarks not listed count as ``missed``."""
 
-    found = fields.Boolean(required=True)
+    found = StrictBoolean(required=True)
     recall = fields.List(
         fields.Nested(RecallItemSchema), load_default=list, validate=validate.Length(max=10)
     )
@@ -188,7 +199,10 @@ class FromPosition(fields.String):
 class DirectionsQuery(Schema):
     from_ = FromPosition(
         data_key="from",
-        metadata={"description": "Where the person is now, `lat,lng`. Without it only links."},
+        metadata={
+            "description": "Where the person is now, `lat,lng`. Without it only links.",
+            "pattern": LAT_LNG_PATTERN,
+        },
     )
 
 
@@ -201,11 +215,18 @@ class ScoreListQuery(PaginationQuery):
     @validates_schema
     def ordered(self, data: dict, **kwargs: Any) -> None:
         start, end = data.get("from_"), data.get("to")
-        for name, value in (("from", start), ("to", end)):
-            if value is not None and value.year < 1970:
-                raise ValidationError("Too far in the past.", field_name=name)
         if start is not None and end is not None and start > end:
             raise ValidationError("'from' must not be after 'to'.", field_name="from")
+
+    @post_load
+    def clamp(self, data: dict, **kwargs: Any) -> dict:
+        # Times before any score mean "from the beginning"; clamping keeps dates the database
+        # can store (MariaDB's DATETIME starts at year 1000).
+        for name in ("from_", "to"):
+            value = data.get(name)
+            if value is not None and value < EARLIEST_FILTER_TIME:
+                data[name] = EARLIEST_FILTER_TIME
+        return data
 
 
 class ScoreTrendQuery(Schema):
@@ -247,7 +268,7 @@ class ScoreSchema(Schema):
     pace_m_per_s = fields.Float(allow_none=True)
     highest_assist_level = fields.Integer(required=True)
     assist_count = fields.Integer(required=True)
-    found = fields.Boolean(required=True)
+    found = StrictBoolean(required=True)
     recall = fields.List(fields.Dict(), allow_none=True)
     created_at = UTCDateTime(required=True)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from app.schemas.common import StrictSchema, UTCDateTime
+from app.schemas.common import StrictBoolean, StrictSchema, UTCDateTime
 
 USERNAME = validate.Regexp(
     r"^[A-Za-z0-9_.-]{3,64}$", error="3 to 64 letters, digits, '.', '_' or '-'."
@@ -16,9 +16,9 @@ PASSWORD = validate.Length(min=8, max=256)
 class PreferencesSchema(StrictSchema):
     language = fields.String(validate=validate.Length(min=2, max=16))
     text_size = fields.String(validate=validate.OneOf(["small", "normal", "large", "x-large"]))
-    high_contrast = fields.Boolean()
-    email_reminders = fields.Boolean()
-    monthly_report = fields.Boolean()
+    high_contrast = StrictBoolean()
+    email_reminders = StrictBoolean()
+    monthly_report = StrictBoolean()
 
 
 class RegisterSchema(StrictSchema):

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import select
 
-from app.errors import NotFound
+from app.errors import Conflict
 from app.extensions import db
 from app.models import ParkingEvent, RetrievalScore
 from app.pagination import paginate
@@ -73,10 +73,14 @@ def store_score(
 
 
 def get_score(*, user_id: int, event_id: int) -> RetrievalScore:
-    """The score of one of the user's events, or 404 ``no_score`` until it is retrieved."""
+    """The score of one of the user's events, or 409 ``no_score`` until it is retrieved."""
     event = get_own_event(user_id, event_id)
     if event.score is None:
-        raise NotFound("This parking event has no score yet.", code="no_score")
+        # The event exists; it is its state (not yet retrieved) that has no score: a conflict.
+        raise Conflict(
+            "This parking event has no score yet: it is scored when the walk back is complete.",
+            code="no_score",
+        )
     return event.score
 
 

@@ -86,7 +86,7 @@ MATRIX: dict[tuple[str, str], Route] = {
         OBJECT, body={"found": True, "recall": []}, owner_ok=(409,)
     ),
     ("POST", "/api/v1/parking-events/<int:event_id>/assist"): Route(OBJECT, body={"level": 1}),
-    ("GET", "/api/v1/parking-events/<int:event_id>/score"): Route(OBJECT, owner_ok=(404,)),
+    ("GET", "/api/v1/parking-events/<int:event_id>/score"): Route(OBJECT, owner_ok=(409,)),
     ("PATCH", "/api/v1/landmarks/<int:landmark_id>"): Route(OBJECT, body={"name": "Red door"}),
     ("DELETE", "/api/v1/landmarks/<int:landmark_id>"): Route(OBJECT),
     ("GET", "/api/v1/scores"): Route(USER),
@@ -95,7 +95,7 @@ MATRIX: dict[tuple[str, str], Route] = {
         USER, body={"purpose": "avatar", "content_type": "image/png", "size_bytes": 100}
     ),
     ("GET", "/api/v1/uploads/<int:upload_id>"): Route(OBJECT),
-    ("POST", "/api/v1/uploads/<int:upload_id>/complete"): Route(OBJECT, owner_ok=(422,)),
+    ("POST", "/api/v1/uploads/<int:upload_id>/complete"): Route(OBJECT, owner_ok=(409, 422)),
     ("POST", "/api/v1/storage/uploads"): Route(TOKEN),
     ("GET", "/api/v1/storage/files/<path:token>"): Route(TOKEN),
     ("GET", "/api/v1/circle"): Route(USER),

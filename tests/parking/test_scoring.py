@@ -134,10 +134,10 @@ def test_complete_body_is_validated_and_no_score_can_be_posted(client, headers, 
     assert response.status_code == 422
 
 
-def test_score_is_404_no_score_until_retrieved(client, headers, new_event):
+def test_score_is_409_no_score_until_retrieved(client, headers, new_event):
     event = new_event()
     response = client.get(f"{API}/parking-events/{event['id']}/score", headers=headers)
-    assert response.status_code == 404
+    assert response.status_code == 409
     assert response.get_json()["error"]["code"] == "no_score"
 
 
