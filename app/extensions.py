@@ -41,6 +41,8 @@ migrate = Migrate(compare_type=True, render_as_batch=True)
 jwt = JWTManager()
 cors = CORS()
 cache = Cache()
+
+
 class PerAppLimiter(Limiter):
     """Flask-Limiter with one state per app.
 
