@@ -22,6 +22,7 @@ from tests.deploy.conftest import (
     wait_for_log,
 )
 from tests.support.net import free_port, wait_for_port
+from tests.support.processes import spawn_group
 
 
 def register(stack, username: str, *, source: str) -> None:
@@ -228,15 +229,8 @@ def test_sigterm_lets_the_request_in_flight_finish(stack, tmp_path):
     port = free_port()
     env = {**stack.env, "PARKMIND_BIND": f"127.0.0.1:{port}", "PARKMIND_WORKERS": "1"}
     env.pop("PROMETHEUS_MULTIPROC_DIR")
-    with (tmp_path / "out").open("w") as out:
-        server = subprocess.Popen(
-            [str(VENV_BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py")],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    command = [str(VENV_BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py")]
+    server = spawn_group(command, tmp_path / "out", env=env)
     try:
         wait_for_port(port, timeout=30)
         # The master listens at once; the worker answers only once it has built the app.

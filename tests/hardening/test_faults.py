@@ -24,7 +24,7 @@ import requests
 import sqlalchemy as sa
 
 from tests.conftest import require
-from tests.support.celery_worker import _restore_celery_current_app
+from tests.support.celery_worker import _restore_celery_current_app, worker_settings
 from tests.support.live_server import migrated_database
 from tests.support.processes import (
     private_redis,
@@ -477,27 +477,8 @@ def export_stack(tmp_path: Path, smtp):
         migrated_database("sqlite", tmp_path) as url,
         _restore_celery_current_app(),
     ):
-        settings = {
-            "REDIS_URL": broker.url,
-            "CELERY_BROKER_URL": broker.url,
-            "CELERY_RESULT_BACKEND": None,
-            "LOCAL_STORAGE_PATH": str(storage),
-            "MAIL_SERVER": "127.0.0.1",
-            "MAIL_PORT": smtp.port,
-            "MAIL_USE_TLS": False,
-            "PUBLIC_BASE_URL": "https://parkmind.example",
-        }
+        settings, worker_env = worker_settings(url, broker.url, storage, smtp.port)
         api = make_app(url, **settings)
-        worker_env = {
-            "DATABASE_URL": url,
-            "REDIS_URL": broker.url,
-            "CELERY_BROKER_URL": broker.url,
-            "LOCAL_STORAGE_PATH": str(storage),
-            "MAIL_SERVER": "127.0.0.1",
-            "MAIL_PORT": str(smtp.port),
-            "MAIL_USE_TLS": "false",
-            "PUBLIC_BASE_URL": "https://parkmind.example",
-        }
         try:
             yield api, broker, worker_env, storage
         finally:

@@ -9,10 +9,6 @@ runs on one Redis never take each other's tasks. The worker is killed at the end
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,12 +18,10 @@ from pathlib import Path
 import pytest
 
 from tests.services_probe import REDIS_URL
+from tests.support.processes import start_celery_worker, stop_group
 
-ROOT = Path(__file__).resolve().parents[2]
-CELERY = ROOT / ".venv" / "bin" / "celery"
 REDIS_TEST_DBS = range(8, 16)
 LOCK_KEY = "parkmind:test-worker-lock"
-READY_TIMEOUT = 60
 
 
 @dataclass
@@ -87,6 +81,33 @@ def _claimed_redis_db(token: str) -> Iterator[str]:
     pytest.fail("no free Redis database for a test worker (all of 8-15 are locked)")
 
 
+def worker_settings(
+    database_url: str, broker: str, storage: Path, smtp_port: int
+) -> tuple[dict, dict[str, str]]:
+    """The API app's overrides and the worker's environment: one database, broker, storage, SMTP."""
+    settings = {
+        "REDIS_URL": broker,
+        "CELERY_BROKER_URL": broker,
+        "CELERY_RESULT_BACKEND": None,
+        "LOCAL_STORAGE_PATH": str(storage),
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": smtp_port,
+        "MAIL_USE_TLS": False,
+        "PUBLIC_BASE_URL": "https://parkmind.example",
+    }
+    env = {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": broker,
+        "CELERY_BROKER_URL": broker,
+        "LOCAL_STORAGE_PATH": str(storage),
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(smtp_port),
+        "MAIL_USE_TLS": "false",
+        "PUBLIC_BASE_URL": "https://parkmind.example",
+    }
+    return settings, env
+
+
 def _stack(backend: str, tmp_path: Path, smtp, broker: str, name: str) -> Iterator[CeleryStack]:
     from tests.conftest import make_app
     from tests.support.live_server import migrated_database
@@ -94,86 +115,20 @@ def _stack(backend: str, tmp_path: Path, smtp, broker: str, name: str) -> Iterat
     storage = tmp_path / "files"
     log_path = tmp_path / "worker.log"
     with _restore_celery_current_app(), migrated_database(backend, tmp_path) as url:
-        settings = {
-            "SQLALCHEMY_DATABASE_URI": url,
-            "REDIS_URL": broker,
-            "CELERY_BROKER_URL": broker,
-            "CELERY_RESULT_BACKEND": None,
-            "LOCAL_STORAGE_PATH": str(storage),
-            "MAIL_SERVER": "127.0.0.1",
-            "MAIL_PORT": smtp.port,
-            "MAIL_USE_TLS": False,
-            "PUBLIC_BASE_URL": "https://parkmind.example",
-        }
+        settings, env = worker_settings(url, broker, storage, smtp.port)
         api = make_app(url, **settings)
-        env = {
-            **os.environ,
-            "APP_ENV": "testing",
-            "DATABASE_URL": url,
-            "REDIS_URL": broker,
-            "CELERY_BROKER_URL": broker,
-            "LOCAL_STORAGE_PATH": str(storage),
-            "MAIL_SERVER": "127.0.0.1",
-            "MAIL_PORT": str(smtp.port),
-            "MAIL_USE_TLS": "false",
-            "PUBLIC_BASE_URL": "https://parkmind.example",
-            "PYTHONUNBUFFERED": "1",
-        }
-        env.pop("CELERY_RESULT_BACKEND", None)
-        with log_path.open("wb") as log_file:
-            worker = subprocess.Popen(
-                [
-                    str(CELERY),
-                    "-A",
-                    "celery_worker",
-                    "worker",
-                    "--pool=solo",
-                    "--loglevel=INFO",
-                    "-n",
-                    f"{name}@%h",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "--without-heartbeat",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        stack = CeleryStack(app=api, database_url=url, name=name, log_path=log_path)
         try:
-            _wait_until_ready(worker, stack)
-            yield stack
+            worker = start_celery_worker(env, log_path, name)
+            try:
+                yield CeleryStack(app=api, database_url=url, name=name, log_path=log_path)
+            finally:
+                stop_group(worker)
         finally:
-            _stop(worker)
             with api.app_context():
                 from app.extensions import db
 
                 db.session.remove()
                 db.engine.dispose()
-
-
-def _wait_until_ready(worker: subprocess.Popen, stack: CeleryStack) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        if worker.poll() is not None:
-            pytest.fail(f"celery worker exited with {worker.returncode}:\n{stack.log()}")
-        if " ready." in stack.log():
-            return
-        time.sleep(0.2)
-    pytest.fail(f"celery worker not ready after {READY_TIMEOUT}s:\n{stack.log()}")
-
-
-def _stop(worker: subprocess.Popen) -> None:
-    if worker.poll() is not None:
-        return
-    os.killpg(worker.pid, signal.SIGTERM)
-    try:
-        worker.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(worker.pid, signal.SIGKILL)
-        worker.wait(timeout=5)
 
 
 @pytest.fixture

@@ -10,20 +10,16 @@ The ``live_server_factory`` fixture starts any number of servers and stops them 
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
-import requests
 
 from tests.support.net import free_port
+from tests.support.processes import start_gunicorn, stop_group
 
 ROOT = Path(__file__).resolve().parents[2]
-GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
 MIGRATIONS = str(ROOT / "migrations")
 
 
@@ -65,72 +61,20 @@ def live_server(
 ) -> Iterator[str]:
     """Run gunicorn with ``env`` (APP_ENV=testing, limits off unless given); yield its base URL."""
     port = port or free_port()
-    environ = {
-        **os.environ,
-        "APP_ENV": "testing",
-        "RATELIMIT_ENABLED": "false",
-        "LOG_LEVEL": "WARNING",
-        **env,
-    }
-    command = [
-        str(GUNICORN),
-        "app:create_app()",
-        "-w",
-        str(workers),
-        "-k",
-        "gthread",
-        "--threads",
-        str(threads),
-        "-b",
-        f"127.0.0.1:{port}",
-        "--graceful-timeout",
-        "5",
-        "--timeout",
-        "60",
-    ]
     log_path = log_path or Path(os.environ.get("TMPDIR", "/tmp")) / f"gunicorn-{port}.log"
-    base_url = f"http://127.0.0.1:{port}"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=environ,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            _wait_healthy(process, base_url, startup_timeout, log_path)
-            yield base_url
-        finally:
-            _stop(process)
-
-
-def _wait_healthy(process: subprocess.Popen, base_url: str, timeout: float, log: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            if requests.get(f"{base_url}/api/v1/health", timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(f"gunicorn at {base_url} not healthy after {timeout}s:\n{log.read_text()}")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
+    process, base_url = start_gunicorn(
+        env,
+        log_path,
+        workers=workers,
+        threads=threads,
+        graceful_timeout=5,
+        port=port,
+        startup_timeout=startup_timeout,
+    )
     try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=5)
-    except ProcessLookupError:
-        pass
+        yield base_url
+    finally:
+        stop_group(process, timeout=10)
 
 
 @pytest.fixture

@@ -4,6 +4,10 @@
 so a test can take Redis away and bring it back without touching the machine's shared Redis on
 6379. ``start_gunicorn()`` and ``start_celery_worker()`` start those processes in their own
 process groups, so a test can signal exactly them (SIGTERM to a master, SIGKILL to a worker).
+
+The pieces are shared by every test that runs a real process: ``spawn_group()`` starts a command
+in a process group of its own with its output in a log file, ``await_started()`` waits until it
+is ready (failing with the log when it exits first), and ``stop_group()`` stops the whole group.
 """
 
 from __future__ import annotations
@@ -65,8 +69,7 @@ class RedisServer:
         if self.running:
             return
         self.workdir.mkdir(parents=True, exist_ok=True)
-        log = (self.workdir / f"redis-{self.port}.log").open("ab")
-        self.process = subprocess.Popen(
+        self.process = spawn_group(
             [
                 shutil.which("redis-server") or "redis-server",
                 "--port",
@@ -82,11 +85,9 @@ class RedisServer:
                 "--dir",
                 str(self.workdir),
             ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            self.workdir / f"redis-{self.port}.log",
+            append=True,
         )
-        log.close()
         wait_for_port(self.port, timeout=timeout)
         self._wait_ping(timeout)
 
@@ -130,13 +131,61 @@ def private_redis(workdir: Path) -> Iterator[RedisServer]:
         server.stop()
 
 
-def wait_until(predicate, timeout: float, interval: float = 0.1, message: str = "") -> None:
-    """Poll ``predicate`` until it is true; fail the test after ``timeout`` seconds."""
+def wait_until(predicate, timeout: float, interval: float = 0.1, message="") -> None:
+    """Poll ``predicate`` until it is true; fail the test after ``timeout`` seconds.
+
+    ``message`` is a string or a callable giving it when the time is up (say, a log's last state).
+    """
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
+            if callable(message):
+                message = message()
             pytest.fail(message or f"condition not met within {timeout}s")
         time.sleep(interval)
+
+
+def spawn_group(
+    command: list[str], log_path: Path, *, env: dict[str, str] | None = None, append: bool = False
+) -> subprocess.Popen:
+    """Start ``command`` from the repository root in a group of its own, output to ``log_path``."""
+    with log_path.open("ab" if append else "wb") as log:
+        return subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def await_started(
+    process: subprocess.Popen,
+    ready,
+    *,
+    name: str,
+    log_path: Path,
+    timeout: float,
+    interval: float = 0.1,
+) -> None:
+    """Poll ``ready()`` until true; fail if ``process`` exits first, stop its group on failure."""
+
+    def started() -> bool:
+        if process.poll() is not None:
+            pytest.fail(f"{name} exited with {process.returncode}:\n{log_path.read_text()}")
+        return ready()
+
+    try:
+        wait_until(
+            started,
+            timeout,
+            interval=interval,
+            message=lambda: f"{name} not ready after {timeout}s:\n{log_path.read_text()}",
+        )
+    except BaseException:
+        stop_group(process)
+        raise
 
 
 def start_gunicorn(
@@ -147,6 +196,7 @@ def start_gunicorn(
     threads: int = 4,
     graceful_timeout: int = 15,
     port: int | None = None,
+    startup_timeout: float = 30.0,
 ) -> tuple[subprocess.Popen, str]:
     """Start gunicorn (gthread) in its own group; return the process and its healthy base URL."""
     import requests
@@ -159,45 +209,32 @@ def start_gunicorn(
         "LOG_LEVEL": "WARNING",
         **env,
     }
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                str(GUNICORN),
-                "app:create_app()",
-                "-w",
-                str(workers),
-                "-k",
-                "gthread",
-                "--threads",
-                str(threads),
-                "-b",
-                f"127.0.0.1:{port}",
-                "--graceful-timeout",
-                str(graceful_timeout),
-                "--timeout",
-                "60",
-            ],
-            cwd=ROOT,
-            env=environ,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    command = [
+        str(GUNICORN),
+        "app:create_app()",
+        "-w",
+        str(workers),
+        "-k",
+        "gthread",
+        "--threads",
+        str(threads),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--graceful-timeout",
+        str(graceful_timeout),
+        "--timeout",
+        "60",
+    ]
+    process = spawn_group(command, log_path, env=environ)
     base = f"http://127.0.0.1:{port}"
 
     def healthy() -> bool:
-        if process.poll() is not None:
-            pytest.fail(f"gunicorn exited with {process.returncode}:\n{log_path.read_text()}")
         try:
             return requests.get(f"{base}/api/v1/health", timeout=1).status_code == 200
         except requests.RequestException:
             return False
 
-    try:
-        wait_until(healthy, 30, message=f"gunicorn not healthy:\n{log_path.read_text()}")
-    except BaseException:
-        stop_group(process)
-        raise
+    await_started(process, healthy, name="gunicorn", log_path=log_path, timeout=startup_timeout)
     return process, base
 
 
@@ -206,36 +243,23 @@ def start_celery_worker(env: dict[str, str], log_path: Path, name: str) -> subpr
     environ = {**os.environ, "APP_ENV": "testing", "PYTHONUNBUFFERED": "1", **env}
     environ.pop("CELERY_RESULT_BACKEND", None)
     start = log_path.stat().st_size if log_path.exists() else 0
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            [
-                str(CELERY),
-                "-A",
-                "celery_worker",
-                "worker",
-                "--pool=solo",
-                "--loglevel=INFO",
-                "-n",
-                f"{name}@%h",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-            cwd=ROOT,
-            env=environ,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    command = [
+        str(CELERY),
+        "-A",
+        "celery_worker",
+        "worker",
+        "--pool=solo",
+        "--loglevel=INFO",
+        "-n",
+        f"{name}@%h",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+    ]
+    process = spawn_group(command, log_path, env=environ, append=True)
 
     def ready() -> bool:
-        if process.poll() is not None:
-            pytest.fail(f"celery worker exited with {process.returncode}:\n{log_path.read_text()}")
         return " ready." in log_path.read_text(errors="replace")[start:]
 
-    try:
-        wait_until(ready, 60, interval=0.2, message=f"worker not ready:\n{log_path.read_text()}")
-    except BaseException:
-        stop_group(process)
-        raise
+    await_started(process, ready, name="celery worker", log_path=log_path, timeout=60, interval=0.2)
     return process
