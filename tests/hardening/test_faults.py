@@ -581,7 +581,7 @@ def test_worker_killed_during_export_finishes_once_with_one_file_and_one_mail(tm
             wait_until(
                 lambda: _export(client, headers, export_id)["status"] != "pending",
                 30,
-                message=f"the export never started:\n{worker_log.read_text()}",
+                message=lambda: f"the export never started:\n{worker_log.read_text()}",
             )
             os.killpg(first.pid, signal.SIGKILL)
             first.wait(10)
@@ -598,7 +598,7 @@ def test_worker_killed_during_export_finishes_once_with_one_file_and_one_mail(tm
                 lambda: _export(client, headers, export_id)["status"] in ("done", "failed"),
                 90,
                 interval=0.5,
-                message=f"the export did not finish:\n{worker_log.read_text()[-3000:]}",
+                message=lambda: f"the export did not finish:\n{worker_log.read_text()[-3000:]}",
             )
             done = _export(client, headers, export_id)
             assert done["status"] == "done", done
@@ -612,7 +612,9 @@ def test_worker_killed_during_export_finishes_once_with_one_file_and_one_mail(tm
             wait_until(
                 lambda: worker_log.read_text().count(f"export {export_id} is not pending") >= 1,
                 30,
-                message=f"the duplicate was not delivered:\n{worker_log.read_text()[-3000:]}",
+                message=lambda: (
+                    f"the duplicate was not delivered:\n{worker_log.read_text()[-3000:]}"
+                ),
             )
             messages = smtp.wait_for(1, timeout=30)
             time.sleep(1.0)  # a second e-mail would be on its way by now
@@ -669,7 +671,7 @@ def test_broker_down_during_export_request_completes_when_it_returns(tmp_path, s
                 lambda: _export(client, headers, export_id)["status"] in ("done", "failed"),
                 60,
                 interval=0.3,
-                message=f"the export did not finish:\n{worker_log.read_text()[-3000:]}",
+                message=lambda: f"the export did not finish:\n{worker_log.read_text()[-3000:]}",
             )
             done = _export(client, headers, export_id)
             messages = smtp.wait_for(1, timeout=30)
