@@ -42,6 +42,13 @@ def _both_or_neither(data: dict, first: str = "latitude", second: str = "longitu
         raise ValidationError(f"Give {first} and {second} together.", field_name=missing)
 
 
+def _given_together(data: dict, first: str = "latitude", second: str = "longitude") -> None:
+    """In a partial update a position is still a pair: both coordinates are sent, or neither."""
+    if (first in data) != (second in data):
+        missing = second if first in data else first
+        raise ValidationError(f"Give {first} and {second} together.", field_name=missing)
+
+
 def _photo_url(obj: Any) -> str | None:
     # Services attach batched URLs (one query for a whole list); a lone object signs its own.
     if isinstance(obj, dict):
@@ -53,6 +60,15 @@ def _photo_url(obj: Any) -> str | None:
     from app.services.uploads import photo_url
 
     return photo_url(obj.photo_upload_id)
+
+
+def PhotoUrl() -> fields.Function:  # noqa: N802 - reads like a field class
+    """The object's photo as a signed, short-lived URL (``null`` without a photo)."""
+    return fields.Function(
+        _photo_url,
+        allow_none=True,
+        metadata={"type": "string", "description": "Signed, short-lived."},
+    )
 
 
 # --- requests -------------------------------------------------------------------------------
@@ -100,9 +116,7 @@ class ParkingEventUpdateSchema(StrictSchema):
 
     @validates_schema
     def pin_is_a_pair(self, data: dict, **kwargs: Any) -> None:
-        if ("latitude" in data) != ("longitude" in data):
-            missing = "longitude" if "latitude" in data else "latitude"
-            raise ValidationError("Give latitude and longitude together.", field_name=missing)
+        _given_together(data)
 
 
 class ParkingEventListQuery(PaginationQuery):
@@ -134,9 +148,7 @@ class LandmarkUpdateSchema(StrictSchema):
 
     @validates_schema
     def position_is_a_pair(self, data: dict, **kwargs: Any) -> None:
-        if ("latitude" in data) != ("longitude" in data):
-            missing = "longitude" if "latitude" in data else "latitude"
-            raise ValidationError("Give latitude and longitude together.", field_name=missing)
+        _given_together(data)
         _both_or_neither(data)
 
 
@@ -244,11 +256,7 @@ class LandmarkSchema(Schema):
     latitude = fields.Float(allow_none=True)
     longitude = fields.Float(allow_none=True)
     photo_upload_id = fields.Integer(allow_none=True)
-    photo_url = fields.Function(
-        _photo_url,
-        allow_none=True,
-        metadata={"type": "string", "description": "Signed, short-lived."},
-    )
+    photo_url = PhotoUrl()
     created_at = UTCDateTime(required=True)
     updated_at = UTCDateTime(required=True)
 
@@ -290,11 +298,7 @@ class ParkingEventSchema(Schema):
     booking_id = fields.Integer(allow_none=True)
     lot_id = fields.Integer(allow_none=True)
     photo_upload_id = fields.Integer(allow_none=True)
-    photo_url = fields.Function(
-        _photo_url,
-        allow_none=True,
-        metadata={"type": "string", "description": "Signed, short-lived."},
-    )
+    photo_url = PhotoUrl()
     client_uuid = fields.String(allow_none=True)
     parked_at = UTCDateTime(required=True)
     retrieval_started_at = UTCDateTime(allow_none=True)
