@@ -92,6 +92,24 @@ def _discard(upload_ids: Iterable[int | None]) -> None:
         discard_uploads(ids)
 
 
+def _apply_changes(
+    target: ParkingEvent | Landmark,
+    changes: dict[str, Any],
+    names: tuple[str, ...],
+    *,
+    user_id: int,
+    purposes: tuple[str, ...],
+) -> None:
+    """Copy the given fields; a new photo must be the user's ready upload, the old is discarded."""
+    for name in names:
+        if name in changes:
+            setattr(target, name, changes[name])
+    if "photo_upload_id" in changes and changes["photo_upload_id"] != target.photo_upload_id:
+        old = target.photo_upload_id
+        target.photo_upload_id = _ready_photo(user_id, changes["photo_upload_id"], purposes)
+        _discard([old])
+
+
 def _own_booking(user_id: int, booking_id: int) -> tuple[Booking, Spot]:
     booking = db.session.get(Booking, booking_id)
     if booking is None or booking.user_id != user_id:
@@ -210,13 +228,7 @@ def show_event(*, user_id: int, event_id: int) -> ParkingEvent:
 def update_event(*, user_id: int, event_id: int, changes: dict[str, Any]) -> ParkingEvent:
     """Correct the pin, notes, level, spot or photo of an event (never its status)."""
     event = get_own_event(user_id, event_id, lock=True)
-    for name in EVENT_FIELDS:
-        if name in changes:
-            setattr(event, name, changes[name])
-    if "photo_upload_id" in changes and changes["photo_upload_id"] != event.photo_upload_id:
-        old = event.photo_upload_id
-        event.photo_upload_id = _ready_photo(user_id, changes["photo_upload_id"], EVENT_PHOTO)
-        _discard([old])
+    _apply_changes(event, changes, EVENT_FIELDS, user_id=user_id, purposes=EVENT_PHOTO)
     db.session.flush()
     attach_photo_urls([event])
     return event
@@ -274,13 +286,7 @@ def get_own_landmark(user_id: int, landmark_id: int) -> Landmark:
 def update_landmark(*, user_id: int, landmark_id: int, changes: dict[str, Any]) -> Landmark:
     """Correct a landmark's name, description, position or photo."""
     landmark = get_own_landmark(user_id, landmark_id)
-    for name in LANDMARK_FIELDS:
-        if name in changes:
-            setattr(landmark, name, changes[name])
-    if "photo_upload_id" in changes and changes["photo_upload_id"] != landmark.photo_upload_id:
-        old = landmark.photo_upload_id
-        landmark.photo_upload_id = _ready_photo(user_id, changes["photo_upload_id"], LANDMARK_PHOTO)
-        _discard([old])
+    _apply_changes(landmark, changes, LANDMARK_FIELDS, user_id=user_id, purposes=LANDMARK_PHOTO)
     db.session.flush()
     landmark.photo_url = None
     if landmark.photo_upload_id is not None:
