@@ -7,7 +7,9 @@ a retry, ``flask jobs run``) sends each message once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
@@ -45,6 +47,32 @@ def wants(preferences: dict | None, name: str) -> bool:
     return bool({**DEFAULT_PREFERENCES, **(preferences or {})}.get(name, True))
 
 
+def _send_reminders(
+    rows: Iterable,
+    *,
+    template: str,
+    subject: str,
+    dedupe_key: Callable[[Any], str],
+    context: Callable[[Any], dict],
+) -> dict:
+    """E-mail ``email/<template>`` to each row's user who wants reminders, once per dedupe key."""
+    sent = skipped = 0
+    for row in rows:
+        if not wants(row.preferences, "email_reminders"):
+            skipped += 1
+            continue
+        values = context(row)
+        if send_email(
+            dedupe_key=dedupe_key(row),
+            to=row.email,
+            subject=subject,
+            text=render_template(f"email/{template}.txt", **values),
+            html=render_template(f"email/{template}.html", **values),
+        ):
+            sent += 1
+    return {"sent": sent, "opted_out": skipped}
+
+
 @job("booking-reminders", schedule="daily at 18:00")
 def booking_reminders() -> dict:
     """Remind drivers who have not booked for 7 days (once per quiet spell; opt-out honoured)."""
@@ -65,23 +93,14 @@ def booking_reminders() -> dict:
         .where(User.is_active.is_(True), last.c.last_started < cutoff, ~active_booking)
         .order_by(User.id)
     )
-    rows = db.session.execute(stmt).all()
-    sent = skipped = 0
-    for row in rows:
-        if not wants(row.preferences, "email_reminders"):
-            skipped += 1
-            continue
-        context = {"name": row.full_name or row.username, "link": _app_link("/")}
+    return _send_reminders(
+        db.session.execute(stmt).all(),
+        template="booking_reminder",
+        subject="Need a parking spot? ParkMind has you covered",
         # Keyed by the last booking: one reminder per quiet spell, not one every evening.
-        if send_email(
-            dedupe_key=f"booking-reminder:{row.id}:{row.last_id}",
-            to=row.email,
-            subject="Need a parking spot? ParkMind has you covered",
-            text=render_template("email/booking_reminder.txt", **context),
-            html=render_template("email/booking_reminder.html", **context),
-        ):
-            sent += 1
-    return {"sent": sent, "opted_out": skipped}
+        dedupe_key=lambda row: f"booking-reminder:{row.id}:{row.last_id}",
+        context=lambda row: {"name": row.full_name or row.username, "link": _app_link("/")},
+    )
 
 
 @job("parking-event-reminders", schedule="every 15 minutes")
@@ -117,12 +136,9 @@ def parking_event_reminders() -> dict:
         )
         .order_by(ParkingEvent.id)
     )
-    sent = skipped = 0
-    for row in db.session.execute(stmt).all():
-        if not wants(row.preferences, "email_reminders"):
-            skipped += 1
-            continue
-        context = {
+
+    def context(row) -> dict:
+        return {
             "name": row.full_name or row.username,
             "where": car_location(row.lot_name, row.address, row.level, row.spot_label),
             "notes": row.notes,
@@ -130,15 +146,14 @@ def parking_event_reminders() -> dict:
             "parked_at": row.parked_at,
             "map_link": walking_links(row.latitude, row.longitude)["google"],
         }
-        if send_email(
-            dedupe_key=f"parking-reminder:{row.id}",
-            to=row.email,
-            subject="Your car is still parked",
-            text=render_template("email/parking_reminder.txt", **context),
-            html=render_template("email/parking_reminder.html", **context),
-        ):
-            sent += 1
-    return {"sent": sent, "opted_out": skipped}
+
+    return _send_reminders(
+        db.session.execute(stmt).all(),
+        template="parking_reminder",
+        subject="Your car is still parked",
+        dedupe_key=lambda row: f"parking-reminder:{row.id}",
+        context=context,
+    )
 
 
 def car_location(
