@@ -10,7 +10,7 @@ from sqlalchemy import and_, or_, select, update
 from app.extensions import db
 from app.jobs import job
 from app.models import Export, utcnow
-from app.services.exports import STUCK_AFTER, _enqueue_export
+from app.services.exports import STUCK_AFTER, _enqueue_export, fail_export
 from app.services.storage import StorageUnavailable, get_storage
 
 log = logging.getLogger(__name__)
@@ -72,17 +72,7 @@ def sweep_exports() -> dict:
     requeued = failed = 0
     for export_id, attempts in stale:
         if attempts >= MAX_ATTEMPTS:
-            db.session.execute(
-                update(Export)
-                .where(Export.id == export_id, Export.status.in_(("pending", "running")))
-                .values(
-                    status="failed",
-                    active_user_id=None,
-                    error="gave up after repeated attempts",
-                    finished_at=now,
-                )
-                .execution_options(synchronize_session=False)
-            )
+            fail_export(export_id, "gave up after repeated attempts")
             failed += 1
             continue
         db.session.execute(
