@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import func, select
@@ -18,6 +16,7 @@ from tests.factories import (
     ParkingEventFactory,
     UserFactory,
 )
+from tests.support.webhook import webhook_receiver
 
 API = "/api/v1"
 
@@ -169,31 +168,11 @@ def test_lower_levels_do_not_alert_the_circle(client, auth, db, circle, level):
     assert inbox(db, carers[0]) == []
 
 
-class _Hook(BaseHTTPRequestHandler):
-    received: list = []
-
-    def do_POST(self):
-        length = int(self.headers["Content-Length"])
-        self.received.append(json.loads(self.rfile.read(length)))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def webhook(app, monkeypatch):
-    _Hook.received = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setitem(
-        app.config, "NOTIFY_WEBHOOK_URL", f"http://127.0.0.1:{server.server_port}/hook/secret"
-    )
-    yield _Hook.received
-    server.shutdown()
-    server.server_close()
+    with webhook_receiver("/hook/secret") as (url, received):
+        monkeypatch.setitem(app.config, "NOTIFY_WEBHOOK_URL", url)
+        yield received
 
 
 def test_sos_is_posted_to_the_webhook_once(db, circle, webhook):

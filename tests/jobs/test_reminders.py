@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
@@ -17,6 +14,7 @@ from tests.factories import (
     SpotFactory,
     UserFactory,
 )
+from tests.support.webhook import webhook_receiver
 
 
 def test_booking_reminders_once_per_quiet_spell_and_opt_out(db, smtp, mailing, run_job):
@@ -73,29 +71,11 @@ def test_parking_event_reminder_says_where_the_car_is_once(app, db, smtp, mailin
     assert event.id
 
 
-class _Hook(BaseHTTPRequestHandler):
-    received: list[dict] = []
-
-    def do_POST(self):
-        _Hook.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def webhook(app, monkeypatch):
-    _Hook.received = []
-    server = HTTPServer(("127.0.0.1", 0), _Hook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setitem(
-        app.config, "NOTIFY_WEBHOOK_URL", f"http://127.0.0.1:{server.server_port}/x"
-    )
-    yield _Hook.received
-    server.shutdown()
-    server.server_close()
+    with webhook_receiver("/x") as (url, received):
+        monkeypatch.setitem(app.config, "NOTIFY_WEBHOOK_URL", url)
+        yield received
 
 
 def test_operator_summary_posts_once_a_day(db, webhook, run_job):
