@@ -5,6 +5,7 @@ twice alerts once."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app
@@ -46,6 +47,23 @@ def _unclaimed(kind: str, events: list[ParkingEvent]) -> list[ParkingEvent]:
     return [event for key, event in keys.items() if key not in taken]
 
 
+def _notify_once(
+    kind: str, stmt, due: Callable[[ParkingEvent], bool] | None = None
+) -> dict[str, int]:
+    """Claim and enqueue one ``kind`` notice for each event of ``stmt`` (that is ``due``)."""
+    from tasks.circle import deliver_event_notice
+
+    checked = alerted = 0
+    for events in _batches(stmt):
+        checked += len(events)
+        candidates = events if due is None else [event for event in events if due(event)]
+        for event in _unclaimed(kind, candidates):
+            if circle.claim_event_notice(kind, event):
+                enqueue(deliver_event_notice, kind, event.id)
+                alerted += 1
+    return {"checked": checked, "alerted": alerted}
+
+
 def active_retrieval_seconds(event: ParkingEvent, now) -> float:
     """Seconds spent retrieving so far, excluding time paused (a pause in progress included)."""
     if event.retrieval_started_at is None:
@@ -57,8 +75,6 @@ def active_retrieval_seconds(event: ParkingEvent, now) -> float:
 @job("stalled-retrievals", schedule="every minute")
 def alert_stalled_retrievals() -> dict:
     """Alert the caregivers once when a retrieval runs longer than 3 times its expected time."""
-    from tasks.circle import deliver_event_notice
-
     now = utcnow()
     stmt = select(ParkingEvent).where(
         ParkingEvent.status == "retrieving",
@@ -66,26 +82,18 @@ def alert_stalled_retrievals() -> dict:
         # A walk abandoned long ago is not an emergency any more; it also bounds the scan.
         ParkingEvent.retrieval_started_at >= now - STALLED_LOOKBACK,
     )
-    checked = alerted = 0
-    for events in _batches(stmt):
-        checked += len(events)
-        stalled = [
-            event
-            for event in events
-            if active_retrieval_seconds(event, now) > STALLED_FACTOR * event.expected_seconds
-        ]
-        for event in _unclaimed("retrieval_stalled", stalled):
-            if circle.claim_event_notice("retrieval_stalled", event):
-                enqueue(deliver_event_notice, "retrieval_stalled", event.id)
-                alerted += 1
-    return {"checked": checked, "alerted": alerted}
+    return _notify_once(
+        "retrieval_stalled",
+        stmt,
+        due=lambda event: (
+            active_retrieval_seconds(event, now) > STALLED_FACTOR * event.expected_seconds
+        ),
+    )
 
 
 @job("expiring-parking-events", schedule="every 15 minutes")
 def alert_expiring_parking_events() -> dict:
     """Warn the person and their caregivers once when a parking event expires within 6 hours."""
-    from tasks.circle import deliver_event_notice
-
     now = utcnow()
     ttl = timedelta(hours=current_app.config["PARKING_EVENT_TTL_HOURS"])
     stmt = select(ParkingEvent).where(
@@ -93,14 +101,7 @@ def alert_expiring_parking_events() -> dict:
         ParkingEvent.parked_at <= now - ttl + EXPIRY_WARNING,
         ParkingEvent.parked_at > now - ttl,
     )
-    checked = alerted = 0
-    for events in _batches(stmt):
-        checked += len(events)
-        for event in _unclaimed("parking_expiring", events):
-            if circle.claim_event_notice("parking_expiring", event):
-                enqueue(deliver_event_notice, "parking_expiring", event.id)
-                alerted += 1
-    return {"checked": checked, "alerted": alerted}
+    return _notify_once("parking_expiring", stmt)
 
 
 @job("expire-invitations", schedule="every hour")
