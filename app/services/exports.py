@@ -336,11 +336,7 @@ def export_query(export: Export) -> tuple[tuple[str, ...], Select]:
             .where(Booking.user_id == export.user_id)
             .order_by(Booking.started_at, Booking.id)
         )
-        if export.date_from is not None:
-            stmt = stmt.where(Booking.started_at >= export.date_from)
-        if export.date_to is not None:
-            stmt = stmt.where(Booking.started_at <= export.date_to)
-        return BOOKING_COLUMNS, stmt
+        return BOOKING_COLUMNS, _within_range(stmt, Booking.started_at, export)
     stmt = (
         select(
             ParkingEvent.id,
@@ -368,11 +364,16 @@ def export_query(export: Export) -> tuple[tuple[str, ...], Select]:
         .where(ParkingEvent.user_id == export.user_id)
         .order_by(ParkingEvent.parked_at, ParkingEvent.id)
     )
+    return PARKING_EVENT_COLUMNS, _within_range(stmt, ParkingEvent.parked_at, export)
+
+
+def _within_range(stmt: Select, column, export: Export) -> Select:
+    """Only rows whose ``column`` lies in the export's date range (both ends included)."""
     if export.date_from is not None:
-        stmt = stmt.where(ParkingEvent.parked_at >= export.date_from)
+        stmt = stmt.where(column >= export.date_from)
     if export.date_to is not None:
-        stmt = stmt.where(ParkingEvent.parked_at <= export.date_to)
-    return PARKING_EVENT_COLUMNS, stmt
+        stmt = stmt.where(column <= export.date_to)
+    return stmt
 
 
 def export_rows(export: Export) -> Iterator[tuple]:
