@@ -9,6 +9,8 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from flask import Response, g
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from app.errors import HTTP_MESSAGES, error_response, is_connection_error
@@ -68,6 +70,59 @@ def safe_rollback() -> None:
         db.session().invalidate()
 
 
+# Statements that change nothing; anything else (or an unknown history) counts as a write.
+READ_ONLY_PREFIXES = ("SELECT", "BEGIN")
+WROTE = "parkmind_wrote"
+
+
+@event.listens_for(Engine, "begin")
+def _transaction_began(connection) -> None:
+    connection.info[WROTE] = False
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _statement(connection, cursor, statement, parameters, context, executemany) -> None:
+    if not statement.lstrip()[:6].upper().startswith(READ_ONLY_PREFIXES):
+        connection.info[WROTE] = True
+
+
+def _read_only_connections(session) -> list | None:
+    """The connections of the session's transaction when it has provably only read (SELECTs
+    since each began), holds no ORM objects and nothing waits for its commit (tasks, cache
+    bumps); else None."""
+    from app.services import cache, dispatch
+
+    if session.new or session.dirty or session.deleted or len(session.identity_map):
+        return None  # ORM objects stay attached (and expired) as after a COMMIT: normal path
+    if session.info.get(dispatch.PENDING) or session.info.get(cache.PENDING):
+        return None
+    transaction = session.get_transaction()
+    entries = getattr(transaction, "_connections", None)
+    if transaction is None or transaction.nested or not isinstance(entries, dict):
+        return None
+    if not all(entry[3] is True for entry in entries.values()):
+        return None  # a connection the session does not own (bound by the caller): leave it
+    connections = list({entry[0] for entry in entries.values()})
+    if all(conn.info.get(WROTE, True) is False for conn in connections):
+        return connections
+    return None
+
+
+def _end_read(session, connections: list) -> None:
+    """End a read-only transaction with one ROLLBACK per connection.
+
+    COMMIT (or a rollback followed by the close) makes the pool send its reset ROLLBACK as
+    well: two round trips. A connection closed inside its transaction rolls back once.
+    """
+    try:
+        for connection in connections:
+            connection.close()
+        session.close()
+    except DBAPIError as exc:
+        log.warning("ending a read-only transaction failed: %s", exc.orig)
+        safe_rollback()
+
+
 def commit_response(response: Response) -> Response:
     """Commit the request's work when it succeeded; roll back otherwise."""
     if not db.session.registry.has():
@@ -81,6 +136,13 @@ def commit_response(response: Response) -> Response:
         return response
     if response.status_code >= 400:
         safe_rollback()
+        return response
+    connections = None if response.is_streamed else _read_only_connections(session)
+    if connections is not None:
+        _end_read(session, connections)
+        from app.services.dispatch import send_ready_tasks
+
+        send_ready_tasks()
         return response
     try:
         db.session.commit()
