@@ -203,6 +203,8 @@ def _redis_fault_scenario(base, redis_server, username, lot_id, prefix) -> None:
 DRIVERS = 8
 SPOTS = 5
 LOAD_SECONDS = 6.0
+MIN_REQUESTS = 60
+MAX_LOAD_SECONDS = 40.0  # on a loaded machine the load runs longer to reach MIN_REQUESTS
 ALLOWED = {200, 201, 404, 409, 503}
 
 
@@ -232,7 +234,7 @@ def test_mariadb_connections_killed_mid_load_fail_as_503_then_recover(tmp_path):
     report = f"killed {killed} connections during {sum(statuses.values())} requests: {statuses}"
     print(report)
     assert killed >= 3, report
-    assert sum(statuses.values()) >= 60, report
+    assert sum(statuses.values()) >= MIN_REQUESTS, report
     assert 500 not in statuses, (report, log[-3000:])
     assert set(statuses) <= ALLOWED, report
     assert not errors, errors[:5]
@@ -320,7 +322,12 @@ def _load_while_killing(base, headers, lot_id, database):
     result: dict[str, int] = {}
     killer = threading.Thread(target=lambda: result.setdefault("killed", kill_connections()))
     killer.start()
-    time.sleep(LOAD_SECONDS)
+    started = time.monotonic()
+    while time.monotonic() - started < MAX_LOAD_SECONDS:
+        elapsed = time.monotonic() - started
+        if elapsed >= LOAD_SECONDS and sum(statuses.values()) >= MIN_REQUESTS:
+            break
+        time.sleep(0.2)
     stop.set()
     killer.join(30)
     for thread in drivers:
