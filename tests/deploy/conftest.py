@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ import pytest
 
 from tests.services_probe import IN_CI
 from tests.support.net import free_port, wait_for_port
+from tests.support.processes import stop_group
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -106,18 +106,8 @@ def start_nginx(work: Path, upstream_port: int, listen_port: int) -> subprocess.
     return proc
 
 
-def stop_process_group(proc: subprocess.Popen) -> None:
-    """SIGTERM the process group, then SIGKILL what is left."""
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=15)
-    except ProcessLookupError:
-        return
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=5)
+# One way to stop a process group across the suite.
+stop_process_group = stop_group
 
 
 @dataclass
