@@ -6,8 +6,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app.api.common import created, protected
-from app.auth import current_user
+from app.auth import current_user, current_user_id
 from app.schemas.common import page_of
+from app.schemas.fast import dumper, json_response
 from app.schemas.parking import (
     AssistRequestSchema,
     AssistResponseSchema,
@@ -63,7 +64,8 @@ class LatestActiveEvent(MethodView):
     @blp.response(200, ParkingEventSchema)
     def get(self):
         """My newest event that is active or being retrieved (404 ``no_active_event``)."""
-        return parking.require_latest_active_event(current_user().id)
+        event = parking.require_latest_active_event(current_user_id())
+        return json_response(dumper(ParkingEventSchema)(event))
 
 
 @blp.route("/parking-events/<int:event_id>")
@@ -72,7 +74,8 @@ class ParkingEventItem(MethodView):
     @blp.response(200, ParkingEventSchema)
     def get(self, event_id):
         """One of my events, with landmarks, photo and score."""
-        return parking.show_event(user_id=current_user().id, event_id=event_id)
+        event = parking.show_event(user_id=current_user_id(), event_id=event_id)
+        return json_response(dumper(ParkingEventSchema)(event))
 
     @protected(blp, 404, 409, 422)
     @blp.arguments(ParkingEventUpdateSchema)

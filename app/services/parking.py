@@ -5,15 +5,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
-from app.models import Booking, Landmark, ParkingEvent, Spot, utcnow
+from app.models import Booking, Landmark, ParkingEvent, RetrievalScore, Spot, utcnow
 from app.models.parking import MAX_LANDMARKS
 from app.pagination import paginate
 from app.schemas.common import MAX_ID
@@ -209,19 +210,126 @@ def latest_active_event(user_id: int) -> ParkingEvent | None:
     )
 
 
-def require_latest_active_event(user_id: int) -> ParkingEvent:
-    """The newest open event with its photo URLs, or 404 ``no_active_event``."""
-    event = latest_active_event(user_id)
-    if event is None:
-        raise NotFound("There is no saved parking place right now.", code="no_active_event")
-    attach_photo_urls([event])
+# The columns ParkingEventSchema and LandmarkSchema show (photo_url, landmarks and score apart).
+EVENT_VIEW_COLUMNS = (
+    "id",
+    "user_id",
+    "status",
+    "latitude",
+    "longitude",
+    "accuracy_m",
+    "address",
+    "location_type",
+    "level",
+    "spot_label",
+    "notes",
+    "booking_id",
+    "lot_id",
+    "photo_upload_id",
+    "client_uuid",
+    "parked_at",
+    "retrieval_started_at",
+    "retrieval_paused_at",
+    "paused_seconds",
+    "retrieval_completed_at",
+    "expired_at",
+    "distance_m",
+    "expected_seconds",
+    "found",
+    "created_at",
+    "updated_at",
+)
+LANDMARK_VIEW_COLUMNS = (
+    "id",
+    "event_id",
+    "name",
+    "description",
+    "latitude",
+    "longitude",
+    "photo_upload_id",
+    "created_at",
+    "updated_at",
+)
+
+
+@cache
+def _event_view(latest: bool) -> Any:
+    """One event of ``:user_id`` with its score's id (if scored), in one row.
+
+    ``latest``: the newest open event; otherwise the event ``:event_id``."""
+    events, scores = ParkingEvent.__table__, RetrievalScore.__table__
+    stmt = (
+        select(*[events.c[name] for name in EVENT_VIEW_COLUMNS], scores.c.id.label("score_id"))
+        .outerjoin(scores, scores.c.event_id == events.c.id)
+        .where(events.c.user_id == bindparam("user_id"))
+    )
+    if latest:
+        return (
+            stmt.where(events.c.status.in_(OPEN_STATUSES))
+            .order_by(events.c.parked_at.desc(), events.c.id.desc())
+            .limit(1)
+        )
+    return stmt.where(events.c.id == bindparam("event_id"))
+
+
+@cache
+def _landmarks_view() -> Any:
+    """The landmarks of ``:event_id``, oldest first (the relationship's order)."""
+    landmarks = Landmark.__table__
+    return (
+        select(*[landmarks.c[name] for name in LANDMARK_VIEW_COLUMNS])
+        .where(landmarks.c.event_id == bindparam("event_id"))
+        .order_by(landmarks.c.id)
+    )
+
+
+def _read_event_view(stmt: Any, params: dict[str, int]) -> dict | None:
+    """An event as ParkingEventSchema reads it: plain values, landmarks, score, signed photos."""
+    connection = db.session.connection()
+    row = connection.execute(stmt, params).first()
+    if row is None:
+        return None
+    event = dict(zip(EVENT_VIEW_COLUMNS, row, strict=False))
+    landmarks = [
+        dict(zip(LANDMARK_VIEW_COLUMNS, mark, strict=True))
+        for mark in connection.execute(_landmarks_view(), {"event_id": event["id"]})
+    ]
+    event["landmarks"] = landmarks
+    # Only a retrieved event has a score; the ORM row is loaded when there is one.
+    event["score"] = None if row.score_id is None else db.session.get(RetrievalScore, row.score_id)
+    owners = [event, *landmarks]
+    ids = [owner["photo_upload_id"] for owner in owners if owner["photo_upload_id"] is not None]
+    urls: dict[int, str] = {}
+    if ids:
+        from app.services.uploads import photo_urls
+
+        urls = photo_urls(ids)
+    for owner in owners:
+        upload_id = owner["photo_upload_id"]
+        owner["photo_url"] = None if upload_id is None else urls.get(upload_id)
     return event
 
 
-def show_event(*, user_id: int, event_id: int) -> ParkingEvent:
-    """One of the user's events with landmarks, photo URLs and score."""
-    event = get_own_event(user_id, event_id)
-    attach_photo_urls([event])
+def latest_active_event_view(user_id: int) -> dict | None:
+    """The newest open event as ParkingEventSchema reads it (plain values, photo URLs signed)."""
+    return _read_event_view(_event_view(True), {"user_id": user_id})
+
+
+def require_latest_active_event(user_id: int) -> dict:
+    """The newest open event with its photo URLs, or 404 ``no_active_event``."""
+    event = latest_active_event_view(user_id)
+    if event is None:
+        raise NotFound("There is no saved parking place right now.", code="no_active_event")
+    return event
+
+
+def show_event(*, user_id: int, event_id: int) -> dict:
+    """One of the user's events with landmarks, photo URLs and score, as the schema reads it."""
+    event = None
+    if 1 <= event_id <= MAX_ID:
+        event = _read_event_view(_event_view(False), {"user_id": user_id, "event_id": event_id})
+    if event is None:
+        raise NotFound("We could not find that parking event.")
     return event
 
 
