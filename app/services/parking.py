@@ -254,49 +254,57 @@ LANDMARK_VIEW_COLUMNS = (
 
 @cache
 def _event_view(latest: bool) -> Any:
-    """One event of ``:user_id`` with its score's id (if scored), in one row.
+    """One event of ``:user_id`` in one statement: a row per landmark (oldest first, or one row
+    without), each with the event's shown columns and its score's id (if scored).
 
     ``latest``: the newest open event; otherwise the event ``:event_id``."""
-    events, scores = ParkingEvent.__table__, RetrievalScore.__table__
-    stmt = (
-        select(*[events.c[name] for name in EVENT_VIEW_COLUMNS], scores.c.id.label("score_id"))
-        .outerjoin(scores, scores.c.event_id == events.c.id)
-        .where(events.c.user_id == bindparam("user_id"))
+    events, scores, landmarks = (
+        ParkingEvent.__table__,
+        RetrievalScore.__table__,
+        Landmark.__table__,
     )
     if latest:
-        return (
-            stmt.where(events.c.status.in_(OPEN_STATUSES))
+        event_id = (
+            select(events.c.id)
+            .where(events.c.user_id == bindparam("user_id"), events.c.status.in_(OPEN_STATUSES))
             .order_by(events.c.parked_at.desc(), events.c.id.desc())
             .limit(1)
+            .scalar_subquery()
         )
-    return stmt.where(events.c.id == bindparam("event_id"))
-
-
-@cache
-def _landmarks_view() -> Any:
-    """The landmarks of ``:event_id``, oldest first (the relationship's order)."""
-    landmarks = Landmark.__table__
+    else:
+        event_id = bindparam("event_id")
     return (
-        select(*[landmarks.c[name] for name in LANDMARK_VIEW_COLUMNS])
-        .where(landmarks.c.event_id == bindparam("event_id"))
+        select(
+            *[events.c[name] for name in EVENT_VIEW_COLUMNS],
+            scores.c.id.label("score_id"),
+            *[landmarks.c[name] for name in LANDMARK_VIEW_COLUMNS],
+        )
+        .outerjoin(scores, scores.c.event_id == events.c.id)
+        .outerjoin(landmarks, landmarks.c.event_id == events.c.id)
+        .where(events.c.id == event_id, events.c.user_id == bindparam("user_id"))
         .order_by(landmarks.c.id)
     )
 
 
+EVENT_WIDTH = len(EVENT_VIEW_COLUMNS)
+
+
 def _read_event_view(stmt: Any, params: dict[str, int]) -> dict | None:
     """An event as ParkingEventSchema reads it: plain values, landmarks, score, signed photos."""
-    connection = db.session.connection()
-    row = connection.execute(stmt, params).first()
-    if row is None:
+    rows = db.session.connection().execute(stmt, params).all()
+    if not rows:
         return None
-    event = dict(zip(EVENT_VIEW_COLUMNS, row, strict=False))
+    first = rows[0]
+    event = dict(zip(EVENT_VIEW_COLUMNS, first, strict=False))
     landmarks = [
-        dict(zip(LANDMARK_VIEW_COLUMNS, mark, strict=True))
-        for mark in connection.execute(_landmarks_view(), {"event_id": event["id"]})
+        dict(zip(LANDMARK_VIEW_COLUMNS, row[EVENT_WIDTH + 1 :], strict=True))
+        for row in rows
+        if row[EVENT_WIDTH + 1] is not None
     ]
     event["landmarks"] = landmarks
     # Only a retrieved event has a score; the ORM row is loaded when there is one.
-    event["score"] = None if row.score_id is None else db.session.get(RetrievalScore, row.score_id)
+    score_id = first[EVENT_WIDTH]
+    event["score"] = None if score_id is None else db.session.get(RetrievalScore, score_id)
     owners = [event, *landmarks]
     ids = [owner["photo_upload_id"] for owner in owners if owner["photo_upload_id"] is not None]
     urls: dict[int, str] = {}
