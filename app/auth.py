@@ -94,6 +94,15 @@ def register_jwt_handlers(app: Flask) -> None:
     def stale_token(header: dict, payload: dict):
         return _unauthorized("fresh_token_required", "A fresh login is required.")
 
+    @jwt.token_verification_loader
+    def has_expiry(header: dict, payload: dict) -> bool:
+        # Every token this app issues expires; one without ``exp`` is not ours.
+        return "exp" in payload
+
+    @jwt.token_verification_failed_loader
+    def unverified_claims(header: dict, payload: dict):
+        return _unauthorized("token_invalid", "The token is invalid.")
+
     @jwt.user_lookup_error_loader
     def unknown_user(header: dict, payload: dict):
         return _unauthorized("token_revoked", "The token has been revoked.")
@@ -183,7 +192,12 @@ def _verify_fast(refresh: bool) -> bool:
             algorithms=algorithms,
             issuer=config.get("JWT_DECODE_ISSUER"),
             leeway=config.get("JWT_DECODE_LEEWAY", 0),
-            options={"verify_aud": False, "verify_sub": config.get("JWT_VERIFY_SUB", True)},
+            options={
+                "verify_aud": False,
+                "verify_sub": config.get("JWT_VERIFY_SUB", True),
+                # Every token this app issues expires; one without ``exp`` is not ours.
+                "require": ["exp"],
+            },
         )
     except pyjwt.PyJWTError:
         return False

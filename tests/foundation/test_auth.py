@@ -245,3 +245,12 @@ class TestPassword:
         )
         assert response.status_code == 422
         assert "current_password" in response.get_json()["error"]["fields"]
+
+
+def test_token_without_expiry_is_refused(client, app, user):
+    """Even correctly signed, a token with no ``exp`` is not one this app issued."""
+    token = login(client, user.username).get_json()["access_token"]
+    claims = pyjwt.decode(token, options={"verify_signature": False})
+    claims.pop("exp")
+    forged = pyjwt.encode(claims, app.config["JWT_SECRET_KEY"], algorithm="HS256")
+    assert_401(client.get(f"{API}/me", headers=bearer(forged)))
