@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from inspect import iscoroutinefunction
+from time import perf_counter
+from types import FunctionType
 from typing import Any
 
 from flask import Flask, g, request
@@ -18,10 +21,31 @@ REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
+class ParkMindFlask(Flask):
+    """Flask, remembering which functions are coroutines.
+
+    Flask asks ``inspect.iscoroutinefunction`` about every hook and view on every request; the
+    answer for a function never changes, so it is looked up once per function.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._coroutine_functions: dict[FunctionType, bool] = {}
+
+    def ensure_sync(self, func):  # type: ignore[override]
+        target = getattr(func, "__func__", func)  # a bound method: its function
+        if type(target) is not FunctionType:
+            return super().ensure_sync(func)
+        is_coroutine = self._coroutine_functions.get(target)
+        if is_coroutine is None:
+            is_coroutine = self._coroutine_functions[target] = iscoroutinefunction(target)
+        return self.async_to_sync(func) if is_coroutine else func
+
+
 def create_app(app_env: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
     """Build a configured ParkMind app. Nothing connects to a service here."""
     settings = load_config(app_env)
-    app = Flask(__name__, instance_relative_config=False)
+    app = ParkMindFlask(__name__, instance_relative_config=False)
     app.config.from_object(settings)
     if overrides:
         app.config.update(overrides)
@@ -75,36 +99,47 @@ def create_app(app_env: str | None = None, overrides: dict[str, Any] | None = No
 
 
 def _register_request_hooks(app: Flask) -> None:
+    """One hook at each end of a request (each hook Flask runs has a fixed cost on every call)."""
     import structlog
 
     from app import db_events
-    from app.extensions import db
+    from app.extensions import db, take_cors_hook
     from app.transactions import commit_response, safe_rollback
 
-    @app.before_request
-    def assign_request_id() -> None:
-        incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=g.request_id)
+    metrics = app.extensions["request_metrics"]
+    cors_after_request = take_cors_hook(app)
+    bind_request_id = structlog.contextvars.bind_contextvars
+    clear_context = structlog.contextvars.clear_contextvars
+
+    def start_request() -> None:
+        request_globals = g._get_current_object()
+        request_globals.request_started = perf_counter()
+        incoming = request.environ.get("HTTP_X_REQUEST_ID", "")
+        request_id = incoming if REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex
+        request_globals.request_id = request_id
+        clear_context()
+        bind_request_id(request_id=request_id)
+
+    # First of all hooks, so a request the rate limiter refuses has its id and is counted too.
+    app.before_request_funcs.setdefault(None, []).insert(0, start_request)
 
     @app.before_request
-    def take_sqlite_write_lock_early() -> None:
-        # SQLite allows one writer. A request that reads first and writes later in a deferred
-        # transaction fails at once with "database is locked" when another writer committed
-        # meanwhile (the busy timeout does not apply). Writes take the lock at BEGIN instead.
-        if request.method in WRITE_METHODS and db_events.is_sqlite():
+    def prepare_write() -> None:
+        method = request.method
+        if method not in WRITE_METHODS:
+            return
+        if db_events.is_sqlite():
+            # SQLite allows one writer. A request that reads first and writes later in a
+            # deferred transaction fails at once with "database is locked" when another writer
+            # committed meanwhile (the busy timeout does not apply). Writes lock at BEGIN.
             db_events.begin_immediate(db.session)
-
-    @app.before_request
-    def require_patch_body() -> None:
-        # A PATCH without a body is a client mistake, not an empty change set.
         if (
-            request.method == "PATCH"
+            method == "PATCH"
             and request.url_rule is not None  # an unsupported method stays a 405
             and request.path.startswith("/api/")
             and not request.get_data(cache=True)
         ):
+            # A PATCH without a body is a client mistake, not an empty change set.
             from app.errors import BadRequest
 
             raise BadRequest("A JSON body is required.", code="body_required")
@@ -112,13 +147,32 @@ def _register_request_hooks(app: Flask) -> None:
     @app.after_request
     def finish_request(response):
         response = commit_response(response)
-        response.headers["X-Request-ID"] = getattr(g, "request_id", None) or uuid.uuid4().hex
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        if request.path.startswith("/api/") and "Cache-Control" not in response.headers:
-            response.headers["Cache-Control"] = "no-store"
+        current = request._get_current_object()
+        request_globals = g._get_current_object()
+        headers = response.headers
+        headers["X-Request-ID"] = getattr(request_globals, "request_id", None) or uuid.uuid4().hex
+        # One pass over the headers instead of a lookup per header.
+        present = {key.lower() for key, _ in headers.items()}
+        if "x-content-type-options" not in present:
+            headers.add("X-Content-Type-Options", "nosniff")
+        if "cache-control" not in present and current.path.startswith("/api/"):
+            headers.add("Cache-Control", "no-store")
+        if cors_after_request is not None and "HTTP_ORIGIN" in current.environ:
+            # Without an Origin header a request is not a CORS request: no CORS headers.
+            response = cors_after_request(response)
+        started = getattr(request_globals, "request_started", None)
+        if started is not None:
+            rule = current.url_rule
+            metrics.observe(
+                current.method,
+                rule.rule if rule is not None else None,
+                response.status_code,
+                perf_counter() - started,
+            )
         return response
 
     @app.teardown_request
     def discard_session(exc: BaseException | None) -> None:
         if exc is not None:
+            metrics.exception(request.method)
             safe_rollback()

@@ -65,7 +65,7 @@ class CookieSessionOnDemand(SecureCookieSessionInterface):
     """
 
     def open_session(self, app: Flask, request):  # type: ignore[override]
-        if not request.cookies.get(self.get_cookie_name(app)) and app.secret_key:
+        if "HTTP_COOKIE" not in request.environ and app.secret_key:
             return self.session_class()
         return super().open_session(app, request)
 
@@ -128,9 +128,10 @@ def register_jwt_handlers(app: Flask) -> None:
 
 
 def _remember(identity: Identity) -> None:
-    g.identity = identity
-    g.pop("current_user", None)
-    g.pop("auth_session", None)
+    request_globals = vars(g._get_current_object())
+    request_globals["identity"] = identity
+    request_globals.pop("current_user", None)
+    request_globals.pop("auth_session", None)
 
 
 def current_identity() -> Identity:
@@ -213,10 +214,13 @@ def _verify_fast(refresh: bool) -> bool:
     if identity is None:
         return False
     _remember(identity)
-    g._jwt_extended_jwt_user = {"loaded_user": identity}
-    g._jwt_extended_jwt_header = decoded["header"]
-    g._jwt_extended_jwt = payload
-    g._jwt_extended_jwt_location = "headers"
+    # What Flask-JWT-Extended's own check leaves behind, so its helpers (get_jwt...) work.
+    vars(g._get_current_object()).update(
+        _jwt_extended_jwt_user={"loaded_user": identity},
+        _jwt_extended_jwt_header=decoded["header"],
+        _jwt_extended_jwt=payload,
+        _jwt_extended_jwt_location="headers",
+    )
     return True
 
 

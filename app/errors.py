@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, g, jsonify, request
+from flask import Flask, current_app, g, jsonify, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -214,6 +214,9 @@ def handle_unexpected(exc: Exception):
     if isinstance(exc, OperationalError | DBAPIError) and is_connection_error(exc):
         return handle_db_unavailable(exc)
     log.exception("unhandled error on %s %s", request.method, request.path)
+    metrics = current_app.extensions.get("request_metrics")
+    if metrics is not None:
+        metrics.exception(request.method)
     return error_response(500, "internal_error", HTTP_MESSAGES[500])
 
 

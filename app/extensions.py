@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import weakref
-
 from flask import Flask, request
 from flask_caching import Cache
 from flask_cors import CORS
@@ -43,6 +41,9 @@ cors = CORS()
 cache = Cache()
 
 
+LIMITER_STATE = "parkmind_limiter_state"  # app.extensions key of an app's limiter state
+
+
 class PerAppLimiter(Limiter):
     """Flask-Limiter with one state per app.
 
@@ -54,21 +55,20 @@ class PerAppLimiter(Limiter):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._pristine_state = dict(self.__dict__)
-        self._app_states: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def init_app(self, app: Flask) -> None:
-        pristine, states = self._pristine_state, self._app_states
+        pristine = self._pristine_state
         self.__dict__.clear()
         self.__dict__.update(pristine)
-        self._pristine_state, self._app_states = pristine, states
+        self._pristine_state = pristine
         app.before_request_funcs.setdefault(None, []).insert(0, self._activate_app_state)
         super().init_app(app)
-        states[app] = dict(self.__dict__)
+        app.extensions[LIMITER_STATE] = dict(self.__dict__)
 
     def _activate_app_state(self) -> None:
         from flask import current_app
 
-        state = self._app_states.get(current_app._get_current_object())
+        state = current_app.extensions.get(LIMITER_STATE)
         if state is not None and self.__dict__.get("_active_app_state") is not state:
             self.__dict__.update(state)
             self.__dict__["_active_app_state"] = state
@@ -81,6 +81,20 @@ class ParkMindApi(Api):
     """flask-smorest with the contract's error shape in the generated spec."""
 
     from app.schemas.common import ErrorSchema as ERROR_SCHEMA  # noqa: N814
+
+
+def take_cors_hook(app: Flask):
+    """Flask-CORS's after-request function for ``app``, removed from the app's hooks.
+
+    The app's own after-request hook calls it, and only for requests with an ``Origin`` header:
+    with ``always_send`` off, Flask-CORS adds nothing to any other response.
+    """
+    hooks = app.after_request_funcs.get(None, [])
+    for hook in hooks:
+        if getattr(hook, "__name__", "") == "cors_after_request":
+            hooks.remove(hook)
+            return hook
+    return None
 
 
 def get_api(app: Flask | None = None) -> ParkMindApi:
@@ -100,6 +114,8 @@ def init_extensions(app: Flask) -> None:
         resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}},
         expose_headers=["X-Request-ID", "Location", "Retry-After"],
         allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+        # CORS headers answer a browser's cross-origin request, which always carries Origin.
+        always_send=False,
     )
     cache.init_app(app)
     limiter.init_app(app)

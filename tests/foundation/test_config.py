@@ -95,3 +95,25 @@ def test_cors_allows_only_listed_origins(database_url):
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://app.parkmind.example"
     denied = client.get("/api/v1/health", headers={"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in denied.headers
+    # A request without Origin is not a cross-origin request: no CORS headers at all.
+    plain = client.get("/api/v1/health")
+    assert plain.status_code == 200
+    assert not [key for key, _ in plain.headers.items() if key.startswith("Access-Control-")]
+
+
+def test_cors_preflight_answers_listed_origin(database_url):
+    from tests.conftest import make_app
+
+    app = make_app(database_url, CORS_ORIGINS=["https://app.parkmind.example"])
+    response = app.test_client().options(
+        "/api/v1/lots",
+        headers={
+            "Origin": "https://app.parkmind.example",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "Authorization",
+        },
+    )
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == "https://app.parkmind.example"
+    assert "GET" in response.headers["Access-Control-Allow-Methods"]
+    assert "authorization" in response.headers["Access-Control-Allow-Headers"].lower()

@@ -78,6 +78,12 @@ def test_uncaught_exception_is_500_without_trace(database_url, caplog):
     assert "secret internals" not in response.get_data(as_text=True)
     logged = [r for r in caplog.records if r.levelno >= logging.ERROR and r.exc_info]
     assert logged and "secret internals" in str(logged[0].exc_info[1])
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'flask_http_request_exceptions_total{method="GET",status="500"} 1.0' in metrics
+    assert (
+        'flask_http_request_duration_seconds_count{method="GET",'
+        'status="500",url_rule="/api/v1/_boom_for_test"} 1.0'
+    ) in metrics
 
 
 def test_request_id_echoed_or_generated(client, db):

@@ -42,11 +42,44 @@ def test_ready_is_503_when_the_database_is_down():
     assert response.get_json()["checks"]["database"]["status"] == "down"
 
 
+def _sample(text: str, name: str, **labels: str) -> float:
+    """The value of the sample ``name`` with exactly ``labels`` in a Prometheus text page."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return sample.value
+    return 0.0
+
+
 def test_metrics_in_prometheus_format(client, db):
     client.get("/api/v1/health")
     response = client.get("/metrics")
     assert response.status_code == 200
     assert "flask_http_request_duration_seconds" in response.get_data(as_text=True)
+
+
+def test_metrics_count_requests_by_url_rule_and_status(client, db):
+    before = client.get("/metrics").get_data(as_text=True)
+    for _ in range(3):
+        client.get("/api/v1/health")
+    client.get("/api/v1/lots/12345")  # 401 without a token, counted under its rule
+    client.get("/api/v1/no-such-route")
+    after = client.get("/metrics").get_data(as_text=True)
+
+    def grew(name: str, **labels: str) -> float:
+        return _sample(after, name, **labels) - _sample(before, name, **labels)
+
+    health = {"method": "GET", "url_rule": "/api/v1/health", "status": "200"}
+    assert grew("flask_http_request_duration_seconds_count", **health) == 3
+    assert grew("flask_http_request_duration_seconds_bucket", **health, le="+Inf") == 3
+    lot = {"method": "GET", "url_rule": "/api/v1/lots/<int:lot_id>", "status": "401"}
+    assert grew("flask_http_request_duration_seconds_count", **lot) == 1
+    unmatched = {"method": "GET", "url_rule": "unmatched", "status": "404"}
+    assert grew("flask_http_request_duration_seconds_count", **unmatched) == 1
+    # 3 health + 1 lot + 1 unmatched + the first /metrics scrape.
+    assert grew("flask_http_request_total", method="GET", status="200") == 4
 
 
 def test_swagger_ui_served_offline(client, db):
