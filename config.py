@@ -145,6 +145,8 @@ class Config:
         self.CACHE_REDIS_URL = self.REDIS_URL
         self.CACHE_DEFAULT_TIMEOUT = 60
         self.CACHE_KEY_PREFIX = env.get("CACHE_KEY_PREFIX") or "parkmind:"
+        # On a cache miss one request computes; the others wait this long for its value.
+        self.CACHE_FILL_WAIT_SECONDS = env_int("CACHE_FILL_WAIT_SECONDS", 3)
 
     RATELIMIT_ENABLED_DEFAULT = True
 

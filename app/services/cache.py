@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -27,6 +29,8 @@ T = TypeVar("T")
 PENDING = "parkmind_cache_invalidations"
 LOTS = "lots"
 ADMIN_STATS = "admin_stats"
+FILL_WAIT_SECONDS = 3.0  # how long a miss waits for another caller's value before computing
+FILL_POLL_SECONDS = 0.01
 
 
 def _version_key(namespace: str) -> str:
@@ -56,12 +60,20 @@ def _bump(namespace: str) -> None:
 
 
 def _current_version(namespace: str) -> str | None:
-    version = safe_get(_version_key(namespace))
-    if version is None:
-        version = uuid.uuid4().hex
-        if not safe_set(_version_key(namespace), version, timeout=0):
-            return None
-    return version
+    """The namespace's version token; the first caller to need one creates it (SET NX, so
+    callers racing at a cold start agree on one), or None when the cache is unreachable."""
+    key = _version_key(namespace)
+    version = safe_get(key)
+    if version is not None:
+        return version
+    candidate = uuid.uuid4().hex
+    try:
+        if cache.add(key, candidate, timeout=0):
+            return candidate
+    except Exception as exc:  # noqa: BLE001
+        log.warning("cache add %s failed: %s", key, exc)
+        return None
+    return safe_get(key)
 
 
 def is_shared() -> bool:
@@ -74,7 +86,10 @@ def is_shared() -> bool:
 
 
 def cached(namespace: str, params: Any, compute: Callable[[], T], timeout: int = 30) -> T:
-    """The cached value for ``params`` in ``namespace``, or ``compute()`` (then stored)."""
+    """The cached value for ``params`` in ``namespace``, or ``compute()`` (then stored).
+
+    On a miss, one caller computes while the others wait for its value (see :func:`_fill`).
+    """
     if not is_shared():
         return compute()
     version = _current_version(namespace)
@@ -87,9 +102,57 @@ def cached(namespace: str, params: Any, compute: Callable[[], T], timeout: int =
     value = safe_get(key)
     if value is not None:
         return value
-    value = compute()
-    safe_set(key, value, timeout=timeout)
-    return value
+    return _fill(key, compute, timeout)
+
+
+def _fill(key: str, compute: Callable[[], T], timeout: int) -> T:
+    """Compute a missing value once for every process sharing the cache.
+
+    When a value expires or a write bumps the version, every request in flight misses at once;
+    each computing the same page or dashboard would multiply the database work by the number of
+    requests (a cache stampede). The first takes a short lock in Redis and computes; the others
+    poll for its value and compute themselves only if it has not appeared after
+    ``CACHE_FILL_WAIT_SECONDS`` (the holder is slow or gone; the lock expires on its own).
+    """
+    lock = f"{key}:filling"
+    config = current_app.config
+    wait = float(config.get("CACHE_FILL_WAIT_SECONDS", FILL_WAIT_SECONDS))
+    if not _try_lock(lock, max(1, math.ceil(wait) + 1)):
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            time.sleep(FILL_POLL_SECONDS)
+            value = safe_get(key)
+            if value is not None:
+                return value
+        return compute()
+    try:
+        value = compute()
+        safe_set(key, value, timeout=timeout)
+        return value
+    finally:
+        _unlock(lock)
+
+
+def _try_lock(lock: str, seconds: int) -> bool:
+    """True when this caller now holds ``lock``; also True when the cache cannot tell (down, or
+    a backend without atomic SET NX EX: then every caller computes, as without the lock)."""
+    backend = cache.cache
+    client = getattr(backend, "_write_client", None)
+    if client is None or not hasattr(backend, "_get_prefix"):
+        return True
+    try:
+        # One atomic command: a lock can never outlive its expiry (SETNX then EXPIRE could).
+        return bool(client.set(f"{backend._get_prefix()}{lock}", b"1", nx=True, ex=seconds))
+    except Exception as exc:  # noqa: BLE001 - no cache: compute as without one
+        log.warning("cache lock %s failed: %s", lock, exc)
+        return True
+
+
+def _unlock(lock: str) -> None:
+    try:
+        cache.delete(lock)
+    except Exception as exc:  # noqa: BLE001 - the lock expires on its own
+        log.warning("cache unlock %s failed: %s", lock, exc)
 
 
 def invalidate(*namespaces: str) -> None:

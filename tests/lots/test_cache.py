@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 
 import flask_migrate
@@ -105,3 +107,99 @@ def test_redis_down_means_served_from_database(session_client):
     assert booked.status_code == 201
     assert after.get_json()["items"][0]["free_spots"] == 2
     assert stats.status_code == 200 and stats.get_json()["occupied_spots"] == 1
+
+
+def _redis_only_app(request, tmp_path, **overrides):
+    """An app context on a fresh key prefix in Redis, removed afterwards."""
+    require("redis")
+    app = redis_app(tmp_path, "redis://127.0.0.1:6379/15")
+    app.config.update(overrides)
+    from app.extensions import cache
+
+    redis = cache.cache._write_client
+    pattern = f"{app.config['CACHE_KEY_PREFIX']}*"
+    request.addfinalizer(lambda: [redis.delete(key) for key in redis.keys(pattern)])
+    return app
+
+
+def test_a_miss_is_computed_once_while_concurrent_callers_wait(request, tmp_path):
+    app = _redis_only_app(request, tmp_path)
+    from app.services import cache as cache_service
+
+    callers = 8
+    computed: list[int] = []
+    results: list[dict] = []
+    errors: list[BaseException] = []
+    ready = threading.Barrier(callers)
+
+    def compute() -> dict:
+        computed.append(1)
+        time.sleep(0.3)  # slow enough that every other caller misses meanwhile
+        return {"computed": len(computed)}
+
+    def caller() -> None:
+        try:
+            with app.app_context():
+                ready.wait()
+                results.append(cache_service.cached(cache_service.LOTS, {"page": 1}, compute))
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=caller) for _ in range(callers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert errors == []
+    assert len(computed) == 1
+    assert results == [{"computed": 1}] * callers
+
+
+def test_a_missing_value_is_computed_when_the_filling_caller_never_delivers(request, tmp_path):
+    app = _redis_only_app(request, tmp_path, CACHE_FILL_WAIT_SECONDS=0.3)
+    from app.extensions import cache
+    from app.services import cache as cache_service
+
+    with app.app_context():
+        key = "lots:test-version:abandoned"
+        assert cache.add(f"{key}:filling", 1, timeout=30)  # a holder that died mid-compute
+        started = time.monotonic()
+        value = cache_service._fill(key, lambda: {"fresh": True}, timeout=30)
+        waited = time.monotonic() - started
+        assert value == {"fresh": True}
+        assert 0.3 <= waited < 2
+        # The holder's lock is not this caller's to release or replace.
+        assert cache.get(f"{key}:filling") == 1
+        assert cache.get(key) is None
+
+
+def test_the_filling_lock_is_released_when_the_computation_fails(request, tmp_path):
+    app = _redis_only_app(request, tmp_path)
+    from app.extensions import cache
+    from app.services import cache as cache_service
+
+    def broken() -> dict:
+        raise RuntimeError("database went away")
+
+    with app.app_context():
+        key = "lots:test-version:broken"
+        with pytest.raises(RuntimeError):
+            cache_service._fill(key, broken, timeout=30)
+        assert not cache.has(f"{key}:filling")
+        assert cache_service._fill(key, lambda: {"ok": 1}, timeout=30) == {"ok": 1}
+        assert cache.get(key) == {"ok": 1}
+        assert not cache.has(f"{key}:filling")
+
+
+def test_the_filling_lock_expires_on_its_own(request, tmp_path):
+    app = _redis_only_app(request, tmp_path, CACHE_FILL_WAIT_SECONDS=1)
+    from app.extensions import cache
+    from app.services import cache as cache_service
+
+    with app.app_context():
+        lock = "lots:test-version:expiring:filling"
+        assert cache_service._try_lock(lock, 2)
+        assert not cache_service._try_lock(lock, 2)  # held
+        redis = cache.cache._write_client
+        ttl = redis.ttl(f"{app.config['CACHE_KEY_PREFIX']}{lock}")
+        assert 0 < ttl <= 2
