@@ -18,6 +18,7 @@ import http.client
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import statistics
@@ -38,10 +39,25 @@ PYTHON = sys.executable
 CONF = ROOT / "gunicorn.conf.py"
 # The deployment's gunicorn.conf.py (JSON access log, timeouts) when present; the flags below win
 # over it and are the same for every server. Worker recycling is off so /proc sees every worker.
+WORKERS, THREADS = 2, 4
 GUNICORN = [
     PYTHON, "-m", "gunicorn", *(["-c", str(CONF)] if CONF.exists() else []),
-    "-k", "gthread", "-w", "2", "--threads", "4", "--max-requests", "0",
+    "-k", "gthread", "-w", str(WORKERS), "--threads", str(THREADS), "--max-requests", "0",
 ]  # fmt: skip
+
+
+def worker_connections(connections: int) -> int:
+    """The per-worker connection cap of every server: 3/4 of the load's connections.
+
+    wrk's keep-alive connections stay with the worker that accepted them, and gunicorn's accept
+    race sometimes hands one worker all of them: the other worker idles, half the machine with
+    it, and req/s halves for that run alone (seen here with 16 connections). With
+    the cap, each worker holds at least a quarter of the connections, enough to keep its threads
+    busy, and a run measures the server rather than the race.
+    """
+    return max(THREADS + 1, -(-3 * connections // 4))
+
+
 MARIADB_SERVER = os.environ.get("BENCH_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306")
 MARIADB_DB = "parkmind_bench"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -103,12 +119,19 @@ def _by_name(*names: str) -> list[int]:
 class Server:
     """One gunicorn with the common settings, serving ``target`` on a free port."""
 
-    def __init__(self, name: str, target: str, env: dict, log_path: Path | None = None):
+    # Set by main() from --connections; the same for every server of the run.
+    connection_cap = worker_connections(16)
+
+    def __init__(
+        self, name: str, target: str, env: dict, log_path: Path | None = None, capped: bool = True
+    ):
         self.name, self.port = name, free_port()
         self.log_path = log_path
         out = open(log_path, "w") if log_path else subprocess.DEVNULL  # noqa: SIM115
+        # The throughput servers share the cap; the burst's 32 simultaneous connections do not.
+        cap = ["--worker-connections", str(Server.connection_cap)] if capped else []
         self.proc = subprocess.Popen(
-            [*GUNICORN, "--bind", f"127.0.0.1:{self.port}", target],
+            [*GUNICORN, *cap, "--bind", f"127.0.0.1:{self.port}", target],
             cwd=ROOT,
             env=env,
             stdout=out,
@@ -199,8 +222,23 @@ def sql_engine(url: str):
     return create_engine(url, isolation_level="AUTOCOMMIT")
 
 
-def release_all(engine, user_ids: list[int]) -> None:
-    """End any active booking of the load's users (left by a run stopped mid-cycle)."""
+def release_all(engine, user_ids: list[int], settle: float = 0.2, limit: float = 5.0) -> None:
+    """End any active booking of the load's users (left by a run stopped mid-cycle).
+
+    A booking request the load generator sent just before it stopped may still commit after a
+    first clean-up, leaving a user who can only get 409 for the whole next run: clean up until
+    nothing new has appeared for ``settle`` seconds.
+    """
+    deadline = time.monotonic() + limit
+    _release_active(engine, user_ids)
+    while time.monotonic() < deadline:
+        time.sleep(settle)
+        if not _release_active(engine, user_ids):
+            return
+
+
+def _release_active(engine, user_ids: list[int]) -> int:
+    """Cancel the users' active bookings and free their spots; how many there were."""
     from sqlalchemy import text
 
     ids = ",".join(str(i) for i in user_ids)
@@ -211,12 +249,12 @@ def release_all(engine, user_ids: list[int]) -> None:
                 f"WHERE status = 'active' AND user_id IN ({ids}))"
             )
         )
-        conn.execute(
+        return conn.execute(
             text(
                 "UPDATE bookings SET status = 'cancelled', active_spot_id = NULL, "
                 f"active_user_id = NULL WHERE status = 'active' AND user_id IN ({ids})"
             )
-        )
+        ).rowcount
 
 
 def http_json(port: int, method: str, path: str, token: str | None = None, body=None):
@@ -375,7 +413,7 @@ def run_burst(ctx: dict, env: dict, database: str, seeded: dict, tokens: dict, t
     user_ids = seeded["burst_user_ids"]
     burst_env = {**env, "LOG_LEVEL": "INFO"}
     log_path = tmp / f"burst-{database}.log"
-    server = Server("app-burst", "bench.wsgi:app", burst_env, log_path)
+    server = Server("app-burst", "bench.wsgi:app", burst_env, log_path, capped=False)
     latencies, statuses, doubles, over = [], {}, 0, 0
     try:
         for _ in range(opts.bursts):
@@ -565,6 +603,10 @@ def run_database(database: str, opts, wrk) -> dict:
         if opts.redis:
             flush_redis_prefix(env["CACHE_KEY_PREFIX"])
         drop_database(database)
+        if opts.keep:
+            log(f"{database}: database file, logs and uploads kept in {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
     return {
         "database": database,
         "app_env": env["APP_ENV"],
@@ -625,7 +667,7 @@ def markdown(results: dict) -> str:
         "",
         f"Command: `{results['command']}`  ",
         f"Machine: {results['machine']}  ",
-        f"gunicorn for every server: `{' '.join(GUNICORN[3:]).replace(str(ROOT) + '/', '')}`; load: {results['generator']}, "
+        f"gunicorn for every server: `{' '.join(GUNICORN[3:]).replace(str(ROOT) + '/', '')} --worker-connections {Server.connection_cap}`; load: {results['generator']}, "
         f"{results['opts']['connections']} connections, warm-up {results['opts']['warmup']} s "
         f"discarded, {results['opts']['passes']} interleaved passes of {results['opts']['duration']} s, "
         "medians. CPU/req = server CPU (gunicorn master+workers, plus mariadbd on MariaDB and "
@@ -707,6 +749,9 @@ def parse_args(argv=None):
     parser.add_argument("--no-redis", dest="redis", action="store_false")
     parser.add_argument("--no-goals", dest="goals", action="store_false", help="never exit 1")
     parser.add_argument("--out", default=str(RESULTS), help="results folder")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep each database's work folder (SQLite file, logs)"
+    )
     opts = parser.parse_args(argv)
     if opts.quick:
         opts.scale = min(opts.scale, 0.1)
@@ -720,6 +765,7 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     opts = parse_args(argv)
+    Server.connection_cap = worker_connections(opts.connections)
     wrk = None if opts.load == "python" else load.ensure_wrk()
     if opts.load == "wrk" and not wrk:
         log("wrk is not available")
