@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from app.api.blueprint import Blueprint
 from app.api.common import created, errors, protected
 from app.auth import current_session, current_user, token_claims
 from app.extensions import limiter

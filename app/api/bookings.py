@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Response, current_app, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from app.api.blueprint import Blueprint
 from app.api.common import protected
 from app.auth import current_user_id
 from app.extensions import limiter

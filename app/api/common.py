@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import url_for
-from flask_smorest import Blueprint
 
+from app.api.blueprint import Blueprint
 from app.auth import auth_required
 from app.schemas.common import ErrorSchema
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Response, redirect, stream_with_context, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from app.api.blueprint import Blueprint
 from app.api.common import protected
 from app.auth import current_user
 from app.schemas.common import page_of

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from app.api.blueprint import Blueprint
 from app.api.common import protected
 from app.schemas.common import page_of
 from app.schemas.fast import dumper, json_response, raw_json_response

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Response, request, send_file
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from app.api.blueprint import Blueprint
 from app.api.common import created, errors, protected
 from app.auth import current_user
 from app.schemas.uploads import UploadCreateSchema, UploadSchema, UploadTicketSchema
