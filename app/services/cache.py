@@ -1,9 +1,13 @@
 """Cache helpers that never fail a request: a cache error means "compute from the database".
 
-Cached values live under explicit keys that embed a version token per namespace
+Cached values live in Redis under explicit keys that embed a version token per namespace
 (``lots``, ``admin_stats``). Writers call :func:`invalidate`, which replaces the token now and
 again once the transaction commits, so a reader that cached between the two is dropped too:
 a driver never sees a free count from before their own booking.
+
+A cached read is one round trip: a small Lua script reads the namespace's version and the value
+under it together. Values are serialized by the configured Flask-Caching backend (its Redis
+client, key prefix and serializer are used directly); without Redis nothing is cached.
 """
 
 from __future__ import annotations
@@ -32,48 +36,94 @@ ADMIN_STATS = "admin_stats"
 FILL_WAIT_SECONDS = 3.0  # how long a miss waits for another caller's value before computing
 FILL_POLL_SECONDS = 0.01
 
+# KEYS[1]: the namespace's version key; ARGV: the value key's parts around the version.
+# Answers {} without a version, {version} on a miss, {version, value} on a hit. (The value key
+# is built in the script: fine on one Redis server, which is what the app is configured with.)
+LOOKUP_SCRIPT = """
+local version = redis.call('GET', KEYS[1])
+if not version then return {} end
+local value = redis.call('GET', ARGV[1] .. version .. ARGV[2])
+if not value then return {version} end
+return {version, value}
+"""
+
 
 def _version_key(namespace: str) -> str:
     return f"{namespace}:version"
 
 
+def _redis() -> tuple[Any, Any, str]:
+    """The Redis backend behind Flask-Caching: (backend, client, key prefix)."""
+    backend = cache.cache
+    return backend, backend._write_client, backend._get_prefix()
+
+
+def _lookup(backend: Any, client: Any):
+    """The lookup script registered with ``client`` (EVALSHA, loaded again if Redis lost it)."""
+    script = getattr(backend, "_parkmind_lookup", None)
+    if script is None or script.registered_client is not client:
+        script = backend._parkmind_lookup = client.register_script(LOOKUP_SCRIPT)
+    return script
+
+
 def safe_get(key: str) -> Any:
-    """``cache.get`` that answers None when the cache is unreachable."""
+    """The cached value under ``key``, or None (also when the cache is unreachable)."""
     try:
-        return cache.get(key)
+        backend, client, prefix = _redis()
+        return backend.serializer.loads(client.get(f"{prefix}{key}"))
     except Exception as exc:  # noqa: BLE001 - any cache failure falls back to the database
         log.warning("cache get %s failed: %s", key, exc)
         return None
 
 
 def safe_set(key: str, value: Any, timeout: int | None = None) -> bool:
-    """``cache.set`` that swallows (and logs) cache failures."""
+    """Store ``value`` under ``key`` for ``timeout`` seconds; False (logged) when it failed."""
     try:
-        return bool(cache.set(key, value, timeout=timeout))
+        backend, client, prefix = _redis()
+        return bool(client.set(f"{prefix}{key}", backend.serializer.dumps(value), ex=timeout))
     except Exception as exc:  # noqa: BLE001
         log.warning("cache set %s failed: %s", key, exc)
         return False
 
 
 def _bump(namespace: str) -> None:
-    safe_set(_version_key(namespace), uuid.uuid4().hex, timeout=0)
-
-
-def _current_version(namespace: str) -> str | None:
-    """The namespace's version token; the first caller to need one creates it (SET NX, so
-    callers racing at a cold start agree on one), or None when the cache is unreachable."""
-    key = _version_key(namespace)
-    version = safe_get(key)
-    if version is not None:
-        return version
-    candidate = uuid.uuid4().hex
+    """A new version token: every value cached under the old one is unreachable from now on."""
     try:
-        if cache.add(key, candidate, timeout=0):
-            return candidate
+        _backend, client, prefix = _redis()
+        client.set(f"{prefix}{_version_key(namespace)}", uuid.uuid4().hex)
     except Exception as exc:  # noqa: BLE001
-        log.warning("cache add %s failed: %s", key, exc)
+        log.warning("cache invalidation of %s failed: %s", namespace, exc)
+
+
+def _token(raw: bytes | None) -> str | None:
+    """A stored version token, or None unless it is one (32 hex digits)."""
+    if raw is None or len(raw) != 32:
         return None
-    return safe_get(key)
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    return text if all(char in "0123456789abcdef" for char in text) else None
+
+
+def _create_version(namespace: str) -> str | None:
+    """The namespace's version token, created by the first caller that needs one (SET NX, so
+    callers racing at a cold start agree on one); a stored value that is not a token (another
+    format) is replaced. None when the cache is unreachable."""
+    try:
+        _backend, client, prefix = _redis()
+        key = f"{prefix}{_version_key(namespace)}"
+        candidate = uuid.uuid4().hex
+        if client.set(key, candidate, nx=True):
+            return candidate
+        version = _token(client.get(key))
+        if version is None:
+            client.set(key, candidate)
+            version = candidate
+    except Exception as exc:  # noqa: BLE001
+        log.warning("cache version of %s failed: %s", namespace, exc)
+        return None
+    return version
 
 
 def is_shared() -> bool:
@@ -92,17 +142,26 @@ def cached(namespace: str, params: Any, compute: Callable[[], T], timeout: int =
     """
     if not is_shared():
         return compute()
-    version = _current_version(namespace)
-    if version is None:
-        return compute()
     digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[
         :32
     ]
-    key = f"{namespace}:{version}:{digest}"
-    value = safe_get(key)
-    if value is not None:
-        return value
-    return _fill(key, compute, timeout)
+    try:
+        backend, client, prefix = _redis()
+        found = _lookup(backend, client)(
+            keys=[f"{prefix}{_version_key(namespace)}"],
+            args=[f"{prefix}{namespace}:", f":{digest}"],
+        )
+    except Exception as exc:  # noqa: BLE001 - any cache failure falls back to the database
+        log.warning("cache lookup in %s failed: %s", namespace, exc)
+        return compute()
+    if len(found) == 2 and _token(found[0]) is not None:
+        value = backend.serializer.loads(found[1])
+        if value is not None:
+            return value
+    version = (_token(found[0]) if found else None) or _create_version(namespace)
+    if version is None:
+        return compute()
+    return _fill(f"{namespace}:{version}:{digest}", compute, timeout)
 
 
 def _fill(key: str, compute: Callable[[], T], timeout: int) -> T:
@@ -134,15 +193,12 @@ def _fill(key: str, compute: Callable[[], T], timeout: int) -> T:
 
 
 def _try_lock(lock: str, seconds: int) -> bool:
-    """True when this caller now holds ``lock``; also True when the cache cannot tell (down, or
-    a backend without atomic SET NX EX: then every caller computes, as without the lock)."""
-    backend = cache.cache
-    client = getattr(backend, "_write_client", None)
-    if client is None or not hasattr(backend, "_get_prefix"):
-        return True
+    """True when this caller now holds ``lock``; also True when the cache cannot tell (down):
+    then every caller computes, as without the lock."""
     try:
+        _backend, client, prefix = _redis()
         # One atomic command: a lock can never outlive its expiry (SETNX then EXPIRE could).
-        return bool(client.set(f"{backend._get_prefix()}{lock}", b"1", nx=True, ex=seconds))
+        return bool(client.set(f"{prefix}{lock}", b"1", nx=True, ex=seconds))
     except Exception as exc:  # noqa: BLE001 - no cache: compute as without one
         log.warning("cache lock %s failed: %s", lock, exc)
         return True
@@ -150,7 +206,8 @@ def _try_lock(lock: str, seconds: int) -> bool:
 
 def _unlock(lock: str) -> None:
     try:
-        cache.delete(lock)
+        _backend, client, prefix = _redis()
+        client.delete(f"{prefix}{lock}")
     except Exception as exc:  # noqa: BLE001 - the lock expires on its own
         log.warning("cache unlock %s failed: %s", lock, exc)
 

@@ -203,3 +203,41 @@ def test_the_filling_lock_expires_on_its_own(request, tmp_path):
         redis = cache.cache._write_client
         ttl = redis.ttl(f"{app.config['CACHE_KEY_PREFIX']}{lock}")
         assert 0 < ttl <= 2
+
+
+def test_a_cached_read_is_one_round_trip_to_redis(request, tmp_path, monkeypatch):
+    app = _redis_only_app(request, tmp_path)
+    from app.extensions import cache
+    from app.services import cache as cache_service
+
+    with app.app_context():
+        assert cache_service.cached(cache_service.LOTS, {"page": 1}, lambda: {"n": 1}) == {"n": 1}
+        client = cache.cache._write_client
+        commands: list[str] = []
+        real = client.execute_command
+
+        def counting(*args, **kwargs):
+            commands.append(str(args[0]))
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(client, "execute_command", counting)
+        value = cache_service.cached(cache_service.LOTS, {"page": 1}, lambda: {"n": 2})
+        assert value == {"n": 1}
+        assert commands == ["EVALSHA"]
+
+
+def test_a_version_in_another_format_is_replaced(request, tmp_path):
+    app = _redis_only_app(request, tmp_path)
+    from app.extensions import cache
+    from app.services import cache as cache_service
+
+    with app.app_context():
+        # As an earlier release stored it: pickled by the cache backend.
+        cache.set("lots:version", "an-old-token", timeout=0)
+        assert cache_service.cached(cache_service.LOTS, {"page": 1}, lambda: {"n": 1}) == {"n": 1}
+        assert cache_service.cached(cache_service.LOTS, {"page": 1}, lambda: {"n": 2}) == {"n": 1}
+        redis = cache.cache._write_client
+        stored = redis.get(f"{app.config['CACHE_KEY_PREFIX']}lots:version")
+        assert cache_service._token(stored) is not None
+        cache_service.invalidate(cache_service.LOTS)
+        assert cache_service.cached(cache_service.LOTS, {"page": 1}, lambda: {"n": 3}) == {"n": 3}
