@@ -1,13 +1,15 @@
 """Cache helpers that never fail a request: a cache error means "compute from the database".
 
-Cached values live in Redis under explicit keys that embed a version token per namespace
-(``lots``, ``admin_stats``). Writers call :func:`invalidate`, which replaces the token now and
+Cached values live in Redis, each tagged with the version token of its namespace (``lots``,
+``admin_stats``). Writers call :func:`invalidate`, which replaces the token now and
 again once the transaction commits, so a reader that cached between the two is dropped too:
 a driver never sees a free count from before their own booking.
 
-A cached read is one round trip: a small Lua script reads the namespace's version and the value
-under it together. Values are serialized by the configured Flask-Caching backend (its Redis
-client, key prefix and serializer are used directly); without Redis nothing is cached.
+Each value is stored with the version it was computed under (two keys written in one MULTI), so
+a cached read is one MGET of the namespace's version, the value's version and the value: a hit
+when the two versions match. Redis is used through the client and key prefix of the configured
+Flask-Caching backend. A rendered body is stored as it is (read back without a copy); other
+values are pickled as Flask-Caching would store them. Without Redis nothing is cached.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import hashlib
 import json
 import logging
 import math
+import pickle
 import time
 import uuid
 from collections.abc import Callable
@@ -35,61 +38,77 @@ LOTS = "lots"
 ADMIN_STATS = "admin_stats"
 FILL_WAIT_SECONDS = 3.0  # how long a miss waits for another caller's value before computing
 FILL_POLL_SECONDS = 0.01
-
-# KEYS[1]: the namespace's version key; ARGV: the value key's parts around the version.
-# Answers {} without a version, {version} on a miss, {version, value} on a hit. (The value key
-# is built in the script: fine on one Redis server, which is what the app is configured with.)
-LOOKUP_SCRIPT = """
-local version = redis.call('GET', KEYS[1])
-if not version then return {} end
-local value = redis.call('GET', ARGV[1] .. version .. ARGV[2])
-if not value then return {version} end
-return {version, value}
-"""
+PICKLED = b"!"
 
 
 def _version_key(namespace: str) -> str:
     return f"{namespace}:version"
 
 
-def _redis() -> tuple[Any, Any, str]:
-    """The Redis backend behind Flask-Caching: (backend, client, key prefix)."""
-    backend = cache.cache
-    return backend, backend._write_client, backend._get_prefix()
+def _dumps(value: Any) -> bytes:
+    """Bytes (a rendered response body) as they are; anything else pickled behind ``!``, as
+    Flask-Caching's Redis backend stores it."""
+    if isinstance(value, bytes) and not value.startswith(PICKLED):
+        return value
+    return PICKLED + pickle.dumps(value)
 
 
-def _lookup(backend: Any, client: Any):
-    """The lookup script registered with ``client`` (EVALSHA, loaded again if Redis lost it)."""
-    script = getattr(backend, "_parkmind_lookup", None)
-    if script is None or script.registered_client is not client:
-        script = backend._parkmind_lookup = client.register_script(LOOKUP_SCRIPT)
-    return script
-
-
-def safe_get(key: str) -> Any:
-    """The cached value under ``key``, or None (also when the cache is unreachable)."""
-    try:
-        backend, client, prefix = _redis()
-        return backend.serializer.loads(client.get(f"{prefix}{key}"))
-    except Exception as exc:  # noqa: BLE001 - any cache failure falls back to the database
-        log.warning("cache get %s failed: %s", key, exc)
+def _loads(raw: bytes | None) -> Any:
+    if raw is None:
         return None
+    if raw.startswith(PICKLED):
+        try:
+            return pickle.loads(memoryview(raw)[1:])  # noqa: S301 - our own values in our Redis
+        except Exception:  # noqa: BLE001 - unreadable: a miss
+            return None
+    return raw
 
 
-def safe_set(key: str, value: Any, timeout: int | None = None) -> bool:
-    """Store ``value`` under ``key`` for ``timeout`` seconds; False (logged) when it failed."""
+def _redis() -> tuple[Any, str]:
+    """The Redis client and key prefix of Flask-Caching's Redis backend (private attributes of
+    cachelib's RedisCache, hence the pinned Flask-Caching and cachelib versions)."""
+    backend = cache.cache
+    return backend._write_client, backend._get_prefix()
+
+
+def _value_keys(namespace: str, digest: str) -> tuple[str, str]:
+    """The keys of a cached value and of the version it was computed under."""
+    return f"{namespace}:{digest}", f"{namespace}:{digest}:version"
+
+
+def _read(namespace: str, digest: str, version: str) -> Any:
+    """The value cached for ``digest`` if it was computed under ``version``, else None (also
+    when the cache is unreachable)."""
+    data_key, tag_key = _value_keys(namespace, digest)
     try:
-        backend, client, prefix = _redis()
-        return bool(client.set(f"{prefix}{key}", backend.serializer.dumps(value), ex=timeout))
+        client, prefix = _redis()
+        tag, raw = client.mget(f"{prefix}{tag_key}", f"{prefix}{data_key}")
+    except Exception as exc:  # noqa: BLE001 - any cache failure falls back to the database
+        log.warning("cache read of %s failed: %s", data_key, exc)
+        return None
+    return _loads(raw) if tag == version.encode() else None
+
+
+def _store(namespace: str, digest: str, version: str, value: Any, timeout: int) -> bool:
+    """Cache ``value`` with the version it was computed under, both keys at once (MULTI), for
+    ``timeout`` seconds; False (logged) when it failed."""
+    data_key, tag_key = _value_keys(namespace, digest)
+    try:
+        client, prefix = _redis()
+        with client.pipeline(transaction=True) as pipe:
+            pipe.set(f"{prefix}{data_key}", _dumps(value), ex=timeout)
+            pipe.set(f"{prefix}{tag_key}", version, ex=timeout)
+            pipe.execute()
+        return True
     except Exception as exc:  # noqa: BLE001
-        log.warning("cache set %s failed: %s", key, exc)
+        log.warning("cache store of %s failed: %s", data_key, exc)
         return False
 
 
 def _bump(namespace: str) -> None:
     """A new version token: every value cached under the old one is unreachable from now on."""
     try:
-        _backend, client, prefix = _redis()
+        client, prefix = _redis()
         client.set(f"{prefix}{_version_key(namespace)}", uuid.uuid4().hex)
     except Exception as exc:  # noqa: BLE001
         log.warning("cache invalidation of %s failed: %s", namespace, exc)
@@ -111,7 +130,7 @@ def _create_version(namespace: str) -> str | None:
     callers racing at a cold start agree on one); a stored value that is not a token (another
     format) is replaced. None when the cache is unreachable."""
     try:
-        _backend, client, prefix = _redis()
+        client, prefix = _redis()
         key = f"{prefix}{_version_key(namespace)}"
         candidate = uuid.uuid4().hex
         if client.set(key, candidate, nx=True):
@@ -145,26 +164,27 @@ def cached(namespace: str, params: Any, compute: Callable[[], T], timeout: int =
     digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[
         :32
     ]
+    data_key, tag_key = _value_keys(namespace, digest)
     try:
-        backend, client, prefix = _redis()
-        found = _lookup(backend, client)(
-            keys=[f"{prefix}{_version_key(namespace)}"],
-            args=[f"{prefix}{namespace}:", f":{digest}"],
+        client, prefix = _redis()
+        current, tag, raw = client.mget(
+            f"{prefix}{_version_key(namespace)}", f"{prefix}{tag_key}", f"{prefix}{data_key}"
         )
     except Exception as exc:  # noqa: BLE001 - any cache failure falls back to the database
         log.warning("cache lookup in %s failed: %s", namespace, exc)
         return compute()
-    if len(found) == 2 and _token(found[0]) is not None:
-        value = backend.serializer.loads(found[1])
+    version = _token(current)
+    if version is not None and tag == current:
+        value = _loads(raw)
         if value is not None:
             return value
-    version = (_token(found[0]) if found else None) or _create_version(namespace)
+    version = version or _create_version(namespace)
     if version is None:
         return compute()
-    return _fill(f"{namespace}:{version}:{digest}", compute, timeout)
+    return _fill(namespace, digest, version, compute, timeout)
 
 
-def _fill(key: str, compute: Callable[[], T], timeout: int) -> T:
+def _fill(namespace: str, digest: str, version: str, compute: Callable[[], T], timeout: int) -> T:
     """Compute a missing value once for every process sharing the cache.
 
     When a value expires or a write bumps the version, every request in flight misses at once;
@@ -173,20 +193,20 @@ def _fill(key: str, compute: Callable[[], T], timeout: int) -> T:
     poll for its value and compute themselves only if it has not appeared after
     ``CACHE_FILL_WAIT_SECONDS`` (the holder is slow or gone; the lock expires on its own).
     """
-    lock = f"{key}:filling"
+    lock = f"{namespace}:{digest}:{version}:filling"
     config = current_app.config
     wait = float(config.get("CACHE_FILL_WAIT_SECONDS", FILL_WAIT_SECONDS))
     if not _try_lock(lock, max(1, math.ceil(wait) + 1)):
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             time.sleep(FILL_POLL_SECONDS)
-            value = safe_get(key)
+            value = _read(namespace, digest, version)
             if value is not None:
                 return value
         return compute()
     try:
         value = compute()
-        safe_set(key, value, timeout=timeout)
+        _store(namespace, digest, version, value, timeout)
         return value
     finally:
         _unlock(lock)
@@ -196,7 +216,7 @@ def _try_lock(lock: str, seconds: int) -> bool:
     """True when this caller now holds ``lock``; also True when the cache cannot tell (down):
     then every caller computes, as without the lock."""
     try:
-        _backend, client, prefix = _redis()
+        client, prefix = _redis()
         # One atomic command: a lock can never outlive its expiry (SETNX then EXPIRE could).
         return bool(client.set(f"{prefix}{lock}", b"1", nx=True, ex=seconds))
     except Exception as exc:  # noqa: BLE001 - no cache: compute as without one
@@ -206,7 +226,7 @@ def _try_lock(lock: str, seconds: int) -> bool:
 
 def _unlock(lock: str) -> None:
     try:
-        _backend, client, prefix = _redis()
+        client, prefix = _redis()
         client.delete(f"{prefix}{lock}")
     except Exception as exc:  # noqa: BLE001 - the lock expires on its own
         log.warning("cache unlock %s failed: %s", lock, exc)

@@ -160,17 +160,18 @@ def test_a_missing_value_is_computed_when_the_filling_caller_never_delivers(requ
     from app.extensions import cache
     from app.services import cache as cache_service
 
+    version = "0" * 32
     with app.app_context():
-        key = "lots:test-version:abandoned"
-        assert cache.add(f"{key}:filling", 1, timeout=30)  # a holder that died mid-compute
+        lock = f"lots:abandoned:{version}:filling"
+        assert cache.add(lock, 1, timeout=30)  # a holder that died mid-compute
         started = time.monotonic()
-        value = cache_service._fill(key, lambda: {"fresh": True}, timeout=30)
+        value = cache_service._fill("lots", "abandoned", version, lambda: {"fresh": True}, 30)
         waited = time.monotonic() - started
         assert value == {"fresh": True}
         assert 0.3 <= waited < 2
         # The holder's lock is not this caller's to release or replace.
-        assert cache.get(f"{key}:filling") == 1
-        assert cache.get(key) is None
+        assert cache.get(lock) == 1
+        assert cache_service._read("lots", "abandoned", version) is None
 
 
 def test_the_filling_lock_is_released_when_the_computation_fails(request, tmp_path):
@@ -181,14 +182,16 @@ def test_the_filling_lock_is_released_when_the_computation_fails(request, tmp_pa
     def broken() -> dict:
         raise RuntimeError("database went away")
 
+    version = "1" * 32
+    lock = f"lots:broken:{version}:filling"
     with app.app_context():
-        key = "lots:test-version:broken"
         with pytest.raises(RuntimeError):
-            cache_service._fill(key, broken, timeout=30)
-        assert not cache.has(f"{key}:filling")
-        assert cache_service._fill(key, lambda: {"ok": 1}, timeout=30) == {"ok": 1}
-        assert cache.get(key) == {"ok": 1}
-        assert not cache.has(f"{key}:filling")
+            cache_service._fill("lots", "broken", version, broken, 30)
+        assert not cache.has(lock)
+        assert cache_service._fill("lots", "broken", version, lambda: {"ok": 1}, 30) == {"ok": 1}
+        assert cache_service._read("lots", "broken", version) == {"ok": 1}
+        assert cache_service._read("lots", "broken", "2" * 32) is None  # another version
+        assert not cache.has(lock)
 
 
 def test_the_filling_lock_expires_on_its_own(request, tmp_path):
@@ -223,7 +226,7 @@ def test_a_cached_read_is_one_round_trip_to_redis(request, tmp_path, monkeypatch
         monkeypatch.setattr(client, "execute_command", counting)
         value = cache_service.cached(cache_service.LOTS, {"page": 1}, lambda: {"n": 2})
         assert value == {"n": 1}
-        assert commands == ["EVALSHA"]
+        assert commands == ["MGET"]
 
 
 def test_a_version_in_another_format_is_replaced(request, tmp_path):
@@ -241,3 +244,23 @@ def test_a_version_in_another_format_is_replaced(request, tmp_path):
         assert cache_service._token(stored) is not None
         cache_service.invalidate(cache_service.LOTS)
         assert cache_service.cached(cache_service.LOTS, {"page": 1}, lambda: {"n": 3}) == {"n": 3}
+
+
+@pytest.mark.parametrize(
+    "value", [b'{"lots": []}', b"!starts like a pickle", {"n": 1}, [1, "a"], "text", b""]
+)
+def test_values_come_back_as_stored(value):
+    from app.services.cache import _dumps, _loads
+
+    stored = _dumps(value)
+    assert _loads(stored) == value
+    assert type(_loads(stored)) is type(value)
+    if isinstance(value, bytes) and value and not value.startswith(b"!"):
+        assert stored == value  # a rendered body is stored as it is
+
+
+def test_unreadable_values_are_misses():
+    from app.services.cache import _loads
+
+    assert _loads(None) is None
+    assert _loads(b"!not a pickle") is None
