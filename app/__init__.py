@@ -99,7 +99,7 @@ def create_app(app_env: str | None = None, overrides: dict[str, Any] | None = No
 
 
 def _register_request_hooks(app: Flask) -> None:
-    """One hook at each end of a request (each hook Flask runs has a fixed cost on every call)."""
+    """The request hooks, kept few: each hook Flask runs has a fixed cost on every request."""
     import structlog
 
     from app import db_events
