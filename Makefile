@@ -37,8 +37,11 @@ run: install migrate  ## set up and serve the API on 127.0.0.1:5000 (SQLite, no 
 	fi
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: install-dev  ## set up and run the whole test suite
-	$(BIN)/pytest
+test: install-dev  ## set up and run the whole test suite: in-process tests, then real processes
+	@status=0; \
+	$(BIN)/pytest -m "not system" || status=$$?; \
+	$(BIN)/pytest -m system || status=$$((status ? status : $$?)); \
+	exit $$status
 
 lint: install-dev  ## ruff lint and format check
 	$(BIN)/ruff check .
@@ -61,7 +64,7 @@ bench-quick: install-dev  ## short benchmark on SQLite (a few minutes)
 	$(BIN)/python -m bench --quick
 
 fuzz: install-dev  ## longer schema-fuzzing pass (schemathesis against a real gunicorn)
-	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-100} $(BIN)/pytest -q tests/hardening/test_fuzz.py
+	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-100} $(BIN)/pytest -q tests/system/test_fuzz.py
 
 clean:  ## remove the virtualenv and caches (keeps instance/ data)
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -92,17 +92,12 @@ def seed(app, scale: float, *, clients: int = 64, export_rows: int = 0) -> Seede
     """Apply migrations to an empty database and fill it; returns ids the harness uses."""
     from flask_migrate import upgrade
 
-    from app.extensions import db
-    from app.models import (
-        Booking,
-        Landmark,
-        Lot,
-        ParkingEvent,
-        Payment,
-        Spot,
-        User,
-    )
-    from app.services.passwords import hash_password
+    from app.accounts.models import User
+    from app.accounts.passwords import hash_password
+    from app.bookings.models import Booking, Payment
+    from app.lots.models import Lot, Spot
+    from app.parking.models import Landmark, ParkingEvent
+    from app.platform.extensions import db
 
     t0 = time.perf_counter()
     # Times relative to today (midnight UTC): exports cover the last 366 days of real time.

@@ -40,8 +40,9 @@ def cmd_tokens(args) -> dict:
     """Open a login session per user and return an access token for each (user id → token)."""
     from flask_jwt_extended import create_access_token
 
-    from app.extensions import db
-    from app.models import AuthSession, User, utcnow
+    from app.accounts.models import AuthSession, User
+    from app.platform.extensions import db
+    from app.platform.models import utcnow
 
     app = _app()
     tokens = {}
@@ -67,7 +68,7 @@ def cmd_tokens(args) -> dict:
 
 def cmd_hashcost(args) -> dict:
     """CPU seconds of one argon2id verification with the app's parameters, in this process."""
-    from app.services.passwords import hash_password, verify_password
+    from app.accounts.passwords import hash_password, verify_password
 
     app = _app()
     with app.app_context():
@@ -110,9 +111,12 @@ def cmd_export(args) -> dict:
     """
     from sqlalchemy import select
 
-    from app.extensions import db
-    from app.models import Booking, Export, User, utcnow
-    from app.services import exports
+    from app.accounts.models import User
+    from app.bookings.models import Booking
+    from app.exports import service as exports
+    from app.exports.models import Export
+    from app.platform.extensions import db
+    from app.platform.models import utcnow
 
     app = _app()
     marks: dict[str, float] = {}

@@ -8,7 +8,7 @@ Create Date: ${create_date}
 from alembic import op
 import sqlalchemy as sa
 
-import app.models.base  # noqa: F401  (custom column types used below)
+import app.platform.models  # noqa: F401  (custom column types used below)
 ${imports if imports else ""}
 
 # revision identifiers, used by Alembic.

@@ -7,6 +7,7 @@ stops the run as a failure instead of skipping.
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from pathlib import Path
@@ -37,6 +38,9 @@ def pytest_report_header(config):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "mariadb_only: runs only on the MariaDB backend")
+    config.addinivalue_line(
+        "markers", "system: starts real processes (gunicorn, worker); a stage of its own"
+    )
     missing = [
         name for name, ok in (("mariadb", SERVICES.mariadb), ("redis", SERVICES.redis)) if not ok
     ]
@@ -111,7 +115,7 @@ def app(database_url):
         flask_migrate.upgrade(directory=MIGRATIONS)
     yield application
     with application.app_context():
-        from app.extensions import db
+        from app.platform.extensions import db
 
         db.engine.dispose()
 
@@ -119,7 +123,7 @@ def app(database_url):
 @pytest.fixture
 def db(app):
     """Every test runs inside one outer transaction that is rolled back at the end."""
-    from app.extensions import db as _db
+    from app.platform.extensions import db as _db
 
     with app.app_context():
         engine = _db.engine
@@ -178,3 +182,26 @@ def admin(db):
     from tests.factories import UserFactory
 
     return UserFactory(role="admin")
+
+
+# --- jobs: run a job the way an operator does, with mail going to aiosmtpd ---------------------
+
+
+@pytest.fixture
+def mailing(app, mail_config, monkeypatch):
+    for key, value in mail_config.items():
+        monkeypatch.setitem(app.config, key, value)
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://parkmind.example")
+
+
+@pytest.fixture
+def run_job(app, db):
+    """``run_job(name)`` → the job's result, through ``flask jobs run NAME``."""
+    runner = app.test_cli_runner()
+
+    def run(name: str) -> dict:
+        result = runner.invoke(args=["jobs", "run", name])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output.strip().splitlines()[-1])["result"]
+
+    return run

@@ -10,8 +10,8 @@ import factory
 from factory.alchemy import SQLAlchemyModelFactory
 
 from app import models
-from app.extensions import db
-from app.models import utcnow
+from app.platform.extensions import db
+from app.platform.models import utcnow
 
 PASSWORD = "correct-horse-battery"
 

@@ -36,7 +36,7 @@ def test_factory_creates_a_row(db, factory_class):
 def test_lot_factory_creates_numbered_spots(db):
     from sqlalchemy import select
 
-    from app.models import Spot
+    from app.lots.models import Spot
 
     lot = factories.LotFactory(spots=3)
     numbers = db.session.scalars(select(Spot.number).where(Spot.lot_id == lot.id)).all()

@@ -220,7 +220,7 @@ BOOKING_SELECT = (
 def booking_dict(row) -> dict:
     cost_so_far = None
     if row.status == "active":
-        from app.services.pricing import PriceRule, compute_cost_cents
+        from app.bookings.pricing import PriceRule, compute_cost_cents
 
         started = row.started_at
         if isinstance(started, str):
@@ -530,7 +530,7 @@ def book():
 @app.post("/api/v1/bookings/<int:booking_id>/release")
 def release_booking(booking_id: int):
     """End an active booking, free the spot, record the payment."""
-    from app.services.pricing import PriceRule, compute_cost_cents
+    from app.bookings.pricing import PriceRule, compute_cost_cents
 
     conn = g.conn
     conn.commit()

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from app.models import AuthSession, Lot, Spot
+from app.accounts.models import AuthSession
+from app.lots.models import Lot, Spot
 from tests.factories import BookingFactory, LotFactory, PaymentFactory, UserFactory
 
 LOT = {"name": "Dock", "address": "1 Dock Rd", "pin_code": "400001", "hourly_rate_cents": 300}

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from app.models import Payment
+from app.bookings.models import Payment
 from tests.factories import BookingFactory, LotFactory, UserFactory
 
 START = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
@@ -20,8 +20,8 @@ def book(client, headers, lot_id, **extra):
 
 def test_booking_takes_lowest_free_spot_and_has_contract_fields(client, user, auth):
     lot = LotFactory(spots=3)
-    from app.extensions import db
-    from app.models import Spot
+    from app.lots.models import Spot
+    from app.platform.extensions import db
 
     first = db.session.scalar(db.select(Spot).where(Spot.lot_id == lot.id, Spot.number == 1))
     first.status = "out_of_service"
@@ -87,7 +87,7 @@ def test_idempotency_key_replays_and_rejects_other_body(client, db, user, auth):
     assert replay.headers["Location"] == first.headers["Location"]
     assert other.status_code == 422
     assert other.get_json()["error"]["code"] == "idempotency_key_reused"
-    from app.models import Booking
+    from app.bookings.models import Booking
 
     assert db.session.scalar(db.select(db.func.count(Booking.id))) == 1
 

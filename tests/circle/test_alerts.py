@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.models import Notification, OutboundMessage, utcnow
-from app.services.dispatch import send_ready_tasks
+from app.notifications.models import Notification
+from app.platform.models import OutboundMessage, utcnow
+from app.platform.queue import send_ready_tasks
 from tests.factories import (
     AssistRequestFactory,
     CircleMembershipFactory,
@@ -59,7 +60,7 @@ def inbox(db, user, kind=None):
 
 def run_job(func):
     """What ``flask jobs run`` and the beat task do: the job, one commit, then the tasks."""
-    from app.extensions import db
+    from app.platform.extensions import db
 
     result = func()
     db.session.commit()
@@ -99,7 +100,7 @@ def test_sos_through_the_api_alerts_each_caregiver_once(
     assert all("SOS" in m["Subject"] for m in messages)
 
     # The same alert processed again (a retry, a duplicate delivery): nothing more.
-    from tasks.circle import deliver_assist_alert
+    from app.circle.tasks import deliver_assist_alert
 
     deliver_assist_alert(assist_id)
     deliver_assist_alert(assist_id)
@@ -117,8 +118,8 @@ def test_sos_through_the_api_alerts_each_caregiver_once(
 
 
 def test_alert_assist_and_task_directly(db, mailing_app, smtp, circle):
-    from app.services.alerts import alert_assist
-    from tasks.circle import deliver_assist_alert
+    from app.circle.alerts import alert_assist
+    from app.circle.tasks import deliver_assist_alert
 
     person, carers, _ = circle
     assist = AssistRequestFactory(
@@ -143,7 +144,7 @@ def test_alert_assist_and_task_directly(db, mailing_app, smtp, circle):
 
 
 def test_rolled_back_request_sends_no_alert(db, circle):
-    from app.services.alerts import alert_assist
+    from app.circle.alerts import alert_assist
 
     person, _, _ = circle
     assist = AssistRequestFactory(event=ParkingEventFactory(user=person), level=5)
@@ -176,7 +177,7 @@ def webhook(app, monkeypatch):
 
 
 def test_sos_is_posted_to_the_webhook_once(db, circle, webhook):
-    from tasks.circle import deliver_assist_alert
+    from app.circle.tasks import deliver_assist_alert
 
     person, _, _ = circle
     assist = AssistRequestFactory(event=ParkingEventFactory(user=person), level=5)
@@ -193,7 +194,7 @@ def test_sos_is_posted_to_the_webhook_once(db, circle, webhook):
 
 
 def test_stalled_retrieval_alerts_once_when_the_job_runs_twice(db, mailing_app, smtp, circle):
-    from app.services.circle_jobs import alert_stalled_retrievals
+    from app.circle.jobs import alert_stalled_retrievals
 
     person, carers, others = circle
     now = utcnow()
@@ -237,7 +238,7 @@ def test_stalled_retrieval_alerts_once_when_the_job_runs_twice(db, mailing_app, 
     assert sorted(m["To"] for m in smtp.messages) == sorted(c.email for c in carers)
 
     # Running the delivery again sends nothing more.
-    from tasks.circle import deliver_event_notice
+    from app.circle.tasks import deliver_event_notice
 
     deliver_event_notice("retrieval_stalled", stalled.id)
     assert len(inbox(db, carers[0], "retrieval_stalled")) == 1
@@ -245,7 +246,7 @@ def test_stalled_retrieval_alerts_once_when_the_job_runs_twice(db, mailing_app, 
 
 
 def test_expiring_event_warns_person_and_caregivers_once(app, db, mailing_app, smtp, circle):
-    from app.services.circle_jobs import alert_expiring_parking_events
+    from app.circle.jobs import alert_expiring_parking_events
 
     person, carers, _ = circle
     ttl = app.config["PARKING_EVENT_TTL_HOURS"]
@@ -265,8 +266,8 @@ def test_expiring_event_warns_person_and_caregivers_once(app, db, mailing_app, s
 
 
 def test_expire_invitations_job(db, circle):
-    from app.models import CircleAudit, CircleMembership
-    from app.services.circle_jobs import expire_invitations
+    from app.circle.jobs import expire_invitations
+    from app.circle.models import CircleAudit, CircleMembership
 
     person, _, others = circle
     stale = CircleMembershipFactory(
@@ -293,8 +294,8 @@ def test_expire_invitations_job(db, circle):
 
 
 def test_jobs_are_registered():
-    from app.jobs import load_jobs
+    from app.platform.scheduling import discover_jobs
 
-    jobs = load_jobs()
+    jobs = discover_jobs()
     assert {"stalled-retrievals", "expiring-parking-events", "expire-invitations"} <= set(jobs)
-    assert jobs["stalled-retrievals"].schedule == "every minute"
+    assert jobs["stalled-retrievals"].cron == "* * * * *"

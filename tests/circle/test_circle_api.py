@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app.models import CircleAudit, CircleMembership, utcnow
+from app.circle.models import CircleAudit, CircleMembership
+from app.platform.models import utcnow
 from tests.factories import (
     CircleMembershipFactory,
     LandmarkFactory,
@@ -168,8 +169,8 @@ def test_expired_invitation_grants_nothing(client, auth, db, person, event):
     again = client.post(f"{API}/invitations/{invitation['id']}/accept", headers=carer_h)
     assert again.get_json()["error"]["code"] == "invitation_expired"
     # The expire-invitations job records the expiry, audits it and tells the person.
-    from app.services.circle_jobs import expire_invitations
-    from app.services.dispatch import send_ready_tasks
+    from app.circle.jobs import expire_invitations
+    from app.platform.queue import send_ready_tasks
 
     assert expire_invitations() == {"expired": 1}
     db.session.commit()

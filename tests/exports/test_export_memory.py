@@ -8,8 +8,10 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from app.models import Booking, Export, utcnow
-from app.services.exports import export_rows, write_csv
+from app.bookings.models import Booking
+from app.exports.models import Export
+from app.exports.service import export_rows, write_csv
+from app.platform.models import utcnow
 from tests.factories import ExportFactory, SpotFactory
 
 ROWS = 5000

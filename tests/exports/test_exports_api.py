@@ -8,7 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from app.models import Export, utcnow
+from app.exports.models import Export
+from app.platform.models import utcnow
 from tests.factories import BookingFactory, ExportFactory, ParkingEventFactory, UserFactory
 
 
@@ -139,8 +140,8 @@ def test_exports_require_auth(client, db):
 
 
 def test_running_twice_writes_one_file_and_one_email(app, client, auth, user, db, smtp, mailing):
-    from app.services.storage import get_storage
-    from tasks.exports import run_export
+    from app.exports.tasks import run_export
+    from app.platform.storage import get_storage
 
     BookingFactory(user=user)
     headers = auth(user)

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from app.models import utcnow
+from app.platform.models import utcnow
 from tests import factories
 
 

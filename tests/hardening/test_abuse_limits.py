@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import pytest
 
-from app.models import utcnow
+from app.platform.models import utcnow
 from tests.factories import PASSWORD, BookingFactory, ExportFactory, LotFactory, UserFactory
 
 API = "/api/v1"
@@ -58,7 +58,7 @@ def limited(tmp_path):
         yield build
         for app in apps:
             with app.app_context():
-                from app.extensions import db
+                from app.platform.extensions import db
 
                 db.session.remove()
                 db.engine.dispose()
@@ -111,7 +111,7 @@ def test_registration_is_rate_limited(limited):
 def test_booking_is_rate_limited(limited):
     app = limited(BOOKING_RATE_LIMIT="2 per minute")
     with app.app_context():
-        from app.extensions import db
+        from app.platform.extensions import db
 
         driver = UserFactory()
         lot_id = LotFactory(spots=2).id

@@ -11,7 +11,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from app.models import Booking, ParkingEvent, Payment, RetrievalScore, User
+from app.accounts.models import User
+from app.bookings.models import Booking, Payment
+from app.parking.models import ParkingEvent, RetrievalScore
 from tests.hardening.test_access_matrix import ADMIN, MATRIX, OBJECT, USER, build
 
 PROBE = {

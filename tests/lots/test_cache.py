@@ -54,7 +54,7 @@ def login(client, user):
 def test_redis_cache_serves_and_is_invalidated_by_booking(request, session_client):
     require("redis")
     flask_app, client = session_client("redis://127.0.0.1:6379/15")
-    from app.extensions import cache, db
+    from app.platform.extensions import cache, db
 
     redis = cache.cache._write_client
     pattern = f"{flask_app.config['CACHE_KEY_PREFIX']}*"
@@ -89,7 +89,7 @@ def test_redis_cache_serves_and_is_invalidated_by_booking(request, session_clien
 
 def test_redis_down_means_served_from_database(session_client):
     _app, client = session_client(f"redis://127.0.0.1:{free_port()}/0")
-    from app.extensions import db
+    from app.platform.extensions import db
 
     lot = LotFactory(spots=3)
     driver, admin = UserFactory(), UserFactory(role="admin")
@@ -114,7 +114,7 @@ def _redis_only_app(request, tmp_path, **overrides):
     require("redis")
     app = redis_app(tmp_path, "redis://127.0.0.1:6379/15")
     app.config.update(overrides)
-    from app.extensions import cache
+    from app.platform.extensions import cache
 
     redis = cache.cache._write_client
     pattern = f"{app.config['CACHE_KEY_PREFIX']}*"
@@ -124,7 +124,7 @@ def _redis_only_app(request, tmp_path, **overrides):
 
 def test_a_miss_is_computed_once_while_concurrent_callers_wait(request, tmp_path):
     app = _redis_only_app(request, tmp_path)
-    from app.services import cache as cache_service
+    from app.platform import cache as cache_service
 
     callers = 8
     computed: list[int] = []
@@ -157,8 +157,8 @@ def test_a_miss_is_computed_once_while_concurrent_callers_wait(request, tmp_path
 
 def test_a_missing_value_is_computed_when_the_filling_caller_never_delivers(request, tmp_path):
     app = _redis_only_app(request, tmp_path, CACHE_FILL_WAIT_SECONDS=0.3)
-    from app.extensions import cache
-    from app.services import cache as cache_service
+    from app.platform import cache as cache_service
+    from app.platform.extensions import cache
 
     version = "0" * 32
     with app.app_context():
@@ -176,8 +176,8 @@ def test_a_missing_value_is_computed_when_the_filling_caller_never_delivers(requ
 
 def test_the_filling_lock_is_released_when_the_computation_fails(request, tmp_path):
     app = _redis_only_app(request, tmp_path)
-    from app.extensions import cache
-    from app.services import cache as cache_service
+    from app.platform import cache as cache_service
+    from app.platform.extensions import cache
 
     def broken() -> dict:
         raise RuntimeError("database went away")
@@ -196,8 +196,8 @@ def test_the_filling_lock_is_released_when_the_computation_fails(request, tmp_pa
 
 def test_the_filling_lock_expires_on_its_own(request, tmp_path):
     app = _redis_only_app(request, tmp_path, CACHE_FILL_WAIT_SECONDS=1)
-    from app.extensions import cache
-    from app.services import cache as cache_service
+    from app.platform import cache as cache_service
+    from app.platform.extensions import cache
 
     with app.app_context():
         lock = "lots:test-version:expiring:filling"
@@ -210,8 +210,8 @@ def test_the_filling_lock_expires_on_its_own(request, tmp_path):
 
 def test_a_cached_read_is_one_round_trip_to_redis(request, tmp_path, monkeypatch):
     app = _redis_only_app(request, tmp_path)
-    from app.extensions import cache
-    from app.services import cache as cache_service
+    from app.platform import cache as cache_service
+    from app.platform.extensions import cache
 
     with app.app_context():
         assert cache_service.cached(cache_service.LOTS, {"page": 1}, lambda: {"n": 1}) == {"n": 1}
@@ -231,8 +231,8 @@ def test_a_cached_read_is_one_round_trip_to_redis(request, tmp_path, monkeypatch
 
 def test_a_version_in_another_format_is_replaced(request, tmp_path):
     app = _redis_only_app(request, tmp_path)
-    from app.extensions import cache
-    from app.services import cache as cache_service
+    from app.platform import cache as cache_service
+    from app.platform.extensions import cache
 
     with app.app_context():
         # As an earlier release stored it: pickled by the cache backend.
@@ -250,7 +250,7 @@ def test_a_version_in_another_format_is_replaced(request, tmp_path):
     "value", [b'{"lots": []}', b"!starts like a pickle", {"n": 1}, [1, "a"], "text", b""]
 )
 def test_values_come_back_as_stored(value):
-    from app.services.cache import _dumps, _loads
+    from app.platform.cache import _dumps, _loads
 
     stored = _dumps(value)
     assert _loads(stored) == value
@@ -260,7 +260,7 @@ def test_values_come_back_as_stored(value):
 
 
 def test_unreadable_values_are_misses():
-    from app.services.cache import _loads
+    from app.platform.cache import _loads
 
     assert _loads(None) is None
     assert _loads(b"!not a pickle") is None

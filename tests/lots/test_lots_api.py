@@ -59,8 +59,8 @@ def test_list_shows_free_and_total_counts_and_pricing(client, user, auth):
 
 
 def lot_spots(lot):
-    from app.extensions import db
-    from app.models import Spot
+    from app.lots.models import Spot
+    from app.platform.extensions import db
 
     return list(
         db.session.scalars(db.select(Spot).where(Spot.lot_id == lot.id).order_by(Spot.number))
@@ -114,7 +114,7 @@ def test_bad_queries_are_422(client, user, auth, query):
 
 
 def test_lot_detail_and_unknown_or_deleted_lot(client, user, auth):
-    from app.models import utcnow
+    from app.platform.models import utcnow
 
     lot = LotFactory(spots=2)
     gone = LotFactory(spots=1, deleted_at=utcnow())
@@ -130,7 +130,7 @@ def test_lot_detail_and_unknown_or_deleted_lot(client, user, auth):
 
 
 def test_deleted_lots_are_not_listed(client, user, auth):
-    from app.models import utcnow
+    from app.platform.models import utcnow
 
     LotFactory(name="Visible", spots=1)
     LotFactory(name="Hidden", spots=1, deleted_at=utcnow())
@@ -168,13 +168,13 @@ def test_free_count_drops_right_after_own_booking(client, user, auth):
 
 
 def test_demo_lots_are_seeded_once(app, db):
-    from app.services.lots import seed_demo_lots
+    from app.lots.service import seed_demo_lots
 
     first = seed_demo_lots()
     second = seed_demo_lots()
     assert len(first) == 3 and all("spots" in line for line in first)
     assert all("already exists" in line for line in second)
-    from app.models import Lot
+    from app.lots.models import Lot
 
     names = {lot.name for lot in db.session.scalars(db.select(Lot))}
     assert {"Central Station Garage", "Riverside Open Lot", "Market Square Parking"} <= names

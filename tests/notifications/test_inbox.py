@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.services.notifications import create_notification
+from app.notifications.service import create_notification
 from tests.factories import NotificationFactory, UserFactory
 
 API = "/api/v1"

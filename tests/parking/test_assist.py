@@ -6,7 +6,7 @@ from unittest import mock
 
 import pytest
 
-from app.models import AssistRequest, ParkingEvent
+from app.parking.models import AssistRequest, ParkingEvent
 from tests.factories import CircleMembershipFactory, UserFactory
 from tests.parking.conftest import API
 
@@ -83,7 +83,7 @@ def test_levels_four_and_five_alert_the_care_circle(client, headers, user, new_e
     helper = UserFactory()
     CircleMembershipFactory(person=user, member=helper, role="caregiver", status="accepted")
     event = new_event()
-    with mock.patch("app.services.alerts.alert_assist") as alert:
+    with mock.patch("app.circle.alerts.alert_assist") as alert:
         answer = ask(client, headers, event["id"], level=level, latitude=1.5, longitude=2.5)
     alert.assert_called_once_with(
         event_id=event["id"],
@@ -100,7 +100,7 @@ def test_levels_four_and_five_alert_the_care_circle(client, headers, user, new_e
 
 def test_without_helpers_the_person_is_told_honestly(client, headers, new_event):
     event = new_event()
-    with mock.patch("app.services.alerts.alert_assist"):
+    with mock.patch("app.circle.alerts.alert_assist"):
         answer = ask(client, headers, event["id"], level=5)
     assert answer["care_circle_alerted"] is False
     assert "No helpers are set up" in answer["message"]

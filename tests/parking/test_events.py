@@ -8,7 +8,8 @@ from unittest import mock
 
 import pytest
 
-from app.models import Landmark, ParkingEvent, utcnow
+from app.parking.models import Landmark, ParkingEvent
+from app.platform.models import utcnow
 from tests.factories import BookingFactory, LandmarkFactory, ParkingEventFactory, SpotFactory
 from tests.parking.conftest import API, PARIS
 
@@ -114,7 +115,7 @@ def test_same_client_uuid_for_another_user_is_a_separate_event(client, headers, 
 
 def test_client_uuid_race_returns_the_stored_event(app, db, user):
     """Two copies of one offline save: the unique constraint picks the first."""
-    from app.services import parking as service
+    from app.parking import service
 
     key = str(uuid.uuid4())
     ParkingEventFactory(user=user, client_uuid=key, notes="stored first")
@@ -274,7 +275,7 @@ def test_huge_ids_are_404_not_500(client, headers):
 
 
 def test_delete_takes_the_help_log_and_score_along(client, headers, new_event, db):
-    from app.models import AssistRequest, RetrievalScore
+    from app.parking.models import AssistRequest, RetrievalScore
 
     event = new_event()
     url = f"{API}/parking-events/{event['id']}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.models import Landmark
+from app.parking.models import Landmark
 from tests.factories import LandmarkFactory, ParkingEventFactory
 from tests.parking.conftest import API
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from app.models import utcnow
-from app.schemas.parking import ParkingEventSchema
-from app.services.parking import attach_photo_urls, get_own_event
+from app.parking.schemas import ParkingEventSchema
+from app.parking.service import attach_photo_urls, get_own_event
+from app.platform.models import utcnow
 from tests.factories import (
     LandmarkFactory,
     ParkingEventFactory,

@@ -11,9 +11,10 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from app.extensions import db
-from app.models import ParkingEvent, utcnow
-from app.services.parking_jobs import expire_parking_events
+from app.parking.jobs import expire_parking_events
+from app.parking.models import ParkingEvent
+from app.platform.extensions import db
+from app.platform.models import utcnow
 from tests.factories import ParkingEventFactory
 from tests.parking.conftest import API
 
@@ -125,7 +126,7 @@ def test_pause_twice_and_resume_unpaused_are_refused(client, headers, user):
 
 @pytest.mark.parametrize("source", ["retrieved", "expired"])
 def test_assist_is_refused_once_the_event_is_closed(client, headers, user, db, source):
-    from app.models import AssistRequest
+    from app.parking.models import AssistRequest
 
     event = event_in(user, source)
     response = client.post(

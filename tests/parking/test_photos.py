@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.models import Upload
+from app.uploads.models import Upload
 from tests.factories import UploadFactory
 from tests.parking.conftest import API
 

@@ -79,7 +79,7 @@ def test_trend_period_is_validated(client, headers):
 
 
 def test_score_trend_service_for_the_care_circle(app, user, history):
-    from app.services.scores import score_trend
+    from app.parking.scores import score_trend
 
     with app.test_request_context():
         assert [row["count"] for row in score_trend(user.id, "month")] == [1, 3]

@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from app.models import RetrievalScore, utcnow
-from app.services.scoring import SCORE_VERSION
+from app.parking.models import RetrievalScore
+from app.parking.scoring import SCORE_VERSION
+from app.platform.models import utcnow
 from tests.parking.conftest import API
 
 

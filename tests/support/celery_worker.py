@@ -125,7 +125,7 @@ def _stack(backend: str, tmp_path: Path, smtp, broker: str, name: str) -> Iterat
                 stop_group(worker)
         finally:
             with api.app_context():
-                from app.extensions import db
+                from app.platform.extensions import db
 
                 db.session.remove()
                 db.engine.dispose()

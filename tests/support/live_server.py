@@ -40,7 +40,7 @@ def migrated_database(backend: str, tmp_path: Path) -> Iterator[str]:
         app = make_app(url)
         with app.app_context():
             flask_migrate.upgrade(directory=MIGRATIONS)
-            from app.extensions import db
+            from app.platform.extensions import db
 
             db.engine.dispose()
         yield url

@@ -110,14 +110,14 @@ def local_phone(client, auth, user, local_storage):
 
 def stored_size(key: str) -> int | None:
     """Size of ``key`` in the app's current storage backend (None when missing)."""
-    from app.services.storage import get_storage
+    from app.platform.storage import get_storage
 
     return get_storage().head(key)
 
 
 def served_key(upload_id: int) -> str:
     """The key an upload is served from (clients only ever see the incoming key they POST to)."""
-    from app.extensions import db
-    from app.models import Upload
+    from app.platform.extensions import db
+    from app.uploads.models import Upload
 
     return db.session.get(Upload, upload_id).storage_key

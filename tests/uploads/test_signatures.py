@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.services.uploads import incoming_key, sniff_image_type
+from app.uploads.service import incoming_key, sniff_image_type
 
 
 @pytest.mark.parametrize(

@@ -83,7 +83,7 @@ def test_hanging_s3_endpoint_is_503_within_8_seconds_and_the_api_keeps_working(
 
 
 def test_storage_client_is_built_once_per_app(app, s3, db):
-    from app.services.storage import get_storage
+    from app.platform.storage import get_storage
 
     with app_settings(app, **s3.settings()):
         first = get_storage()
@@ -168,14 +168,14 @@ def test_local_endpoints_are_closed_when_s3_is_configured(s3_phone):
 
 
 def test_local_storage_never_writes_outside_its_root(app, local_storage, db):
-    from app.services.storage import get_storage
+    from app.platform.storage import get_storage
 
     with pytest.raises(ValueError):
         get_storage().path_for("../../etc/passwd")
 
 
 def test_put_file_and_streams_round_trip_on_both_backends(storage_backend, tmp_path, db):
-    from app.services.storage import get_storage
+    from app.platform.storage import get_storage
 
     storage = get_storage()
     source = tmp_path / "report.csv"

@@ -84,7 +84,7 @@ def test_declared_size_over_the_limit_is_refused_at_create(phone, app):
 
 
 def test_object_larger_than_declared_is_refused_at_complete(phone):
-    from app.services.storage import get_storage
+    from app.platform.storage import get_storage
 
     data = image_bytes("PNG", size=(64, 64))
     started = phone.start(data=data, size_bytes=len(data) - 10).get_json()
@@ -172,9 +172,10 @@ def test_invalid_upload_requests_are_422(local_phone, body):
 
 
 def test_sending_again_after_completion_cannot_replace_the_verified_photo(phone, app):
-    from app.extensions import db
-    from app.jobs import load_jobs
-    from app.models import Upload, utcnow
+    from app.platform.extensions import db
+    from app.platform.models import utcnow
+    from app.platform.scheduling import discover_jobs
+    from app.uploads.models import Upload
 
     data = image_bytes("PNG")
     ticket = phone.start(data=data).get_json()
@@ -195,7 +196,7 @@ def test_sending_again_after_completion_cannot_replace_the_verified_photo(phone,
     row = db.session.get(Upload, upload["id"])
     row.expires_at = utcnow() - timedelta(minutes=1)
     db.session.flush()
-    result = load_jobs()["cleanup-uploads"].func()
+    result = discover_jobs()["cleanup-uploads"].func()
     assert result["late_incoming_swept"] >= 1
     assert stored_size(ticket["fields"]["key"]) is None
     assert stored_size(served_key(upload["id"])) == len(data)

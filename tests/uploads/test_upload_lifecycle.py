@@ -94,8 +94,8 @@ def test_avatar_must_be_a_ready_avatar_upload_of_mine(local_phone, user, db):
 
 
 def test_ready_upload_rules(db, user):
-    from app.errors import Conflict, NotFound, ValidationFailed
-    from app.services.uploads import ready_upload
+    from app.platform.errors import Conflict, NotFound, ValidationFailed
+    from app.uploads.service import ready_upload
     from tests.factories import UploadFactory
 
     ready = UploadFactory(user=user, purpose="landmark_photo")
@@ -115,7 +115,7 @@ def test_ready_upload_rules(db, user):
 
 
 def test_photo_urls_in_one_query_for_ready_uploads_only(db, user, local_storage):
-    from app.services.uploads import photo_url, photo_urls
+    from app.uploads.service import photo_url, photo_urls
     from tests.factories import UploadFactory
 
     ready = UploadFactory.create_batch(3, user=user)
@@ -143,9 +143,9 @@ def test_photo_urls_in_one_query_for_ready_uploads_only(db, user, local_storage)
 
 
 def test_discard_uploads_deletes_objects_after_the_commit(db, user, storage_backend):
-    from app.services.dispatch import send_ready_tasks
-    from app.services.storage import get_storage
-    from app.services.uploads import discard_uploads
+    from app.platform.queue import send_ready_tasks
+    from app.platform.storage import get_storage
+    from app.uploads.service import discard_uploads
     from tests.factories import UploadFactory
 
     uploads = UploadFactory.create_batch(2, user=user)
@@ -165,8 +165,8 @@ def test_discard_uploads_deletes_objects_after_the_commit(db, user, storage_back
 
 
 def test_delete_objects_task_is_idempotent(app, db, local_storage):
-    from app.services.storage import get_storage
-    from tasks.uploads import delete_objects
+    from app.platform.storage import get_storage
+    from app.uploads.tasks import delete_objects
 
     key = f"users/1/avatar/{uuid.uuid4().hex}.png"
     get_storage().put_bytes(key, b"\x89PNG\r\n\x1a\n", "image/png")
@@ -181,9 +181,9 @@ def test_delete_objects_task_is_idempotent(app, db, local_storage):
 def test_delete_objects_task_retries_with_backoff_while_storage_is_down(db, app, monkeypatch):
     from celery.exceptions import Retry
 
-    from app.services import uploads
-    from app.services.storage import StorageUnavailable
-    from tasks.uploads import delete_objects
+    from app.platform.storage import StorageUnavailable
+    from app.uploads import service as uploads
+    from app.uploads.tasks import delete_objects
 
     def down(keys):
         raise StorageUnavailable()
@@ -211,10 +211,10 @@ def test_delete_objects_task_retries_with_backoff_while_storage_is_down(db, app,
 
 
 def test_cleanup_job_removes_stale_pending_uploads_and_their_objects(db, user, storage_backend):
-    from app.jobs import load_jobs
-    from app.models import utcnow
-    from app.services.storage import get_storage
-    from app.services.uploads import incoming_key
+    from app.platform.models import utcnow
+    from app.platform.scheduling import discover_jobs
+    from app.platform.storage import get_storage
+    from app.uploads.service import incoming_key
     from tests.factories import UploadFactory
 
     old = utcnow() - timedelta(hours=25)
@@ -226,7 +226,7 @@ def test_cleanup_job_removes_stale_pending_uploads_and_their_objects(db, user, s
     for upload in stale:
         get_storage().put_bytes(incoming_key(upload.storage_key), b"partial", "image/png")
 
-    result = load_jobs()["cleanup-uploads"].func()
+    result = discover_jobs()["cleanup-uploads"].func()
 
     assert (result["stale"], result["removed"]) == (2, 2)
     assert [u.status for u in stale] == ["deleted", "deleted"]
@@ -234,12 +234,12 @@ def test_cleanup_job_removes_stale_pending_uploads_and_their_objects(db, user, s
     assert [stored_size(incoming_key(u.storage_key)) for u in stale] == [None, None]
     assert fresh.status == "pending" and stored_size(fresh.storage_key) is not None
     assert old_ready.status == "ready" and stored_size(old_ready.storage_key) is not None
-    again = load_jobs()["cleanup-uploads"].func()
+    again = discover_jobs()["cleanup-uploads"].func()
     assert (again["stale"], again["removed"]) == (0, 0)
 
 
 def test_cleanup_job_runs_from_the_cli(app, db, user, local_storage):
-    from app.models import utcnow
+    from app.platform.models import utcnow
     from tests.factories import UploadFactory
 
     UploadFactory(user=user, status="pending", created_at=utcnow() - timedelta(days=2))

@@ -1,0 +1,129 @@
+"""Registration, login, token refresh and logout."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask.views import MethodView
+
+from app.accounts import service as users
+from app.accounts.schemas import (
+    LoginSchema,
+    LogoutSchema,
+    PasswordChangeSchema,
+    ProfileUpdateSchema,
+    RegisterSchema,
+    TokenSchema,
+    UserSchema,
+)
+from app.platform.auth import current_session, current_user, token_claims
+from app.platform.blueprint import Blueprint
+from app.platform.extensions import limiter
+from app.platform.web import created, errors, protected
+
+blp = Blueprint("auth", __name__, description="Accounts and tokens.")
+me_blp = Blueprint("me", __name__, description="The current user.")
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _account_limit() -> str:
+    return current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"]
+
+
+def _register_limit() -> str:
+    return current_app.config["REGISTER_RATE_LIMIT"]
+
+
+def _login_account_key() -> str:
+    from flask import request
+
+    try:
+        body = request.get_json(silent=True)
+    except Exception:  # noqa: BLE001 - an oversized body is answered 413 by the view
+        body = None
+    login = body.get("login") if isinstance(body, dict) else None
+    return f"account:{str(login).strip().lower()[:255]}" if login else "account:"
+
+
+@blp.route("/register")
+class Register(MethodView):
+    decorators = [limiter.limit(_register_limit, methods=["POST"])]
+
+    @blp.arguments(RegisterSchema)
+    @blp.response(201, UserSchema)
+    @errors(blp, 409, 429)
+    def post(self, body):
+        """Create an account."""
+        user = users.create_user(**body)
+        return created(user, "me.Me")
+
+
+@blp.route("/login")
+class Login(MethodView):
+    decorators = [
+        limiter.limit(_login_limit, methods=["POST"]),
+        limiter.limit(_account_limit, key_func=_login_account_key, methods=["POST"]),
+    ]
+
+    @blp.arguments(LoginSchema)
+    @blp.response(200, TokenSchema)
+    @errors(blp, 401, 429)
+    def post(self, body):
+        """Log in with username or e-mail; returns an access and a refresh token."""
+        return users.login(login=body["login"], password=body["password"])
+
+
+@blp.route("/refresh")
+class Refresh(MethodView):
+    @protected(blp, refresh=True)
+    @blp.response(200, TokenSchema)
+    def post(self):
+        """Rotate the refresh token: the old one is revoked; reusing it revokes the session."""
+        return users.rotate_refresh(
+            session=current_session(), user=current_user(), jti=token_claims()["jti"]
+        )
+
+
+@blp.route("/logout")
+class Logout(MethodView):
+    @protected(blp)
+    @blp.arguments(LogoutSchema, required=False)
+    @blp.response(204)
+    def post(self, body):
+        """Revoke this access token's session and, if given, the refresh token's."""
+        users.logout(
+            session=current_session(), user=current_user(), refresh_token=body.get("refresh_token")
+        )
+
+
+@me_blp.route("")
+class Me(MethodView):
+    @protected(me_blp)
+    @me_blp.response(200, UserSchema)
+    def get(self):
+        """The current user."""
+        return current_user()
+
+    @protected(me_blp, 409, 422)
+    @me_blp.arguments(ProfileUpdateSchema)
+    @me_blp.response(200, UserSchema)
+    def patch(self, changes):
+        """Update the profile (never role or is_active)."""
+        return users.update_profile(current_user(), changes)
+
+
+@me_blp.route("/password")
+class Password(MethodView):
+    @protected(me_blp, 422)
+    @me_blp.arguments(PasswordChangeSchema)
+    @me_blp.response(204)
+    def post(self, body):
+        """Change the password; every other session is revoked."""
+        users.change_password(
+            user=current_user(),
+            current_password=body["current_password"],
+            new_password=body["new_password"],
+            session_id=current_session().id,
+        )

@@ -1,0 +1,191 @@
+"""Schemas for administration: lots, spots, users, bookings, stats, activity."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from app.bookings.schemas import BookingSchema
+from app.lots.schemas import LotSchema
+from app.platform.schemas import (
+    Id,
+    PaginationQuery,
+    StrictBoolean,
+    StrictSchema,
+    UTCDateTime,
+)
+
+MAX_SPOTS = 5000
+CENTS = validate.Range(min=0, max=10_000_000)
+NAME = validate.Length(min=1, max=120)
+ADDRESS = validate.Length(min=1, max=255)
+PIN = validate.Regexp(r"^[A-Za-z0-9 -]{3,16}$", error="3 to 16 letters, digits, spaces or '-'.")
+
+
+class LotCreateSchema(StrictSchema):
+    name = fields.String(required=True, validate=NAME)
+    address = fields.String(required=True, validate=ADDRESS)
+    pin_code = fields.String(required=True, validate=PIN)
+    hourly_rate_cents = fields.Integer(required=True, strict=True, validate=CENTS)
+    total_spots = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, max=MAX_SPOTS)
+    )
+    levels = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1, max=50))
+    billing_increment_minutes = fields.Integer(
+        strict=True, load_default=60, validate=validate.Range(min=1, max=1440)
+    )
+    free_minutes = fields.Integer(
+        strict=True, load_default=0, validate=validate.Range(min=0, max=1440)
+    )
+    daily_max_cents = fields.Integer(strict=True, allow_none=True, validate=CENTS)
+    latitude = fields.Float(allow_none=True, validate=validate.Range(min=-90, max=90))
+    longitude = fields.Float(allow_none=True, validate=validate.Range(min=-180, max=180))
+
+    @validates_schema
+    def both_coordinates(self, data, **kwargs):
+        if (data.get("latitude") is None) != (data.get("longitude") is None):
+            raise ValidationError("Give both latitude and longitude, or neither.", "latitude")
+
+
+class LotUpdateSchema(StrictSchema):
+    """Every field optional; ``total_spots`` grows or shrinks the lot."""
+
+    name = fields.String(validate=NAME)
+    address = fields.String(validate=ADDRESS)
+    pin_code = fields.String(validate=PIN)
+    hourly_rate_cents = fields.Integer(strict=True, validate=CENTS)
+    total_spots = fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_SPOTS))
+    levels = fields.Integer(strict=True, validate=validate.Range(min=1, max=50))
+    billing_increment_minutes = fields.Integer(
+        strict=True, validate=validate.Range(min=1, max=1440)
+    )
+    free_minutes = fields.Integer(strict=True, validate=validate.Range(min=0, max=1440))
+    daily_max_cents = fields.Integer(strict=True, allow_none=True, validate=CENTS)
+    latitude = fields.Float(allow_none=True, validate=validate.Range(min=-90, max=90))
+    longitude = fields.Float(allow_none=True, validate=validate.Range(min=-180, max=180))
+
+
+class AdminLotSchema(LotSchema):
+    """A lot as admins see it: also occupied and out-of-service counts."""
+
+    occupied_spots = fields.Integer(required=True)
+    out_of_service_spots = fields.Integer(required=True)
+    created_at = UTCDateTime(required=True)
+    updated_at = UTCDateTime(required=True)
+
+
+class AdminLotQuerySchema(PaginationQuery):
+    q = fields.String(validate=validate.Length(min=1, max=100))
+
+
+class SpotBookingSchema(Schema):
+    id = fields.Integer(required=True)
+    user_id = fields.Integer(required=True)
+    username = fields.String(required=True)
+    vehicle_number = fields.String(required=True)
+    started_at = UTCDateTime(required=True)
+
+
+class AdminSpotSchema(Schema):
+    """A spot: ``status`` is available, occupied or out_of_service."""
+
+    id = fields.Integer(required=True)
+    lot_id = fields.Integer(required=True)
+    number = fields.Integer(required=True)
+    level = fields.Integer(allow_none=True)
+    status = fields.String(required=True)
+    is_occupied = fields.Boolean(required=True)
+    current_booking = fields.Nested(SpotBookingSchema, allow_none=True)
+
+
+class SpotUpdateSchema(StrictSchema):
+    status = fields.String(required=True, validate=validate.OneOf(["available", "out_of_service"]))
+
+
+class AdminUserQuerySchema(PaginationQuery):
+    q = fields.String(validate=validate.Length(min=1, max=100))
+
+
+class AdminUserSchema(Schema):
+    """A user as admins see it, with booking figures (no photo URL: lists stay one query)."""
+
+    id = fields.Integer(required=True)
+    username = fields.String(required=True)
+    email = fields.String(required=True)
+    full_name = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    vehicle_number = fields.String(allow_none=True)
+    role = fields.String(required=True)
+    is_active = fields.Boolean(required=True)
+    avatar_upload_id = fields.Integer(allow_none=True)
+    created_at = UTCDateTime(required=True)
+    last_login_at = UTCDateTime(allow_none=True)
+    booking_count = fields.Integer(required=True)
+    active_booking_id = fields.Integer(allow_none=True)
+
+
+class AdminUserUpdateSchema(StrictSchema):
+    is_active = StrictBoolean()
+    role = fields.String(validate=validate.OneOf(["user", "admin"]))
+
+
+class UserRefSchema(Schema):
+    id = fields.Integer(required=True)
+    username = fields.String(required=True)
+
+
+class AdminBookingSchema(BookingSchema):
+    user = fields.Nested(UserRefSchema, required=True)
+
+
+class AdminBookingQuerySchema(PaginationQuery):
+    lot_id = Id(strict=False)
+    user_id = Id(strict=False)
+    status = fields.String(validate=validate.OneOf(["active", "completed", "cancelled"]))
+
+
+class LotStatsSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    total_spots = fields.Integer(required=True)
+    occupied_spots = fields.Integer(required=True)
+    free_spots = fields.Integer(required=True)
+    occupancy_percent = fields.Float(required=True)
+    revenue_today_cents = fields.Integer(required=True)
+    revenue_month_cents = fields.Integer(required=True)
+
+
+class AdminStatsSchema(Schema):
+    """Occupancy, revenue (today and this month in the configured time zone), users."""
+
+    lots = fields.Integer(required=True)
+    spots = fields.Integer(required=True)
+    occupied_spots = fields.Integer(required=True)
+    occupancy_percent = fields.Float(required=True)
+    revenue_today_cents = fields.Integer(required=True)
+    revenue_month_cents = fields.Integer(required=True)
+    currency = fields.String(required=True)
+    timezone = fields.String(required=True)
+    users = fields.Integer(required=True)
+    active_users = fields.Integer(required=True)
+    active_bookings = fields.Integer(required=True)
+    per_lot = fields.List(fields.Nested(LotStatsSchema), required=True)
+    generated_at = UTCDateTime(required=True)
+
+
+class ActivityQuerySchema(Schema):
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class ActivitySchema(Schema):
+    """One event: ``booking_started``, ``booking_released`` or ``user_registered``."""
+
+    type = fields.String(required=True)
+    at = UTCDateTime(required=True)
+    user = fields.Nested(UserRefSchema, required=True)
+    booking_id = fields.Integer(allow_none=True)
+    lot = fields.Nested(Schema.from_dict({"id": fields.Integer(), "name": fields.String()}))
+    cost_cents = fields.Integer(allow_none=True)
+
+
+class ActivityListSchema(Schema):
+    items = fields.List(fields.Nested(ActivitySchema), required=True)

@@ -1,0 +1,302 @@
+"""Administration: users, all bookings, the occupancy and revenue dashboard, recent activity."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import case, func, or_, select
+
+from app.accounts import service as users
+from app.accounts.models import User
+from app.bookings.models import Booking, Payment
+from app.bookings.service import booking_view
+from app.lots.models import Lot, Spot
+from app.lots.service import _spot_counts
+from app.parking.models import ParkingEvent
+from app.platform import cache
+from app.platform.errors import Conflict, NotFound
+from app.platform.extensions import db
+from app.platform.models import utcnow
+from app.platform.pagination import paginate
+from app.platform.schemas import MAX_ID
+
+COUNTED_PAYMENTS = ("pending", "paid")
+
+
+def _user_view(user: User, booking_count: int, active_booking_id: int | None) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "username": user.username,
+        "email": user.email,
+        "full_name": user.full_name,
+        "phone": user.phone,
+        "vehicle_number": user.vehicle_number,
+        "role": user.role,
+        "is_active": user.is_active,
+        "avatar_upload_id": user.avatar_upload_id,
+        "created_at": user.created_at,
+        "last_login_at": user.last_login_at,
+        "booking_count": int(booking_count or 0),
+        "active_booking_id": active_booking_id,
+    }
+
+
+def _users_stmt():
+    counts = (
+        select(Booking.user_id.label("user_id"), func.count(Booking.id).label("bookings"))
+        .group_by(Booking.user_id)
+        .subquery()
+    )
+    active = (
+        select(Booking.active_user_id.label("user_id"), Booking.id.label("booking_id"))
+        .where(Booking.active_user_id.is_not(None))
+        .subquery()
+    )
+    return (
+        select(User, func.coalesce(counts.c.bookings, 0), active.c.booking_id)
+        .outerjoin(counts, counts.c.user_id == User.id)
+        .outerjoin(active, active.c.user_id == User.id)
+    )
+
+
+def list_users(*, page: int, per_page: int, q: str | None = None) -> dict:
+    """Admin: users (search by username, e-mail, name) with their booking counts."""
+    stmt = _users_stmt()
+    if q:
+        pattern = f"%{q.strip().lower()}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(User.username).like(pattern),
+                func.lower(User.email).like(pattern),
+                func.lower(User.full_name).like(pattern),
+            )
+        )
+    result = paginate(stmt.order_by(User.id), page=page, per_page=per_page, scalars=False)
+    result["items"] = [_user_view(*row) for row in result["items"]]
+    return result
+
+
+def get_user(user_id: int) -> dict[str, Any]:
+    """Admin: one user with booking count and active booking."""
+    row = None
+    if user_id <= MAX_ID:
+        row = db.session.execute(_users_stmt().where(User.id == user_id)).first()
+    if row is None:
+        raise NotFound("No such user.", code="user_not_found")
+    return _user_view(*row)
+
+
+def update_user(*, admin: User, user_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+    """Admin: activate/deactivate (revokes sessions) or change a role; never one's own."""
+    if user_id > MAX_ID:
+        raise NotFound("No such user.", code="user_not_found")
+    target = users.get_user(user_id)
+    if target.id == admin.id and (
+        changes.get("is_active") is False or changes.get("role", "admin") != "admin"
+    ):
+        raise Conflict("Admins cannot deactivate or demote themselves.", code="cannot_change_self")
+    users.set_user_status(target, is_active=changes.get("is_active"), role=changes.get("role"))
+    cache.invalidate(cache.ADMIN_STATS)
+    return get_user(user_id)
+
+
+def list_bookings(
+    *,
+    page: int,
+    per_page: int,
+    lot_id: int | None = None,
+    user_id: int | None = None,
+    status: str | None = None,
+) -> dict:
+    """Admin: every booking, newest first, filtered by lot, user, status."""
+    stmt = (
+        select(Booking, Lot, Spot, User.username)
+        .join(Lot, Lot.id == Booking.lot_id)
+        .join(Spot, Spot.id == Booking.spot_id)
+        .join(User, User.id == Booking.user_id)
+    )
+    if lot_id is not None:
+        stmt = stmt.where(Booking.lot_id == lot_id)
+    if user_id is not None:
+        stmt = stmt.where(Booking.user_id == user_id)
+    if status is not None:
+        stmt = stmt.where(Booking.status == status)
+    stmt = stmt.order_by(Booking.started_at.desc(), Booking.id.desc())
+    result = paginate(stmt, page=page, per_page=per_page, scalars=False)
+    items = []
+    for booking, lot, spot, username in result["items"]:
+        view = booking_view(booking, lot, spot)
+        view["user"] = {"id": booking.user_id, "username": username}
+        items.append(view)
+    result["items"] = items
+    return result
+
+
+def local_periods(now: datetime, zone_name: str) -> tuple[datetime, datetime]:
+    """Start of today and of this month in ``zone_name``, as UTC instants."""
+    zone = ZoneInfo(zone_name)
+    local = now.astimezone(zone)
+    day = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    month = day.replace(day=1)
+    return day.astimezone(UTC), month.astimezone(UTC)
+
+
+def _percent(part: int, whole: int) -> float:
+    return round(100.0 * part / whole, 2) if whole else 0.0
+
+
+def stats(render: Callable[[dict], Any] | None = None) -> Any:
+    """Admin dashboard (cached briefly; invalidated by bookings, releases and lot changes).
+
+    With ``render``, the rendered dashboard (for example its JSON) is what is cached and returned.
+    """
+    if render is None:
+        return cache.cached(cache.ADMIN_STATS, {}, compute_stats, timeout=30)
+    return cache.cached(
+        cache.ADMIN_STATS, {"rendered": True}, lambda: render(compute_stats()), timeout=30
+    )
+
+
+def compute_stats() -> dict[str, Any]:
+    """Occupancy, revenue today and this month (configured time zone), users, per-lot figures."""
+    now = utcnow()
+    zone = current_app.config["TIMEZONE"]
+    day_start, month_start = local_periods(now, zone)
+    counts = _spot_counts()
+    revenue = (
+        select(
+            Payment.lot_id.label("lot_id"),
+            func.sum(case((Payment.created_at >= day_start, Payment.amount_cents), else_=0)).label(
+                "today"
+            ),
+            func.sum(Payment.amount_cents).label("month"),
+        )
+        .where(Payment.created_at >= month_start, Payment.status.in_(COUNTED_PAYMENTS))
+        .group_by(Payment.lot_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(
+            Lot.id,
+            Lot.name,
+            func.coalesce(counts.c.total, 0),
+            func.coalesce(counts.c.occupied, 0),
+            func.coalesce(counts.c.free, 0),
+            func.coalesce(revenue.c.today, 0),
+            func.coalesce(revenue.c.month, 0),
+        )
+        .outerjoin(counts, counts.c.lot_id == Lot.id)
+        .outerjoin(revenue, revenue.c.lot_id == Lot.id)
+        .where(Lot.deleted_at.is_(None))
+        .order_by(Lot.id)
+    ).all()
+    per_lot = [
+        {
+            "id": lot_id,
+            "name": name,
+            "total_spots": int(total),
+            "occupied_spots": int(occupied),
+            "free_spots": int(free),
+            "occupancy_percent": _percent(int(occupied), int(total)),
+            "revenue_today_cents": int(today),
+            "revenue_month_cents": int(month),
+        }
+        for lot_id, name, total, occupied, free, today, month in rows
+    ]
+    # Revenue of all lots, deleted ones included: money taken does not vanish with a lot.
+    today_total, month_total = db.session.execute(
+        select(
+            func.coalesce(
+                func.sum(case((Payment.created_at >= day_start, Payment.amount_cents), else_=0)),
+                0,
+            ),
+            func.coalesce(func.sum(Payment.amount_cents), 0),
+        ).where(Payment.created_at >= month_start, Payment.status.in_(COUNTED_PAYMENTS))
+    ).one()
+    user_total, user_active = db.session.execute(
+        select(func.count(User.id), func.coalesce(func.sum(case((User.is_active, 1), else_=0)), 0))
+    ).one()
+    spots = sum(item["total_spots"] for item in per_lot)
+    occupied = sum(item["occupied_spots"] for item in per_lot)
+    return {
+        "lots": len(per_lot),
+        "spots": spots,
+        "occupied_spots": occupied,
+        "occupancy_percent": _percent(occupied, spots),
+        "revenue_today_cents": int(today_total),
+        "revenue_month_cents": int(month_total),
+        "currency": current_app.config["CURRENCY"],
+        "timezone": zone,
+        "users": int(user_total),
+        "active_users": int(user_active),
+        "active_bookings": db.session.scalar(
+            select(func.count(Booking.id)).where(Booking.status == "active")
+        ),
+        "per_lot": per_lot,
+        "generated_at": now,
+    }
+
+
+def activity(*, limit: int) -> dict[str, Any]:
+    """Admin: the newest bookings, releases and registrations, merged newest first."""
+    started = db.session.execute(
+        select(Booking, Lot.name, User.username)
+        .join(Lot, Lot.id == Booking.lot_id)
+        .join(User, User.id == Booking.user_id)
+        .order_by(Booking.started_at.desc(), Booking.id.desc())
+        .limit(limit)
+    ).all()
+    released = db.session.execute(
+        select(Booking, Lot.name, User.username)
+        .join(Lot, Lot.id == Booking.lot_id)
+        .join(User, User.id == Booking.user_id)
+        .where(Booking.ended_at.is_not(None))
+        .order_by(Booking.ended_at.desc(), Booking.id.desc())
+        .limit(limit)
+    ).all()
+    registered = db.session.scalars(
+        select(User).order_by(User.created_at.desc(), User.id.desc()).limit(limit)
+    ).all()
+    events: list[dict[str, Any]] = []
+    for kind, rows, when in (
+        ("booking_started", started, "started_at"),
+        ("booking_released", released, "ended_at"),
+    ):
+        for booking, lot_name, username in rows:
+            events.append(
+                {
+                    "type": kind,
+                    "at": getattr(booking, when),
+                    "user": {"id": booking.user_id, "username": username},
+                    "booking_id": booking.id,
+                    "lot": {"id": booking.lot_id, "name": lot_name},
+                    "cost_cents": booking.cost_cents if kind == "booking_released" else None,
+                }
+            )
+    for user in registered:
+        events.append(
+            {
+                "type": "user_registered",
+                "at": user.created_at,
+                "user": {"id": user.id, "username": user.username},
+                "booking_id": None,
+            }
+        )
+    events.sort(key=lambda item: item["at"], reverse=True)
+    return {"items": events[:limit]}
+
+
+def headline_figures() -> dict[str, int]:
+    """Users, live lots, active bookings and parking events (``flask stats``)."""
+    return {
+        "users": db.session.scalar(select(func.count(User.id))),
+        "lots": db.session.scalar(select(func.count(Lot.id)).where(Lot.deleted_at.is_(None))),
+        "active_bookings": db.session.scalar(
+            select(func.count(Booking.id)).where(Booking.status == "active")
+        ),
+        "parking_events": db.session.scalar(select(func.count(ParkingEvent.id))),
+    }

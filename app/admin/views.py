@@ -1,0 +1,153 @@
+"""Administration (role admin)."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+
+from app.admin import service as admin
+from app.admin.schemas import (
+    ActivityListSchema,
+    ActivityQuerySchema,
+    AdminBookingQuerySchema,
+    AdminBookingSchema,
+    AdminLotQuerySchema,
+    AdminLotSchema,
+    AdminSpotSchema,
+    AdminStatsSchema,
+    AdminUserQuerySchema,
+    AdminUserSchema,
+    AdminUserUpdateSchema,
+    LotCreateSchema,
+    LotUpdateSchema,
+    SpotUpdateSchema,
+)
+from app.lots import service as lots
+from app.platform.auth import current_user
+from app.platform.blueprint import Blueprint
+from app.platform.dumper import dumper, json_response, raw_json_response
+from app.platform.schemas import PaginationQuery, page_of
+from app.platform.transactions import run_in_transaction
+from app.platform.web import created, protected
+
+blp = Blueprint("admin", __name__, description="Administration (role admin).")
+
+
+@blp.route("/admin/lots")
+class AdminLots(MethodView):
+    @protected(blp, 422, role="admin")
+    @blp.arguments(AdminLotQuerySchema, location="query")
+    @blp.response(200, page_of(AdminLotSchema))
+    def get(self, query):
+        """Every lot with its spot counts (`?q=`)."""
+        return lots.admin_list_lots(**query)
+
+    @protected(blp, 422, role="admin")
+    @blp.arguments(LotCreateSchema)
+    @blp.response(201, AdminLotSchema)
+    def post(self, body):
+        """Create a lot and its spots numbered 1..N."""
+        lot = lots.create_lot(**body)
+        return created(lots.get_lot_view(lot.id), "admin.AdminLot", lot_id=lot.id)
+
+
+@blp.route("/admin/lots/<int:lot_id>")
+class AdminLot(MethodView):
+    @protected(blp, 404, role="admin")
+    @blp.response(200, AdminLotSchema)
+    def get(self, lot_id):
+        """One lot with its counts."""
+        return lots.get_lot_view(lot_id)
+
+    @protected(blp, 404, 409, 422, role="admin")
+    @blp.arguments(LotUpdateSchema)
+    @blp.response(200, AdminLotSchema)
+    def patch(self, changes, lot_id):
+        """Update a lot; `total_spots` grows it or shrinks it (409 `lot_in_use`)."""
+        run_in_transaction(lambda: lots.update_lot(lot_id, dict(changes)))
+        return lots.get_lot_view(lot_id)
+
+    @protected(blp, 404, 409, role="admin")
+    @blp.response(204)
+    def delete(self, lot_id):
+        """Delete a lot (refused while a spot is occupied); its history stays."""
+        run_in_transaction(lambda: lots.delete_lot(lot_id))
+
+
+@blp.route("/admin/lots/<int:lot_id>/spots")
+class AdminLotSpots(MethodView):
+    @protected(blp, 404, 422, role="admin")
+    @blp.arguments(PaginationQuery, location="query")
+    @blp.response(200, page_of(AdminSpotSchema))
+    def get(self, query, lot_id):
+        """The lot's spots with their status and current booking."""
+        return lots.list_spots(lot_id, **query)
+
+
+@blp.route("/admin/spots/<int:spot_id>")
+class AdminSpot(MethodView):
+    @protected(blp, 404, 422, role="admin")
+    @blp.arguments(SpotUpdateSchema)
+    @blp.response(200, AdminSpotSchema)
+    def patch(self, body, spot_id):
+        """Take a spot out of service or back."""
+        return run_in_transaction(lambda: lots.set_spot_status(spot_id, body["status"]))
+
+
+@blp.route("/admin/users")
+class AdminUsers(MethodView):
+    @protected(blp, 422, role="admin")
+    @blp.arguments(AdminUserQuerySchema, location="query")
+    @blp.response(200, page_of(AdminUserSchema))
+    def get(self, query):
+        """Users with their booking counts (`?q=`)."""
+        return admin.list_users(**query)
+
+
+@blp.route("/admin/users/<int:user_id>")
+class AdminUser(MethodView):
+    @protected(blp, 404, role="admin")
+    @blp.response(200, AdminUserSchema)
+    def get(self, user_id):
+        """One user with booking count and active booking."""
+        return admin.get_user(user_id)
+
+    @protected(blp, 404, 409, 422, role="admin")
+    @blp.arguments(AdminUserUpdateSchema)
+    @blp.response(200, AdminUserSchema)
+    def patch(self, changes, user_id):
+        """Activate/deactivate (revokes sessions) or change the role."""
+        return admin.update_user(admin=current_user(), user_id=user_id, changes=changes)
+
+
+@blp.route("/admin/bookings")
+class AdminBookings(MethodView):
+    @protected(blp, 422, role="admin")
+    @blp.arguments(AdminBookingQuerySchema, location="query")
+    @blp.response(200, page_of(AdminBookingSchema))
+    def get(self, query):
+        """Every booking, newest first (`?lot_id=&status=&user_id=`)."""
+        return admin.list_bookings(**query)
+
+
+def render_stats(stats: dict) -> bytes:
+    """The dashboard as the response body (what the stats cache keeps)."""
+    return json_response(dumper(AdminStatsSchema)(stats)).get_data()
+
+
+@blp.route("/admin/stats")
+class AdminStats(MethodView):
+    @protected(blp, role="admin")
+    @blp.response(200, AdminStatsSchema)
+    def get(self):
+        """Occupancy, revenue today and this month, users, active bookings, per lot."""
+        return raw_json_response(admin.stats(render=render_stats))
+
+
+@blp.route("/admin/activity")
+class AdminActivity(MethodView):
+    @protected(blp, 422, role="admin")
+    @blp.arguments(ActivityQuerySchema, location="query")
+    @blp.response(200, ActivityListSchema)
+    def get(self, query):
+        """The newest bookings, releases and registrations (`?limit=`)."""
+        return admin.activity(**query)

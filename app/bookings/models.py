@@ -1,0 +1,79 @@
+"""Bookings, their payments, and stored idempotent responses."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.accounts.models import User
+from app.lots.models import Lot, Spot
+from app.platform.extensions import db
+from app.platform.models import TimestampMixin, UTCDateTime, check_in, utcnow
+
+BOOKING_STATUSES = ("active", "completed", "cancelled")
+PAYMENT_STATUSES = ("pending", "paid", "refunded", "failed")
+
+
+class Booking(TimestampMixin, db.Model):
+    """A stay in a spot, with the price rule frozen at booking time.
+
+    ``active_spot_id`` and ``active_user_id`` equal ``spot_id``/``user_id`` while the booking is
+    active and are NULL afterwards: their unique indexes are the database's guarantee that no spot
+    and no user ever holds two active bookings.
+    """
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        sa.CheckConstraint(check_in("status", BOOKING_STATUSES), name="status"),
+        sa.CheckConstraint("cost_cents IS NULL OR cost_cents >= 0", name="cost_non_negative"),
+        sa.Index("ix_bookings_user_started", "user_id", "started_at"),
+        sa.Index("ix_bookings_lot_status", "lot_id", "status"),
+        sa.Index("ix_bookings_status_started", "status", "started_at"),
+        sa.Index("ix_bookings_ended", "ended_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    lot_id: Mapped[int] = mapped_column(sa.ForeignKey("lots.id"))
+    spot_id: Mapped[int] = mapped_column(sa.ForeignKey("spots.id"))
+    active_spot_id: Mapped[int | None] = mapped_column(sa.Integer, unique=True)
+    active_user_id: Mapped[int | None] = mapped_column(sa.Integer, unique=True)
+    vehicle_number: Mapped[str] = mapped_column(sa.String(32))
+    remarks: Mapped[str | None] = mapped_column(sa.String(500))
+    status: Mapped[str] = mapped_column(sa.String(16), default="active")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    duration_minutes: Mapped[int | None] = mapped_column(sa.Integer)
+    hourly_rate_cents: Mapped[int] = mapped_column(sa.Integer)
+    billing_increment_minutes: Mapped[int] = mapped_column(sa.Integer)
+    free_minutes: Mapped[int] = mapped_column(sa.Integer)
+    daily_max_cents: Mapped[int | None] = mapped_column(sa.Integer)
+    cost_cents: Mapped[int | None] = mapped_column(sa.Integer)
+    currency: Mapped[str] = mapped_column(sa.String(3))
+
+    user: Mapped[User] = relationship(lazy="raise_on_sql")
+    lot: Mapped[Lot] = relationship(lazy="raise_on_sql")
+    spot: Mapped[Spot] = relationship(lazy="raise_on_sql")
+
+
+class Payment(db.Model):
+    """What a released booking owes. One per booking: releasing twice never charges twice."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        sa.CheckConstraint(check_in("status", PAYMENT_STATUSES), name="status"),
+        sa.CheckConstraint("amount_cents >= 0", name="amount_non_negative"),
+        sa.Index("ix_payments_created", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(sa.ForeignKey("bookings.id"), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    lot_id: Mapped[int] = mapped_column(sa.ForeignKey("lots.id"), index=True)
+    amount_cents: Mapped[int] = mapped_column(sa.Integer)
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

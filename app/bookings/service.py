@@ -1,0 +1,432 @@
+"""Bookings: race-free allocation of the lowest free spot, release with a fixed price, history.
+
+Allocation runs inside ``run_in_transaction`` (the route edge): the user's row is locked first,
+so one user's requests (and their ``Idempotency-Key`` replays) are serialised; then the lowest
+free spot is taken with ``SELECT ... FOR UPDATE SKIP LOCKED`` (MariaDB) or under SQLite's
+``BEGIN IMMEDIATE`` write lock. The unique ``active_spot_id``/``active_user_id`` columns are the
+database's last word: no spot and no user ever holds two active bookings.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache as memoize
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import Select, and_, bindparam, case, func, select
+from sqlalchemy.exc import IntegrityError
+
+from app.accounts.models import User
+from app.bookings.models import Booking, Payment
+from app.bookings.pricing import PriceRule, compute_cost_cents
+from app.bookings.schemas import BookingSchema
+from app.lots.models import Lot, Spot
+from app.lots.service import get_live_lot
+from app.parking.models import RetrievalScore
+from app.platform import cache, idempotency
+from app.platform.db_events import is_sqlite
+from app.platform.errors import Conflict, InvalidTransition, NotFound
+from app.platform.extensions import db
+from app.platform.models import utcnow
+from app.platform.schemas import MAX_ID
+
+log = logging.getLogger(__name__)
+
+BOOKING_ENDPOINT = "bookings.create"
+
+
+class LotFull(Conflict):
+    code = "lot_full"
+    message = "This lot has no free spot right now."
+
+
+class AlreadyParked(Conflict):
+    code = "already_parked"
+    message = "You already have an active booking; release it first."
+
+
+class NoActiveBooking(NotFound):
+    code = "no_active_booking"
+    message = "You have no active booking."
+
+
+def booking_not_found() -> NotFound:
+    return NotFound("No such booking.", code="booking_not_found")
+
+
+@dataclass(frozen=True)
+class BookingOutcome:
+    """The response of a booking request: fresh, or replayed from its Idempotency-Key."""
+
+    status: int
+    body: str
+    booking_id: int
+    replayed: bool = False
+
+
+def begin_write() -> None:
+    """Start a fresh write transaction (SQLite: ``BEGIN IMMEDIATE``, its lock for allocation).
+
+    The request has only read so far (the token check), so that read-only transaction is
+    discarded. On MariaDB the fresh transaction also means the next consistent read sees what
+    committed while this request waited for a lock.
+    """
+    if db.session().in_transaction():
+        db.session.rollback()
+    if is_sqlite():
+        db.session.connection(execution_options={"sqlite_immediate": True})
+
+
+def price_rule(booking: Booking) -> PriceRule:
+    """The price rule frozen on ``booking``."""
+    return PriceRule(
+        hourly_rate_cents=booking.hourly_rate_cents,
+        billing_increment_minutes=booking.billing_increment_minutes,
+        free_minutes=booking.free_minutes,
+        daily_max_cents=booking.daily_max_cents,
+    )
+
+
+def _elapsed_seconds(start: datetime, end: datetime) -> float:
+    return max(0.0, (end - start).total_seconds())
+
+
+def booking_view(booking: Booking, lot: Lot, spot: Spot) -> dict[str, Any]:
+    """A booking as the API shows it (active ones with the cost so far)."""
+    cost_so_far = None
+    if booking.status == "active":
+        cost_so_far = compute_cost_cents(
+            price_rule(booking), _elapsed_seconds(booking.started_at, utcnow())
+        )
+    return {
+        "id": booking.id,
+        "lot": {"id": lot.id, "name": lot.name},
+        "spot": {"id": spot.id, "number": spot.number, "level": spot.level},
+        "vehicle_number": booking.vehicle_number,
+        "status": booking.status,
+        "started_at": booking.started_at,
+        "ended_at": booking.ended_at,
+        "duration_minutes": booking.duration_minutes,
+        "hourly_rate_cents": booking.hourly_rate_cents,
+        "billing_increment_minutes": booking.billing_increment_minutes,
+        "free_minutes": booking.free_minutes,
+        "daily_max_cents": booking.daily_max_cents,
+        "cost_cents": booking.cost_cents,
+        "cost_so_far_cents": cost_so_far,
+        "currency": booking.currency,
+        "remarks": booking.remarks,
+    }
+
+
+def _render(booking: Booking, lot: Lot, spot: Spot) -> str:
+    return current_app.json.dumps(BookingSchema().dump(booking_view(booking, lot, spot)))
+
+
+def create_booking(
+    *,
+    user_id: int,
+    lot_id: int,
+    vehicle_number: str,
+    remarks: str | None = None,
+    idempotency_key: str | None = None,
+) -> BookingOutcome:
+    """Book the lowest-numbered free spot of a lot for the user (run in ``run_in_transaction``)."""
+    body_hash = idempotency.request_hash(
+        {"lot_id": lot_id, "vehicle_number": vehicle_number, "remarks": remarks}
+    )
+    begin_write()
+    # The user's row lock serialises this user's bookings: the already-parked check and the
+    # Idempotency-Key lookup below see whatever a twin request committed before us.
+    db.session.execute(select(User.id).where(User.id == user_id).with_for_update()).first()
+    if idempotency_key is not None:
+        stored = idempotency.find_response(
+            user_id=user_id, endpoint=BOOKING_ENDPOINT, key=idempotency_key, body_hash=body_hash
+        )
+        if stored is not None:
+            booking_id = current_app.json.loads(stored.body)["id"]
+            return BookingOutcome(stored.status, stored.body, booking_id, replayed=True)
+    lot = get_live_lot(lot_id)
+    if db.session.scalar(select(Booking.id).where(Booking.active_user_id == user_id)):
+        raise AlreadyParked()
+    spot = db.session.scalar(
+        select(Spot)
+        .where(Spot.lot_id == lot.id, Spot.status == "available", Spot.is_occupied.is_(False))
+        .order_by(Spot.number)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    if spot is None:
+        raise LotFull()
+    spot.is_occupied = True
+    booking = Booking(
+        user_id=user_id,
+        lot_id=lot.id,
+        spot_id=spot.id,
+        active_spot_id=spot.id,
+        active_user_id=user_id,
+        vehicle_number=vehicle_number.strip(),
+        remarks=remarks,
+        status="active",
+        started_at=utcnow(),
+        hourly_rate_cents=lot.hourly_rate_cents,
+        billing_increment_minutes=lot.billing_increment_minutes,
+        free_minutes=lot.free_minutes,
+        daily_max_cents=lot.daily_max_cents,
+        currency=current_app.config["CURRENCY"],
+    )
+    db.session.add(booking)
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        # The locks above make this unreachable; the unique indexes are the safety net.
+        if "active_user" in str(exc.orig):
+            raise AlreadyParked() from exc
+        raise Conflict("The spot was taken; please retry.", code="spot_taken") from exc
+    cache.invalidate(cache.LOTS, cache.ADMIN_STATS)
+    body = _render(booking, lot, spot)
+    if idempotency_key is not None:
+        idempotency.store_response(
+            user_id=user_id,
+            endpoint=BOOKING_ENDPOINT,
+            key=idempotency_key,
+            body_hash=body_hash,
+            status=201,
+            body=body,
+        )
+    log.info("booking %s: user %s took spot %s of lot %s", booking.id, user_id, spot.id, lot.id)
+    return BookingOutcome(201, body, booking.id)
+
+
+def release_booking(*, user_id: int, booking_id: int) -> dict[str, Any]:
+    """End an active booking: fix duration and cost, free the spot, record one payment."""
+    if booking_id > MAX_ID:
+        raise booking_not_found()
+    begin_write()
+    booking = db.session.scalar(
+        select(Booking)
+        .where(Booking.id == booking_id, Booking.user_id == user_id)
+        .with_for_update()
+    )
+    if booking is None:
+        raise booking_not_found()
+    if booking.status != "active":
+        raise InvalidTransition(
+            f"This booking is {booking.status}; only active ones can be released."
+        )
+    spot = db.session.scalar(select(Spot).where(Spot.id == booking.spot_id).with_for_update())
+    lot = db.session.get(Lot, booking.lot_id)
+    ended = utcnow()
+    seconds = _elapsed_seconds(booking.started_at, ended)
+    booking.status = "completed"
+    booking.ended_at = ended
+    booking.duration_minutes = math.ceil(seconds / 60)
+    booking.cost_cents = compute_cost_cents(price_rule(booking), seconds)
+    booking.active_spot_id = None
+    booking.active_user_id = None
+    spot.is_occupied = False
+    db.session.add(
+        Payment(
+            booking_id=booking.id,
+            user_id=booking.user_id,
+            lot_id=booking.lot_id,
+            amount_cents=booking.cost_cents,
+            currency=booking.currency,
+            status="pending",
+        )
+    )
+    db.session.flush()
+    cache.invalidate(cache.LOTS, cache.ADMIN_STATS)
+    log.info(
+        "booking %s released: %s min, %s cents",
+        booking.id,
+        booking.duration_minutes,
+        booking.cost_cents,
+    )
+    return booking_view(booking, lot, spot)
+
+
+@memoize
+def _booking_rows() -> Select:
+    """Bookings with their lot's name and spot's number and level, as plain rows."""
+    bookings, lots, spots = Booking.__table__, Lot.__table__, Spot.__table__
+    return select(
+        bookings.c.id,
+        bookings.c.lot_id,
+        lots.c.name.label("lot_name"),
+        bookings.c.spot_id,
+        spots.c.number.label("spot_number"),
+        spots.c.level.label("spot_level"),
+        bookings.c.vehicle_number,
+        bookings.c.status,
+        bookings.c.started_at,
+        bookings.c.ended_at,
+        bookings.c.duration_minutes,
+        bookings.c.hourly_rate_cents,
+        bookings.c.billing_increment_minutes,
+        bookings.c.free_minutes,
+        bookings.c.daily_max_cents,
+        bookings.c.cost_cents,
+        bookings.c.currency,
+        bookings.c.remarks,
+    ).select_from(
+        bookings.join(lots, lots.c.id == bookings.c.lot_id).join(
+            spots, spots.c.id == bookings.c.spot_id
+        )
+    )
+
+
+@memoize
+def _history_statements(with_status: bool) -> tuple[Select, Select]:
+    """Count and page of a user's bookings (``:uid``, ``:status``, ``:limit``, ``:offset``)."""
+    bookings = Booking.__table__
+    where = bookings.c.user_id == bindparam("uid")
+    if with_status:
+        where = and_(where, bookings.c.status == bindparam("status"))
+    count = select(func.count()).select_from(bookings).where(where)
+    page = (
+        _booking_rows()
+        .where(where)
+        .order_by(bookings.c.started_at.desc(), bookings.c.id.desc())
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
+    return count, page
+
+
+def booking_row_view(row: Any) -> dict[str, Any]:
+    """A booking row of :func:`_booking_rows` as the API shows it."""
+    (
+        booking_id,
+        lot_id,
+        lot_name,
+        spot_id,
+        spot_number,
+        spot_level,
+        vehicle_number,
+        status,
+        started_at,
+        ended_at,
+        duration_minutes,
+        hourly_rate_cents,
+        billing_increment_minutes,
+        free_minutes,
+        daily_max_cents,
+        cost_cents,
+        currency,
+        remarks,
+    ) = row
+    cost_so_far = None
+    if status == "active":
+        rule = PriceRule(
+            hourly_rate_cents=hourly_rate_cents,
+            billing_increment_minutes=billing_increment_minutes,
+            free_minutes=free_minutes,
+            daily_max_cents=daily_max_cents,
+        )
+        cost_so_far = compute_cost_cents(rule, _elapsed_seconds(started_at, utcnow()))
+    return {
+        "id": booking_id,
+        "lot": {"id": lot_id, "name": lot_name},
+        "spot": {"id": spot_id, "number": spot_number, "level": spot_level},
+        "vehicle_number": vehicle_number,
+        "status": status,
+        "started_at": started_at,
+        "ended_at": ended_at,
+        "duration_minutes": duration_minutes,
+        "hourly_rate_cents": hourly_rate_cents,
+        "billing_increment_minutes": billing_increment_minutes,
+        "free_minutes": free_minutes,
+        "daily_max_cents": daily_max_cents,
+        "cost_cents": cost_cents,
+        "cost_so_far_cents": cost_so_far,
+        "currency": currency,
+        "remarks": remarks,
+    }
+
+
+def list_bookings(*, user_id: int, page: int, per_page: int, status: str | None = None) -> dict:
+    """The user's bookings, newest first."""
+    count, page_stmt = _history_statements(bool(status))
+    params = {"uid": user_id, "status": status}
+    conn = db.session.connection()
+    total = conn.execute(count, params).scalar() or 0
+    rows = conn.execute(
+        page_stmt, {**params, "limit": per_page, "offset": (page - 1) * per_page}
+    ).all()
+    return {
+        "items": [booking_row_view(row) for row in rows],
+        "page": page,
+        "per_page": per_page,
+        "total": total,
+        "pages": math.ceil(total / per_page) if total else 0,
+    }
+
+
+def get_booking(*, user_id: int, booking_id: int) -> dict[str, Any]:
+    """One of the user's bookings (another user's is a 404)."""
+    if booking_id > MAX_ID:
+        raise booking_not_found()
+    bookings = Booking.__table__
+    row = db.session.execute(
+        _booking_rows().where(bookings.c.id == booking_id, bookings.c.user_id == user_id)
+    ).first()
+    if row is None:
+        raise booking_not_found()
+    return booking_row_view(row)
+
+
+def active_booking(*, user_id: int) -> dict[str, Any] | None:
+    """The user's active booking, or None."""
+    row = db.session.execute(
+        _booking_rows().where(Booking.__table__.c.active_user_id == user_id)
+    ).first()
+    return booking_row_view(row) if row else None
+
+
+def get_active_booking(*, user_id: int) -> dict[str, Any]:
+    """The user's active booking, or 404 ``no_active_booking``."""
+    view = active_booking(user_id=user_id)
+    if view is None:
+        raise NoActiveBooking()
+    return view
+
+
+def my_stats(*, user_id: int) -> dict[str, Any]:
+    """The driver's dashboard: bookings, spend, active booking, retrievals, latest score."""
+    counts = db.session.execute(
+        select(
+            func.count(Booking.id),
+            func.coalesce(func.sum(func.coalesce(Booking.cost_cents, 0)), 0),
+            func.coalesce(func.sum(case((Booking.status == "completed", 1), else_=0)), 0),
+        ).where(Booking.user_id == user_id)
+    ).one()
+    retrievals = db.session.scalar(
+        select(func.count(RetrievalScore.id)).where(RetrievalScore.user_id == user_id)
+    )
+    latest = db.session.scalar(
+        select(RetrievalScore)
+        .where(RetrievalScore.user_id == user_id)
+        .order_by(RetrievalScore.created_at.desc(), RetrievalScore.id.desc())
+        .limit(1)
+    )
+    return {
+        "bookings": counts[0],
+        "completed_bookings": int(counts[2]),
+        "total_spend_cents": int(counts[1]),
+        "currency": current_app.config["CURRENCY"],
+        "active_booking": active_booking(user_id=user_id),
+        "retrievals": retrievals or 0,
+        "latest_score": (
+            {
+                "total": float(latest.total),
+                "score_version": latest.score_version,
+                "created_at": latest.created_at,
+            }
+            if latest
+            else None
+        ),
+    }

@@ -1,0 +1,101 @@
+"""Bookings: book, release, history."""
+
+from __future__ import annotations
+
+from flask import Response, current_app, url_for
+from flask.views import MethodView
+
+from app.bookings import service as bookings
+from app.bookings.schemas import (
+    BookingCreateSchema,
+    BookingQuerySchema,
+    BookingSchema,
+    IdempotencyHeaderSchema,
+    MyStatsSchema,
+)
+from app.platform.auth import current_user_id
+from app.platform.blueprint import Blueprint
+from app.platform.dumper import dumper, json_response
+from app.platform.extensions import limiter
+from app.platform.schemas import page_of
+from app.platform.transactions import run_in_transaction
+from app.platform.web import protected
+
+blp = Blueprint("bookings", __name__, description="Bookings: book, release, history.")
+stats_blp = Blueprint("stats", __name__, description="Dashboards.")
+BookingPage = page_of(BookingSchema)
+
+
+def _booking_limit() -> str:
+    return current_app.config["BOOKING_RATE_LIMIT"]
+
+
+def _outcome_response(outcome: bookings.BookingOutcome) -> Response:
+    # The body is sent as stored, so a replay is byte-for-byte the first answer.
+    location = url_for("bookings.BookingDetail", booking_id=outcome.booking_id)
+    return Response(
+        outcome.body, outcome.status, mimetype="application/json", headers={"Location": location}
+    )
+
+
+@blp.route("/bookings")
+class Bookings(MethodView):
+    decorators = [limiter.limit(_booking_limit, methods=["POST"])]
+
+    @protected(blp, 422)
+    @blp.arguments(BookingQuerySchema(), location="query")  # one instance, reused
+    @blp.response(200, BookingPage)
+    def get(self, query):
+        """The caller's bookings, newest first (`?status=`)."""
+        page = bookings.list_bookings(user_id=current_user_id(), **query)
+        return json_response(dumper(BookingPage)(page))
+
+    @protected(blp, 404, 409, 422, 429)
+    @blp.arguments(IdempotencyHeaderSchema, location="headers")
+    @blp.arguments(BookingCreateSchema)
+    @blp.response(201, BookingSchema)
+    def post(self, headers, body):
+        """Book the lowest-numbered free spot of a lot (send an `Idempotency-Key`)."""
+        key = headers.get("idempotency_key")
+        outcome = run_in_transaction(
+            lambda: bookings.create_booking(user_id=current_user_id(), idempotency_key=key, **body)
+        )
+        return _outcome_response(outcome)
+
+
+@blp.route("/bookings/active")
+class ActiveBooking(MethodView):
+    @protected(blp, 404)
+    @blp.response(200, BookingSchema)
+    def get(self):
+        """The caller's active booking, or 404 `no_active_booking`."""
+        return bookings.get_active_booking(user_id=current_user_id())
+
+
+@blp.route("/bookings/<int:booking_id>")
+class BookingDetail(MethodView):
+    @protected(blp, 404)
+    @blp.response(200, BookingSchema)
+    def get(self, booking_id):
+        """One of the caller's bookings; active ones show `cost_so_far_cents`."""
+        return bookings.get_booking(user_id=current_user_id(), booking_id=booking_id)
+
+
+@blp.route("/bookings/<int:booking_id>/release")
+class ReleaseBooking(MethodView):
+    @protected(blp, 404, 409)
+    @blp.response(200, BookingSchema)
+    def post(self, booking_id):
+        """End the booking: frees the spot, fixes the cost, records the payment."""
+        return run_in_transaction(
+            lambda: bookings.release_booking(user_id=current_user_id(), booking_id=booking_id)
+        )
+
+
+@stats_blp.route("/me/stats")
+class MyStats(MethodView):
+    @protected(stats_blp)
+    @stats_blp.response(200, MyStatsSchema)
+    def get(self):
+        """The caller's dashboard: bookings, spend, active booking, retrievals, latest score."""
+        return bookings.my_stats(user_id=current_user_id())

@@ -1,0 +1,531 @@
+"""The care circle, by consent: the person invites, the invitee answers, either side can end it.
+
+Access rests on one rule: a member sees something of a person only while an ``accepted``
+membership with a suitable role exists *now*; every check queries it, so revoking or leaving takes
+effect on the very next request. Every change is written to ``circle_audit``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from app.accounts.models import User
+from app.circle.models import CircleAudit, CircleMembership
+from app.notifications import service as notifications
+from app.parking.models import AssistRequest, ParkingEvent
+from app.platform.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from app.platform.extensions import db
+from app.platform.models import utcnow
+from app.platform.queue import enqueue
+from app.platform.schemas import MAX_ID
+
+log = logging.getLogger(__name__)
+
+INVITATION_TTL = timedelta(days=7)
+CAREGIVER_ROLES = ("caregiver",)
+TREND_ROLES = ("caregiver", "viewer")
+
+
+# Reading the circle ----------------------------------------------------------------------------
+
+
+def _with_users(stmt):
+    return stmt.options(joinedload(CircleMembership.person), joinedload(CircleMembership.member))
+
+
+def _is_stale(membership: CircleMembership, now=None) -> bool:
+    """A pending invitation past its expiry (the job may not have marked it yet)."""
+    return membership.status == "pending" and membership.expires_at <= (now or utcnow())
+
+
+def circle_overview(user: User) -> dict[str, list[CircleMembership]]:
+    """The user's circle both ways: who may see them, and whom they care for (open entries)."""
+    now = utcnow()
+    rows = db.session.scalars(
+        _with_users(select(CircleMembership))
+        .where(
+            or_(CircleMembership.person_id == user.id, CircleMembership.member_id == user.id),
+            CircleMembership.status.in_(("pending", "accepted")),
+        )
+        .order_by(CircleMembership.id)
+    ).all()
+    live = [row for row in rows if not _is_stale(row, now)]
+    return {
+        "members": [row for row in live if row.person_id == user.id],
+        "caring_for": [row for row in live if row.member_id == user.id],
+    }
+
+
+def get_invitation(user: User, invitation_id: int) -> CircleMembership:
+    """An invitation (or membership) the user is a party to; 404 for anyone else."""
+    membership = None
+    if invitation_id <= MAX_ID:
+        membership = db.session.scalar(
+            _with_users(select(CircleMembership)).where(CircleMembership.id == invitation_id)
+        )
+    if membership is None or user.id not in (membership.person_id, membership.member_id):
+        raise NotFound("Invitation not found.", code="invitation_not_found")
+    return membership
+
+
+def has_access(viewer: User, person_id: int, roles: tuple[str, ...]) -> bool:
+    """True while ``viewer`` holds an accepted membership in ``person_id``'s circle with a role."""
+    return (
+        db.session.scalar(
+            select(CircleMembership.id).where(
+                CircleMembership.person_id == person_id,
+                CircleMembership.member_id == viewer.id,
+                CircleMembership.status == "accepted",
+                CircleMembership.role.in_(roles),
+            )
+        )
+        is not None
+    )
+
+
+def require_access(viewer: User, person_id: int, roles: tuple[str, ...]) -> None:
+    """404 unless the viewer is the person or an accepted member with one of ``roles``."""
+    if viewer.id == person_id:
+        return
+    if person_id > MAX_ID or not has_access(viewer, person_id, roles):
+        # The same answer whether or not the person exists: membership is not revealed.
+        raise NotFound("Person not found.", code="person_not_found")
+
+
+def person_latest_active_event(viewer: User, person_id: int):
+    """The person's active parking event, for the person and their accepted caregivers only."""
+    require_access(viewer, person_id, CAREGIVER_ROLES)
+    from app.parking.service import require_latest_active_event
+
+    return require_latest_active_event(person_id)
+
+
+def person_score_trend(viewer: User, person_id: int, period: str):
+    """The person's score trend, for the person and their accepted caregivers and viewers."""
+    require_access(viewer, person_id, TREND_ROLES)
+    from app.parking.scores import score_trend
+
+    return score_trend(person_id, period)
+
+
+def accepted_caregivers(person_id: int) -> list[User]:
+    """The active users who are accepted caregivers of the person right now."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(CircleMembership, CircleMembership.member_id == User.id)
+            .where(
+                CircleMembership.person_id == person_id,
+                CircleMembership.status == "accepted",
+                CircleMembership.role.in_(CAREGIVER_ROLES),
+                User.is_active.is_(True),
+            )
+            .order_by(User.id)
+        ).all()
+    )
+
+
+# Changing the circle ---------------------------------------------------------------------------
+
+
+def _audit(membership: CircleMembership, *, actor_id: int, action: str, **details: Any) -> None:
+    db.session.add(
+        CircleAudit(
+            person_id=membership.person_id,
+            actor_id=actor_id,
+            member_id=membership.member_id,
+            membership_id=membership.id,
+            action=action,
+            details=details or None,
+            created_at=utcnow(),
+        )
+    )
+
+
+def _close(membership: CircleMembership, status: str, *, actor_id: int) -> None:
+    """Move to a closed status, free the pair for a new invitation, and audit it."""
+    now = utcnow()
+    if membership.status == "pending" and status in ("accepted", "declined", "expired"):
+        membership.responded_at = now
+    if status != "accepted":
+        membership.open_key = None
+        membership.ended_at = now
+    membership.status = status
+    db.session.flush()
+    _audit(membership, actor_id=actor_id, action=status)
+    _notify_other_party(membership, status)
+
+
+def _notify_other_party(membership: CircleMembership, action: str) -> None:
+    enqueue("circle.deliver_circle_notice", membership.id, action)
+
+
+def invite(person: User, *, login: str, role: str) -> CircleMembership:
+    """Invite a user (by username or e-mail) as caregiver or viewer; they must accept.
+
+    An unknown or inactive login is a 404 ``user_not_found``: registration already tells whether
+    a username or e-mail is taken, so this reveals nothing new, and the route is rate limited.
+    """
+    from app.accounts.service import find_user_by_login
+
+    member = find_user_by_login(login)
+    if member is None or not member.is_active:
+        raise NotFound("No user with that username or e-mail.", code="user_not_found")
+    if member.id == person.id:
+        raise ValidationFailed(
+            "You cannot invite yourself.", fields={"login": ["You cannot invite yourself."]}
+        )
+    open_key = f"{person.id}:{member.id}"
+    existing = db.session.scalar(
+        select(CircleMembership).where(CircleMembership.open_key == open_key)
+    )
+    if existing is not None:
+        if not _is_stale(existing):
+            code = "already_member" if existing.status == "accepted" else "invitation_pending"
+            raise Conflict("This user is already in your circle or invited.", code=code)
+        _close(existing, "expired", actor_id=person.id)
+    now = utcnow()
+    membership = CircleMembership(
+        person_id=person.id,
+        member_id=member.id,
+        role=role,
+        status="pending",
+        open_key=open_key,
+        invited_at=now,
+        expires_at=now + INVITATION_TTL,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(membership)
+    except IntegrityError as exc:
+        raise Conflict(
+            "This user is already in your circle or invited.", code="invitation_pending"
+        ) from exc
+    membership.person = person
+    membership.member = member
+    _audit(membership, actor_id=person.id, action="invited", role=role)
+    _notify_other_party(membership, "invited")
+    return membership
+
+
+def _pending_invitation_for(user: User, invitation_id: int) -> CircleMembership:
+    membership = None
+    if invitation_id <= MAX_ID:
+        membership = db.session.scalar(
+            _with_users(select(CircleMembership))
+            .where(CircleMembership.id == invitation_id)
+            .with_for_update()
+        )
+    if membership is None or membership.member_id != user.id:
+        raise NotFound("Invitation not found.", code="invitation_not_found")
+    # A stale pending invitation is expired already; the expire-invitations job records it.
+    if membership.status == "expired" or _is_stale(membership):
+        raise Conflict("This invitation has expired.", code="invitation_expired")
+    if membership.status != "pending":
+        raise InvalidTransition("This invitation has already been answered or withdrawn.")
+    return membership
+
+
+def accept_invitation(user: User, invitation_id: int) -> CircleMembership:
+    """The invitee accepts a pending invitation; access starts now."""
+    membership = _pending_invitation_for(user, invitation_id)
+    _close(membership, "accepted", actor_id=user.id)
+    return membership
+
+
+def decline_invitation(user: User, invitation_id: int) -> CircleMembership:
+    """The invitee declines a pending invitation; it grants nothing."""
+    membership = _pending_invitation_for(user, invitation_id)
+    _close(membership, "declined", actor_id=user.id)
+    return membership
+
+
+def remove_member(user: User, other_user_id: int) -> None:
+    """End a membership: the person revokes a member (or withdraws an invitation), or a member
+    leaves a person's circle (a pending invitation to the user is declined)."""
+    if other_user_id > MAX_ID:
+        raise NotFound("Not in your circle.", code="member_not_found")
+    as_person = db.session.scalar(
+        select(CircleMembership)
+        .where(CircleMembership.open_key == f"{user.id}:{other_user_id}")
+        .with_for_update()
+    )
+    if as_person is not None:
+        _close(as_person, "revoked", actor_id=user.id)
+        return
+    as_member = db.session.scalar(
+        select(CircleMembership)
+        .where(CircleMembership.open_key == f"{other_user_id}:{user.id}")
+        .with_for_update()
+    )
+    if as_member is None:
+        raise NotFound("Not in your circle.", code="member_not_found")
+    _close(as_member, "left" if as_member.status == "accepted" else "declined", actor_id=user.id)
+
+
+def expire_invitations(now=None) -> int:
+    """Mark pending invitations past their expiry ``expired``; returns how many."""
+    now = now or utcnow()
+    stale = db.session.scalars(
+        select(CircleMembership)
+        .where(CircleMembership.status == "pending", CircleMembership.expires_at <= now)
+        .order_by(CircleMembership.id)
+        .limit(1000)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for membership in stale:
+        # The person invited; the system ends it. The audit names the person as the actor.
+        _close(membership, "expired", actor_id=membership.person_id)
+    return len(stale)
+
+
+# Delivering notices ----------------------------------------------------------------------------
+
+
+def _user_ref(user: User) -> dict[str, Any]:
+    return {"id": user.id, "username": user.username, "full_name": user.full_name}
+
+
+def _display(user: User) -> str:
+    return user.full_name or user.username
+
+
+CIRCLE_NOTICES = {
+    # action: (recipient side, title, body)
+    "invited": (
+        "member",
+        "{person} invited you to their care circle",
+        "{person} would like you to be their {role}. Accept or decline the invitation in "
+        "ParkMind; it expires in 7 days.",
+    ),
+    "accepted": (
+        "person",
+        "{member} joined your care circle",
+        "{member} accepted your invitation and is now your {role}. You can remove them at any "
+        "time.",
+    ),
+    "declined": (
+        "person",
+        "{member} declined your invitation",
+        "{member} declined your invitation to be your {role}.",
+    ),
+    "revoked": (
+        "member",
+        "{person} updated their care circle",
+        "{person} removed you from their care circle; you no longer have access.",
+    ),
+    "left": (
+        "person",
+        "{member} left your care circle",
+        "{member} is no longer your {role}.",
+    ),
+    "expired": (
+        "person",
+        "Your invitation to {member} expired",
+        "{member} did not answer your invitation within 7 days. You can invite them again.",
+    ),
+}
+
+
+def deliver_circle_notice(membership_id: int, action: str) -> bool:
+    """Tell the other party about a circle change, in-app and by e-mail, once."""
+    membership = db.session.scalar(
+        _with_users(select(CircleMembership)).where(CircleMembership.id == membership_id)
+    )
+    if membership is None or action not in CIRCLE_NOTICES:
+        return True
+    side, title, body = CIRCLE_NOTICES[action]
+    recipient = membership.member if side == "member" else membership.person
+    if action == "invited" and membership.status != "pending":
+        return True  # answered or withdrawn before the notice went out
+    words = {
+        "person": _display(membership.person),
+        "member": _display(membership.member),
+        "role": membership.role,
+    }
+    data = {
+        "invitation_id": membership.id,
+        "action": action,
+        "role": membership.role,
+        "person": _user_ref(membership.person),
+        "member": _user_ref(membership.member),
+    }
+    return notifications.deliver(
+        user=recipient,
+        kind=f"circle_{action}",
+        title=title.format(**words),
+        body=body.format(**words),
+        data=data,
+        dedupe_key=f"circle:{membership.id}:{action}",
+    )
+
+
+def _position(latitude: float | None, longitude: float | None) -> dict[str, Any] | None:
+    from app.parking.geo import walking_links
+
+    if latitude is None or longitude is None:
+        return None
+    try:
+        links = walking_links(latitude, longitude)
+    except ValueError:
+        return None
+    return {"latitude": latitude, "longitude": longitude, "links": links}
+
+
+def _event_context(event: ParkingEvent, person: User) -> dict[str, Any]:
+    """What a caregiver needs to help: the person's last position and the car with links."""
+    return {
+        "person": _user_ref(person),
+        "event_id": event.id,
+        "car": _position(event.latitude, event.longitude),
+        "last_position": _position(event.last_latitude, event.last_longitude),
+        "last_position_at": event.last_position_at.isoformat().replace("+00:00", "Z")
+        if event.last_position_at
+        else None,
+    }
+
+
+ASSIST_NOTICES = {
+    4: (
+        "{person} asks you to call",
+        "{person} is looking for their car and asked for a call. Their last position and the "
+        "car's location are in the app.",
+    ),
+    5: (
+        "SOS: {person} needs you to come",
+        "{person} cannot find their car and asked for someone to come to them. Their last "
+        "position and walking directions to the car are in the app.",
+    ),
+}
+
+
+def deliver_assist_alert(assist_id: int) -> bool:
+    """Alert each accepted caregiver of an assist request (level 4 or 5), once each."""
+    row = db.session.execute(
+        select(AssistRequest, ParkingEvent, User)
+        .join(ParkingEvent, ParkingEvent.id == AssistRequest.event_id)
+        .join(User, User.id == ParkingEvent.user_id)
+        .where(AssistRequest.id == assist_id)
+    ).first()
+    if row is None or row[0].level not in ASSIST_NOTICES:
+        return True
+    assist, event, person = row
+    title, body = ASSIST_NOTICES[assist.level]
+    data = _event_context(event, person)
+    data.update(assist_id=assist.id, level=assist.level)
+    if assist.latitude is not None and assist.longitude is not None:
+        data["last_position"] = _position(assist.latitude, assist.longitude)
+        data["last_position_at"] = assist.created_at.isoformat().replace("+00:00", "Z")
+    ok = True
+    for caregiver in accepted_caregivers(person.id):
+        ok &= notifications.deliver(
+            user=caregiver,
+            kind=f"assist_level_{assist.level}",
+            title=title.format(person=_display(person)),
+            body=body.format(person=_display(person)),
+            data=data,
+            dedupe_key=f"assist:{assist.id}:{caregiver.id}",
+        )
+    ok &= notifications.post_operator_notice(
+        dedupe_key=f"assist:{assist.id}",
+        text=f"ParkMind: assist level {assist.level} for user {person.id} (event {event.id})",
+        payload={"kind": f"assist_level_{assist.level}", "event_id": event.id},
+    )
+    return ok
+
+
+EVENT_NOTICES = {
+    "retrieval_stalled": {
+        "person": (
+            "Still looking for your car?",
+            "Open ParkMind for directions, photos of your landmarks and more help. Your "
+            "caregivers have been told.",
+        ),
+        "caregiver": (
+            "{person} may need help finding their car",
+            "{person} has been looking for their car for much longer than expected. Their last "
+            "position and the car's location are in the app.",
+        ),
+        "email_person": False,
+    },
+    "parking_expiring": {
+        "person": (
+            "Your parking memory expires soon",
+            "The saved parking place from {parked_at} will expire within 6 hours. If you still "
+            "need it, open ParkMind.",
+        ),
+        "caregiver": (
+            "{person}'s saved parking place expires soon",
+            "{person}'s saved parking place from {parked_at} will expire within 6 hours.",
+        ),
+        "email_person": True,
+    },
+}
+
+
+def event_notice_key(kind: str, event_id: int, user_id: int) -> str:
+    """The dedupe key of one event notice to one user."""
+    return f"{kind}:{event_id}:{user_id}"
+
+
+def claim_event_notice(kind: str, event: ParkingEvent) -> bool:
+    """Create the person's in-app notice for an event once; True when this call created it."""
+    person = db.session.get(User, event.user_id)
+    title, body = EVENT_NOTICES[kind]["person"]
+    _, created = notifications.create_notification(
+        user_id=event.user_id,
+        kind=kind,
+        title=title,
+        body=body.format(parked_at=_when(event), person=_display(person)),
+        data={"event_id": event.id},
+        dedupe_key=event_notice_key(kind, event.id, event.user_id),
+    )
+    return created
+
+
+def _when(event: ParkingEvent) -> str:
+    return event.parked_at.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def deliver_event_notice(kind: str, event_id: int) -> bool:
+    """Tell the person (and their accepted caregivers) about a parking event, once each."""
+    if kind not in EVENT_NOTICES:
+        return True
+    row = db.session.execute(
+        select(ParkingEvent, User)
+        .join(User, User.id == ParkingEvent.user_id)
+        .where(ParkingEvent.id == event_id)
+    ).first()
+    if row is None:
+        return True
+    event, person = row
+    spec = EVENT_NOTICES[kind]
+    words = {"person": _display(person), "parked_at": _when(event)}
+    data = _event_context(event, person)
+    title, body = spec["person"]
+    ok = notifications.deliver(
+        user=person,
+        kind=kind,
+        title=title.format(**words),
+        body=body.format(**words),
+        data={"event_id": event.id},
+        dedupe_key=event_notice_key(kind, event.id, person.id),
+        email=spec["email_person"],
+    )
+    title, body = spec["caregiver"]
+    for caregiver in accepted_caregivers(person.id):
+        ok &= notifications.deliver(
+            user=caregiver,
+            kind=kind,
+            title=title.format(**words),
+            body=body.format(**words),
+            data=data,
+            dedupe_key=event_notice_key(kind, event.id, caregiver.id),
+        )
+    return ok

@@ -1,0 +1,97 @@
+"""Care circle: caregivers and viewers, by consent."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask.views import MethodView
+
+from app.circle import service as circle
+from app.circle.schemas import CircleSchema, InvitationCreateSchema, MembershipSchema
+from app.parking.schemas import ParkingEventSchema, ScoreTrendQuery, ScoreTrendSchema
+from app.platform.auth import current_user
+from app.platform.blueprint import Blueprint
+from app.platform.extensions import limiter
+from app.platform.web import created, protected
+
+blp = Blueprint("circle", __name__, description="Care circle: caregivers and viewers, by consent.")
+
+
+def _invite_limit() -> str:
+    return current_app.config.get("CIRCLE_INVITE_RATE_LIMIT", "30 per hour")
+
+
+@blp.route("/circle")
+class Circle(MethodView):
+    @protected(blp)
+    @blp.response(200, CircleSchema)
+    def get(self):
+        """My caregivers and viewers (with status), and the people I care for."""
+        return circle.circle_overview(current_user())
+
+
+@blp.route("/circle/invitations")
+class Invitations(MethodView):
+    decorators = [limiter.limit(_invite_limit, methods=["POST"])]
+
+    @protected(blp, 404, 409, 422, 429)
+    @blp.arguments(InvitationCreateSchema)
+    @blp.response(201, MembershipSchema)
+    def post(self, body):
+        """Invite a user by username or e-mail; they must accept (404 ``user_not_found``)."""
+        invitation = circle.invite(current_user(), login=body["login"], role=body["role"])
+        return created(invitation, "circle.Invitation", invitation_id=invitation.id)
+
+
+@blp.route("/invitations/<int:invitation_id>")
+class Invitation(MethodView):
+    @protected(blp, 404)
+    @blp.response(200, MembershipSchema)
+    def get(self, invitation_id):
+        """An invitation I sent or received."""
+        return circle.get_invitation(current_user(), invitation_id)
+
+
+@blp.route("/invitations/<int:invitation_id>/accept")
+class AcceptInvitation(MethodView):
+    @protected(blp, 404, 409)
+    @blp.response(200, MembershipSchema)
+    def post(self, invitation_id):
+        """Accept a pending invitation sent to me (409 ``invitation_expired``)."""
+        return circle.accept_invitation(current_user(), invitation_id)
+
+
+@blp.route("/invitations/<int:invitation_id>/decline")
+class DeclineInvitation(MethodView):
+    @protected(blp, 404, 409)
+    @blp.response(200, MembershipSchema)
+    def post(self, invitation_id):
+        """Decline a pending invitation sent to me."""
+        return circle.decline_invitation(current_user(), invitation_id)
+
+
+@blp.route("/circle/members/<int:user_id>")
+class Member(MethodView):
+    @protected(blp, 404)
+    @blp.response(204)
+    def delete(self, user_id):
+        """Remove someone from my circle, or leave theirs; access ends at once."""
+        circle.remove_member(current_user(), user_id)
+
+
+@blp.route("/people/<int:user_id>/parking-events/latest-active")
+class PersonLatestActiveEvent(MethodView):
+    @protected(blp, 404)
+    @blp.response(200, ParkingEventSchema)
+    def get(self, user_id):
+        """The person's active parking event with photo and landmarks (caregivers only)."""
+        return circle.person_latest_active_event(current_user(), user_id)
+
+
+@blp.route("/people/<int:user_id>/scores/trend")
+class PersonScoreTrend(MethodView):
+    @protected(blp, 404, 422)
+    @blp.arguments(ScoreTrendQuery, location="query")
+    @blp.response(200, ScoreTrendSchema(many=True))
+    def get(self, query, user_id):
+        """The person's retrieval score trend (caregivers and viewers)."""
+        return circle.person_score_trend(current_user(), user_id, query["period"])

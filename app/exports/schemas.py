@@ -1,0 +1,45 @@
+"""Schemas for CSV exports."""
+
+from __future__ import annotations
+
+from flask import url_for
+from marshmallow import Schema, fields, validate
+
+from app.exports.models import EXPORT_KINDS
+from app.platform.schemas import PaginationQuery, StrictBoolean, StrictSchema, UTCDateTime
+
+
+class ExportCreateSchema(StrictSchema):
+    """What to export, and whether to e-mail the link when it is ready."""
+
+    kind = fields.String(required=True, validate=validate.OneOf(EXPORT_KINDS))
+    email = StrictBoolean(load_default=False)
+    date_from = UTCDateTime(data_key="from", load_default=None, allow_none=True)
+    date_to = UTCDateTime(data_key="to", load_default=None, allow_none=True)
+
+
+class ExportListQuery(PaginationQuery):
+    pass
+
+
+class ExportSchema(Schema):
+    """An export and its progress; ``download_url`` once the file is ready."""
+
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    status = fields.String(required=True)
+    email = fields.Boolean(required=True)
+    date_from = UTCDateTime(data_key="from", allow_none=True)
+    date_to = UTCDateTime(data_key="to", allow_none=True)
+    row_count = fields.Integer(allow_none=True)
+    error = fields.String(allow_none=True)
+    created_at = UTCDateTime(required=True)
+    started_at = UTCDateTime(allow_none=True)
+    finished_at = UTCDateTime(allow_none=True)
+    expires_at = UTCDateTime(allow_none=True)
+    download_url = fields.Method("get_download_url", allow_none=True)
+
+    def get_download_url(self, export) -> str | None:
+        if export.status != "done":
+            return None
+        return url_for("exports.ExportDownload", export_id=export.id, _external=True)

@@ -1,0 +1,32 @@
+"""All models, imported here so that migrations and the app see the whole schema."""
+
+from app.accounts.models import AuthSession, User
+from app.bookings.models import Booking, Payment
+from app.circle.models import CircleAudit, CircleMembership
+from app.exports.models import Export
+from app.lots.models import Lot, Spot
+from app.notifications.models import Notification
+from app.parking.models import AssistRequest, Landmark, ParkingEvent, RetrievalScore
+from app.platform.models import IdempotencyKey, OutboundMessage, utcnow
+from app.uploads.models import Upload
+
+__all__ = [
+    "AssistRequest",
+    "AuthSession",
+    "Booking",
+    "CircleAudit",
+    "CircleMembership",
+    "Export",
+    "IdempotencyKey",
+    "Landmark",
+    "Lot",
+    "Notification",
+    "OutboundMessage",
+    "ParkingEvent",
+    "Payment",
+    "RetrievalScore",
+    "Spot",
+    "Upload",
+    "User",
+    "utcnow",
+]

@@ -1,0 +1,169 @@
+"""The in-app inbox, and delivery of one notice in-app, by e-mail and to the webhook, once each."""
+
+from __future__ import annotations
+
+import html
+import logging
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.accounts.models import User
+from app.notifications.models import Notification
+from app.platform.errors import NotFound
+from app.platform.extensions import db
+from app.platform.models import utcnow
+from app.platform.pagination import paginate
+from app.platform.schemas import MAX_ID
+
+log = logging.getLogger(__name__)
+
+
+def create_notification(
+    *,
+    user_id: int,
+    kind: str,
+    title: str,
+    body: str,
+    data: dict[str, Any] | None = None,
+    dedupe_key: str | None = None,
+) -> tuple[Notification, bool]:
+    """Add an inbox entry; with ``dedupe_key`` at most one ever exists. Returns (entry, created)."""
+    if dedupe_key is not None:
+        existing = _by_key(dedupe_key)
+        if existing is not None:
+            return existing, False
+    notification = Notification(
+        user_id=user_id,
+        kind=kind,
+        title=title[:200],
+        body=body,
+        data=data,
+        dedupe_key=dedupe_key,
+        created_at=utcnow(),
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(notification)
+    except IntegrityError:
+        # A concurrent delivery of the same alert won the unique key.
+        existing = _by_key(dedupe_key) if dedupe_key is not None else None
+        if existing is None:
+            raise
+        return existing, False
+    return notification, True
+
+
+def _by_key(dedupe_key: str) -> Notification | None:
+    return db.session.scalar(select(Notification).where(Notification.dedupe_key == dedupe_key))
+
+
+def deliver(
+    *,
+    user: User,
+    kind: str,
+    title: str,
+    body: str,
+    data: dict[str, Any] | None,
+    dedupe_key: str,
+    email: bool = True,
+) -> bool:
+    """Notify ``user`` in-app and by e-mail, each at most once per ``dedupe_key``.
+
+    Returns False when the e-mail could not be sent (the in-app entry stands; a retry with the
+    same key sends only what is missing).
+    """
+    create_notification(
+        user_id=user.id, kind=kind, title=title, body=body, data=data, dedupe_key=dedupe_key
+    )
+    if not email or not user.email or not user.is_active:
+        return True
+    from app.platform.mail import send_email
+
+    try:
+        send_email(
+            dedupe_key=f"{dedupe_key}:email",
+            to=user.email,
+            subject=f"ParkMind: {title}",
+            text=_email_text(user, body),
+            html=_email_html(user, body),
+        )
+    except Exception:
+        log.exception("e-mail for %s to user %s failed; will retry", dedupe_key, user.id)
+        return False
+    return True
+
+
+def post_operator_notice(*, dedupe_key: str, text: str, payload: dict[str, Any]) -> bool:
+    """Post a notice to the operators' webhook (when configured), at most once per key."""
+    if not current_app.config.get("NOTIFY_WEBHOOK_URL"):
+        return True
+    from app.platform.webhook import post_webhook
+
+    try:
+        post_webhook(dedupe_key=f"{dedupe_key}:webhook", payload={"text": text, **payload})
+    except Exception:
+        log.exception("webhook %s failed; will retry", dedupe_key)
+        return False
+    return True
+
+
+def _email_text(user: User, body: str) -> str:
+    name = user.full_name or user.username
+    return f"Hello {name},\n\n{body}\n\nOpen ParkMind to see the details.\n"
+
+
+def _email_html(user: User, body: str) -> str:
+    name = html.escape(user.full_name or user.username)
+    paragraphs = "".join(f"<p>{html.escape(line)}</p>" for line in body.splitlines() if line)
+    return f"<p>Hello {name},</p>{paragraphs}<p>Open ParkMind to see the details.</p>"
+
+
+def list_notifications(
+    user: User, *, unread: bool = False, page: int = 1, per_page: int = 20
+) -> dict[str, Any]:
+    """The user's inbox, newest first, with the number of unread entries."""
+    stmt = select(Notification).where(Notification.user_id == user.id)
+    if unread:
+        stmt = stmt.where(Notification.read_at.is_(None))
+    result = paginate(stmt.order_by(Notification.id.desc()), page=page, per_page=per_page)
+    result["unread_count"] = unread_count(user)
+    return result
+
+
+def unread_count(user: User) -> int:
+    """How many of the user's notifications are unread."""
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        )
+        or 0
+    )
+
+
+def mark_read(user: User, notification_id: int) -> Notification:
+    """Mark one of the user's notifications read (reading twice keeps the first time)."""
+    notification = None
+    if notification_id <= MAX_ID:
+        notification = db.session.get(Notification, notification_id)
+    if notification is None or notification.user_id != user.id:
+        raise NotFound("Notification not found.", code="notification_not_found")
+    if notification.read_at is None:
+        notification.read_at = utcnow()
+        db.session.flush()
+    return notification
+
+
+def mark_all_read(user: User) -> int:
+    """Mark every unread notification of the user read; returns how many changed."""
+    result = db.session.execute(
+        update(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0

@@ -1,0 +1,41 @@
+"""The in-app inbox."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+
+from app.notifications import service as notifications
+from app.notifications.schemas import InboxPageSchema, NotificationQuery, NotificationSchema
+from app.platform.auth import current_user
+from app.platform.blueprint import Blueprint
+from app.platform.web import protected
+
+blp = Blueprint("notifications", __name__, description="The in-app inbox.")
+
+
+@blp.route("/notifications")
+class Notifications(MethodView):
+    @protected(blp, 422)
+    @blp.arguments(NotificationQuery, location="query")
+    @blp.response(200, InboxPageSchema)
+    def get(self, query):
+        """My notifications, newest first (``?unread=true``), with the unread count."""
+        return notifications.list_notifications(current_user(), **query)
+
+
+@blp.route("/notifications/<int:notification_id>/read")
+class ReadNotification(MethodView):
+    @protected(blp, 404)
+    @blp.response(200, NotificationSchema)
+    def post(self, notification_id):
+        """Mark one notification read."""
+        return notifications.mark_read(current_user(), notification_id)
+
+
+@blp.route("/notifications/read-all")
+class ReadAllNotifications(MethodView):
+    @protected(blp)
+    @blp.response(204)
+    def post(self):
+        """Mark every notification read."""
+        notifications.mark_all_read(current_user())

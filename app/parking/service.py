@@ -1,0 +1,423 @@
+"""Parking events and their landmarks: saving where the car is, correcting it, forgetting it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import timedelta
+from functools import cache
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from app.bookings.models import Booking
+from app.lots.models import Spot
+from app.parking.models import MAX_LANDMARKS, Landmark, ParkingEvent, RetrievalScore
+from app.platform.errors import Conflict, NotFound, ValidationFailed
+from app.platform.extensions import db
+from app.platform.models import utcnow
+from app.platform.pagination import paginate
+from app.platform.schemas import MAX_ID
+
+EVENT_PHOTO = ("parking_event_photo",)
+LANDMARK_PHOTO = ("landmark_photo",)
+OPEN_STATUSES = ("active", "retrieving")
+# Phones' clocks drift; a save stamped a little ahead of the server is still honest.
+CLOCK_SKEW = timedelta(minutes=5)
+# An offline save may arrive late, but not from another year.
+OLDEST_PARKED_AT = timedelta(days=366)
+EVENT_FIELDS = (
+    "latitude",
+    "longitude",
+    "accuracy_m",
+    "address",
+    "location_type",
+    "level",
+    "spot_label",
+    "notes",
+)
+LANDMARK_FIELDS = ("name", "description", "latitude", "longitude")
+
+
+def _event_query():
+    return select(ParkingEvent).options(
+        selectinload(ParkingEvent.landmarks), selectinload(ParkingEvent.score)
+    )
+
+
+def get_own_event(user_id: int, event_id: int, *, lock: bool = False) -> ParkingEvent:
+    """The user's event with landmarks and score, or 404 (another user's event is not found)."""
+    if not 1 <= event_id <= MAX_ID:
+        raise NotFound("We could not find that parking event.")
+    stmt = _event_query().where(ParkingEvent.id == event_id, ParkingEvent.user_id == user_id)
+    if lock:
+        # Serialises state changes on one event (MariaDB row lock; SQLite has one writer).
+        stmt = stmt.with_for_update()
+    event = db.session.scalar(stmt)
+    if event is None:
+        raise NotFound("We could not find that parking event.")
+    return event
+
+
+def attach_photo_urls(events: Iterable[ParkingEvent]) -> None:
+    """Sign every photo of these events and their landmarks with one batched lookup."""
+    events = list(events)
+    owners: list[Any] = []
+    for event in events:
+        owners.append(event)
+        owners.extend(event.landmarks)
+    ids = [owner.photo_upload_id for owner in owners if owner.photo_upload_id is not None]
+    urls: dict[int, str] = {}
+    if ids:
+        from app.uploads.service import photo_urls
+
+        urls = photo_urls(ids)
+    for owner in owners:
+        owner.photo_url = urls.get(owner.photo_upload_id) if owner.photo_upload_id else None
+
+
+def _ready_photo(user_id: int, upload_id: int | None, purposes: tuple[str, ...]) -> int | None:
+    """Check that an upload is the user's own finished photo for this purpose (404/409)."""
+    if upload_id is None:
+        return None
+    from app.uploads.service import ready_upload
+
+    return ready_upload(user_id, upload_id, purposes).id
+
+
+def _discard(upload_ids: Iterable[int | None]) -> None:
+    ids = [upload_id for upload_id in upload_ids if upload_id is not None]
+    if ids:
+        from app.uploads.service import discard_uploads
+
+        discard_uploads(ids)
+
+
+def _apply_changes(
+    target: ParkingEvent | Landmark,
+    changes: dict[str, Any],
+    names: tuple[str, ...],
+    *,
+    user_id: int,
+    purposes: tuple[str, ...],
+) -> None:
+    """Copy the given fields; a new photo must be the user's ready upload, the old is discarded."""
+    for name in names:
+        if name in changes:
+            setattr(target, name, changes[name])
+    if "photo_upload_id" in changes and changes["photo_upload_id"] != target.photo_upload_id:
+        old = target.photo_upload_id
+        target.photo_upload_id = _ready_photo(user_id, changes["photo_upload_id"], purposes)
+        _discard([old])
+
+
+def _own_booking(user_id: int, booking_id: int) -> tuple[Booking, Spot]:
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or booking.user_id != user_id:
+        raise NotFound("We could not find that booking.")
+    spot = db.session.get(Spot, booking.spot_id)
+    return booking, spot
+
+
+def _event_by_client_uuid(user_id: int, client_uuid: str, *, lock: bool) -> ParkingEvent | None:
+    stmt = _event_query().where(
+        ParkingEvent.user_id == user_id, ParkingEvent.client_uuid == client_uuid
+    )
+    if lock:
+        # A locking read sees rows committed after this transaction's snapshot (MariaDB). A
+        # shared lock, not FOR UPDATE: after the duplicate-key error every loser already holds
+        # a shared lock on the row, and upgrading them all to exclusive deadlocks.
+        stmt = stmt.with_for_update(read=True)
+    return db.session.scalar(stmt)
+
+
+def create_event(*, user_id: int, data: dict[str, Any]) -> tuple[ParkingEvent, bool]:
+    """Save where the car is; a repeated ``client_uuid`` returns the first event (created=False)."""
+    client_uuid = data.get("client_uuid")
+    if isinstance(client_uuid, uuid.UUID):
+        client_uuid = str(client_uuid)
+    if client_uuid is not None:
+        existing = _event_by_client_uuid(user_id, client_uuid, lock=False)
+        if existing is not None:
+            return existing, False
+
+    now = utcnow()
+    parked_at = data.get("parked_at") or now
+    if parked_at > now + CLOCK_SKEW:
+        raise ValidationFailed(fields={"parked_at": ["The parking time cannot be in the future."]})
+    if parked_at < now - OLDEST_PARKED_AT:
+        raise ValidationFailed(fields={"parked_at": ["The parking time is too far in the past."]})
+
+    values = {name: data.get(name) for name in EVENT_FIELDS if name in data}
+    event = ParkingEvent(
+        user_id=user_id,
+        client_uuid=client_uuid,
+        parked_at=parked_at,
+        status="active",
+        paused_seconds=0.0,
+        landmarks=[],
+        score=None,
+        **values,
+    )
+    booking_id = data.get("booking_id")
+    if booking_id is not None:
+        booking, spot = _own_booking(user_id, booking_id)
+        # The booking is the record of the spot: it fills in lot, level and spot label.
+        event.booking_id = booking.id
+        event.lot_id = booking.lot_id
+        if spot is not None:
+            event.spot_label = str(spot.number)
+            if spot.level is not None:
+                event.level = str(spot.level)
+    event.photo_upload_id = _ready_photo(user_id, data.get("photo_upload_id"), EVENT_PHOTO)
+
+    if client_uuid is None:
+        db.session.add(event)
+        db.session.flush()
+        return event, True
+    try:
+        with db.session.begin_nested():
+            db.session.add(event)
+    except IntegrityError:
+        # Two copies of the same offline save raced; the first one stored is the event.
+        existing = _event_by_client_uuid(user_id, client_uuid, lock=True)
+        if existing is None:
+            raise
+        return existing, False
+    return event, True
+
+
+def list_events(
+    *, user_id: int, status: str | None = None, page: int = 1, per_page: int = 20
+) -> dict:
+    """The user's events, newest first, optionally of one status."""
+    stmt = _event_query().where(ParkingEvent.user_id == user_id)
+    if status is not None:
+        stmt = stmt.where(ParkingEvent.status == status)
+    stmt = stmt.order_by(ParkingEvent.parked_at.desc(), ParkingEvent.id.desc())
+    result = paginate(stmt, page=page, per_page=per_page)
+    attach_photo_urls(result["items"])
+    return result
+
+
+def latest_active_event(user_id: int) -> ParkingEvent | None:
+    """The user's newest event that is still active or being retrieved, if any."""
+    return db.session.scalar(
+        _event_query()
+        .where(ParkingEvent.user_id == user_id, ParkingEvent.status.in_(OPEN_STATUSES))
+        .order_by(ParkingEvent.parked_at.desc(), ParkingEvent.id.desc())
+        .limit(1)
+    )
+
+
+# The columns ParkingEventSchema and LandmarkSchema show (photo_url, landmarks and score apart).
+EVENT_VIEW_COLUMNS = (
+    "id",
+    "user_id",
+    "status",
+    "latitude",
+    "longitude",
+    "accuracy_m",
+    "address",
+    "location_type",
+    "level",
+    "spot_label",
+    "notes",
+    "booking_id",
+    "lot_id",
+    "photo_upload_id",
+    "client_uuid",
+    "parked_at",
+    "retrieval_started_at",
+    "retrieval_paused_at",
+    "paused_seconds",
+    "retrieval_completed_at",
+    "expired_at",
+    "distance_m",
+    "expected_seconds",
+    "found",
+    "created_at",
+    "updated_at",
+)
+LANDMARK_VIEW_COLUMNS = (
+    "id",
+    "event_id",
+    "name",
+    "description",
+    "latitude",
+    "longitude",
+    "photo_upload_id",
+    "created_at",
+    "updated_at",
+)
+
+
+@cache
+def _event_view(latest: bool) -> Any:
+    """One event of ``:user_id`` in one statement: a row per landmark (oldest first, or one row
+    without), each with the event's shown columns and its score's id (if scored).
+
+    ``latest``: the newest open event; otherwise the event ``:event_id``."""
+    events, scores, landmarks = (
+        ParkingEvent.__table__,
+        RetrievalScore.__table__,
+        Landmark.__table__,
+    )
+    if latest:
+        event_id = (
+            select(events.c.id)
+            .where(events.c.user_id == bindparam("user_id"), events.c.status.in_(OPEN_STATUSES))
+            .order_by(events.c.parked_at.desc(), events.c.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+    else:
+        event_id = bindparam("event_id")
+    return (
+        select(
+            *[events.c[name] for name in EVENT_VIEW_COLUMNS],
+            scores.c.id.label("score_id"),
+            *[landmarks.c[name] for name in LANDMARK_VIEW_COLUMNS],
+        )
+        .outerjoin(scores, scores.c.event_id == events.c.id)
+        .outerjoin(landmarks, landmarks.c.event_id == events.c.id)
+        .where(events.c.id == event_id, events.c.user_id == bindparam("user_id"))
+        .order_by(landmarks.c.id)
+    )
+
+
+EVENT_WIDTH = len(EVENT_VIEW_COLUMNS)
+
+
+def _read_event_view(stmt: Any, params: dict[str, int]) -> dict | None:
+    """An event as ParkingEventSchema reads it: plain values, landmarks, score, signed photos."""
+    rows = db.session.connection().execute(stmt, params).all()
+    if not rows:
+        return None
+    first = rows[0]
+    event = dict(zip(EVENT_VIEW_COLUMNS, first, strict=False))
+    landmarks = [
+        dict(zip(LANDMARK_VIEW_COLUMNS, row[EVENT_WIDTH + 1 :], strict=True))
+        for row in rows
+        if row[EVENT_WIDTH + 1] is not None
+    ]
+    event["landmarks"] = landmarks
+    # Only a retrieved event has a score; the ORM row is loaded when there is one.
+    score_id = first[EVENT_WIDTH]
+    event["score"] = None if score_id is None else db.session.get(RetrievalScore, score_id)
+    owners = [event, *landmarks]
+    ids = [owner["photo_upload_id"] for owner in owners if owner["photo_upload_id"] is not None]
+    urls: dict[int, str] = {}
+    if ids:
+        from app.uploads.service import photo_urls
+
+        urls = photo_urls(ids)
+    for owner in owners:
+        upload_id = owner["photo_upload_id"]
+        owner["photo_url"] = None if upload_id is None else urls.get(upload_id)
+    return event
+
+
+def latest_active_event_view(user_id: int) -> dict | None:
+    """The newest open event as ParkingEventSchema reads it (plain values, photo URLs signed)."""
+    return _read_event_view(_event_view(True), {"user_id": user_id})
+
+
+def require_latest_active_event(user_id: int) -> dict:
+    """The newest open event with its photo URLs, or 404 ``no_active_event``."""
+    event = latest_active_event_view(user_id)
+    if event is None:
+        raise NotFound("There is no saved parking place right now.", code="no_active_event")
+    return event
+
+
+def show_event(*, user_id: int, event_id: int) -> dict:
+    """One of the user's events with landmarks, photo URLs and score, as the schema reads it."""
+    event = None
+    if 1 <= event_id <= MAX_ID:
+        event = _read_event_view(_event_view(False), {"user_id": user_id, "event_id": event_id})
+    if event is None:
+        raise NotFound("We could not find that parking event.")
+    return event
+
+
+def update_event(*, user_id: int, event_id: int, changes: dict[str, Any]) -> ParkingEvent:
+    """Correct the pin, notes, level, spot or photo of an event (never its status)."""
+    event = get_own_event(user_id, event_id, lock=True)
+    _apply_changes(event, changes, EVENT_FIELDS, user_id=user_id, purposes=EVENT_PHOTO)
+    db.session.flush()
+    attach_photo_urls([event])
+    return event
+
+
+def delete_event(*, user_id: int, event_id: int) -> None:
+    """Forget an event with its landmarks, assistance log and score; its photos are discarded."""
+    event = get_own_event(user_id, event_id, lock=True)
+    photos = [event.photo_upload_id, *(landmark.photo_upload_id for landmark in event.landmarks)]
+    db.session.delete(event)
+    db.session.flush()
+    _discard(photos)
+
+
+# --- landmarks ------------------------------------------------------------------------------
+
+
+def list_landmarks(*, user_id: int, event_id: int) -> list[Landmark]:
+    """The landmarks of one of the user's events, oldest first."""
+    event = get_own_event(user_id, event_id)
+    attach_photo_urls([event])
+    return list(event.landmarks)
+
+
+def add_landmark(*, user_id: int, event_id: int, data: dict[str, Any]) -> Landmark:
+    """Add a landmark to an event: at most ten, or 409 ``too_many_landmarks``."""
+    event = get_own_event(user_id, event_id, lock=True)
+    if len(event.landmarks) >= MAX_LANDMARKS:
+        raise Conflict(
+            f"An event can keep up to {MAX_LANDMARKS} landmarks.", code="too_many_landmarks"
+        )
+    landmark = Landmark(**{name: data.get(name) for name in LANDMARK_FIELDS if name in data})
+    landmark.photo_upload_id = _ready_photo(user_id, data.get("photo_upload_id"), LANDMARK_PHOTO)
+    event.landmarks.append(landmark)
+    db.session.flush()
+    attach_photo_urls([event])
+    return landmark
+
+
+def get_own_landmark(user_id: int, landmark_id: int) -> Landmark:
+    """A landmark on one of the user's events, or 404."""
+    if not 1 <= landmark_id <= MAX_ID:
+        raise NotFound("We could not find that landmark.")
+    landmark = db.session.scalar(
+        select(Landmark)
+        .join(ParkingEvent, ParkingEvent.id == Landmark.event_id)
+        .where(Landmark.id == landmark_id, ParkingEvent.user_id == user_id)
+        .with_for_update()
+    )
+    if landmark is None:
+        raise NotFound("We could not find that landmark.")
+    return landmark
+
+
+def update_landmark(*, user_id: int, landmark_id: int, changes: dict[str, Any]) -> Landmark:
+    """Correct a landmark's name, description, position or photo."""
+    landmark = get_own_landmark(user_id, landmark_id)
+    _apply_changes(landmark, changes, LANDMARK_FIELDS, user_id=user_id, purposes=LANDMARK_PHOTO)
+    db.session.flush()
+    landmark.photo_url = None
+    if landmark.photo_upload_id is not None:
+        from app.uploads.service import photo_url
+
+        landmark.photo_url = photo_url(landmark.photo_upload_id)
+    return landmark
+
+
+def delete_landmark(*, user_id: int, landmark_id: int) -> None:
+    """Remove a landmark and discard its photo."""
+    landmark = get_own_landmark(user_id, landmark_id)
+    photo = landmark.photo_upload_id
+    db.session.delete(landmark)
+    db.session.flush()
+    _discard([photo])

@@ -1,0 +1,248 @@
+"""Token checks: JWT loaders answering 401 in the one error shape, and route decorators."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import jwt as pyjwt
+from flask import Flask, current_app, g, request
+from flask.sessions import SecureCookieSessionInterface
+from flask_jwt_extended import get_jwt, verify_jwt_in_request
+from sqlalchemy import bindparam, select
+
+from app.accounts.models import AuthSession, User
+from app.platform.errors import Forbidden, Unauthorized, error_response
+from app.platform.extensions import db, jwt
+
+BEARER = {"WWW-Authenticate": "Bearer"}
+
+# The token check's one query, built once: the session's revocation and its user's state.
+SESSION_CHECK = (
+    select(AuthSession.revoked_at, User.role, User.is_active)
+    .join(User, User.id == AuthSession.user_id)
+    .where(AuthSession.id == bindparam("sid"), AuthSession.user_id == bindparam("uid"))
+)
+
+
+class Identity:
+    """Who the verified token speaks for: ids and role from the token check's one row."""
+
+    __slots__ = ("role", "session_id", "user_id")
+
+    def __init__(self, session_id: str, user_id: int, role: str) -> None:
+        self.session_id, self.user_id, self.role = session_id, user_id, role
+
+
+def check_session(payload: dict) -> Identity | None:
+    """The token's live session (not revoked, user active), or None. Read from the database on
+    every request, so a revocation or deactivation takes effect at once and survives restarts."""
+    sid = payload.get("sid")
+    try:
+        user_id = int(payload.get("sub"))
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(sid, str):
+        return None
+    session = db.session()
+    session.flush()  # as an ORM query would autoflush (a no-op unless objects are pending)
+    row = session.connection().execute(SESSION_CHECK, {"sid": sid, "uid": user_id}).first()
+    if row is None or row[0] is not None or not row[2]:
+        return None
+    return Identity(sid, user_id, row[1])
+
+
+def _unauthorized(code: str, message: str):
+    return error_response(401, code, message, headers=BEARER)
+
+
+class CookieSessionOnDemand(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, with no signer built for requests that carry no cookie.
+
+    The API authenticates with Bearer tokens, so almost no request has a session cookie; the
+    result is the same empty session Flask would open, without the per-request signer setup.
+    """
+
+    def open_session(self, app: Flask, request):  # type: ignore[override]
+        if "HTTP_COOKIE" not in request.environ and app.secret_key:
+            return self.session_class()
+        return super().open_session(app, request)
+
+
+def register_jwt_handlers(app: Flask) -> None:
+    """Make every token failure a 401 (the library's default is 422) and load the user once."""
+    app.session_interface = CookieSessionOnDemand()
+
+    @jwt.unauthorized_loader
+    def missing_token(reason: str):
+        return _unauthorized("token_missing", "A Bearer access token is required.")
+
+    @jwt.invalid_token_loader
+    def invalid_token(reason: str):
+        return _unauthorized("token_invalid", "The token is invalid.")
+
+    @jwt.expired_token_loader
+    def expired_token(header: dict, payload: dict):
+        return _unauthorized("token_expired", "The token has expired.")
+
+    @jwt.revoked_token_loader
+    def revoked_token(header: dict, payload: dict):
+        return _unauthorized("token_revoked", "The token has been revoked.")
+
+    @jwt.needs_fresh_token_loader
+    def stale_token(header: dict, payload: dict):
+        return _unauthorized("fresh_token_required", "A fresh login is required.")
+
+    @jwt.token_verification_loader
+    def has_expiry(header: dict, payload: dict) -> bool:
+        # Every token this app issues expires; one without ``exp`` is not ours.
+        return "exp" in payload
+
+    @jwt.token_verification_failed_loader
+    def unverified_claims(header: dict, payload: dict):
+        return _unauthorized("token_invalid", "The token is invalid.")
+
+    @jwt.user_lookup_error_loader
+    def unknown_user(header: dict, payload: dict):
+        return _unauthorized("token_revoked", "The token has been revoked.")
+
+    @jwt.token_in_blocklist_loader
+    def token_revoked(header: dict, payload: dict) -> bool:
+        # One query per request: the session and its user together. A revoked or expired
+        # session, a refresh token that is not the session's current one, or a deactivated
+        # user all make the token unusable. Stored in the database, so it survives restarts.
+        identity = check_session(payload)
+        if identity is None:
+            return True
+        _remember(identity)
+        return False
+
+    @jwt.user_lookup_loader
+    def load_user(header: dict, payload: dict) -> Identity | None:
+        return g.get("identity")
+
+    @jwt.additional_claims_loader
+    def role_claim(identity: Any) -> dict:
+        return {}
+
+
+def _remember(identity: Identity) -> None:
+    request_globals = vars(g._get_current_object())
+    request_globals["identity"] = identity
+    request_globals.pop("current_user", None)
+    request_globals.pop("auth_session", None)
+
+
+def current_identity() -> Identity:
+    """Ids and role of this request's verified token (no further query)."""
+    identity = g.get("identity")
+    if identity is None:
+        raise Unauthorized()
+    return identity
+
+
+def current_user_id() -> int:
+    """The authenticated user's id (no further query)."""
+    return current_identity().user_id
+
+
+def current_user() -> User:
+    """The authenticated user of this request (loaded on first use)."""
+    user = g.get("current_user")
+    if user is None:
+        user = db.session.get(User, current_identity().user_id)
+        if user is None:
+            raise Unauthorized()
+        g.current_user = user
+    return user
+
+
+def current_session() -> AuthSession:
+    """The login session of this request's token (loaded on first use)."""
+    session = g.get("auth_session")
+    if session is None:
+        session = db.session.get(AuthSession, current_identity().session_id)
+        if session is None:
+            raise Unauthorized()
+        g.auth_session = session
+    return session
+
+
+def _verify_fast(refresh: bool) -> bool:
+    """The usual case in one pass: a well-formed Bearer header, one signature check, one query.
+
+    Anything unusual (no or odd header, a bad, expired or revoked token, the wrong type) answers
+    False, and the caller runs Flask-JWT-Extended's full check, which raises the matching error.
+    """
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer ") or " " in header[7:] or "," in header:
+        return False
+    config = current_app.config
+    algorithms = config.get("JWT_DECODE_ALGORITHMS") or [config["JWT_ALGORITHM"]]
+    if (
+        config.get("JWT_TOKEN_LOCATION") != ["headers"]
+        or config.get("JWT_DECODE_AUDIENCE")
+        or not all(name.startswith("HS") for name in algorithms)
+    ):
+        return False
+    try:
+        decoded = pyjwt.api_jwt.decode_complete(
+            header[7:],
+            config["JWT_SECRET_KEY"],
+            algorithms=algorithms,
+            issuer=config.get("JWT_DECODE_ISSUER"),
+            leeway=config.get("JWT_DECODE_LEEWAY", 0),
+            options={
+                "verify_aud": False,
+                "verify_sub": config.get("JWT_VERIFY_SUB", True),
+                # Every token this app issues expires; one without ``exp`` is not ours.
+                "require": ["exp"],
+            },
+        )
+    except pyjwt.PyJWTError:
+        return False
+    payload = decoded["payload"]
+    if config.get("JWT_IDENTITY_CLAIM", "sub") not in payload:
+        return False
+    payload.setdefault("type", "access")
+    payload.setdefault("fresh", False)
+    payload.setdefault("jti", None)
+    if (payload["type"] == "refresh") != refresh:
+        return False
+    identity = check_session(payload)
+    if identity is None:
+        return False
+    _remember(identity)
+    # What Flask-JWT-Extended's own check leaves behind, so its helpers (get_jwt...) work.
+    vars(g._get_current_object()).update(
+        _jwt_extended_jwt_user={"loaded_user": identity},
+        _jwt_extended_jwt_header=decoded["header"],
+        _jwt_extended_jwt=payload,
+        _jwt_extended_jwt_location="headers",
+    )
+    return True
+
+
+def auth_required(role: str | None = None, refresh: bool = False) -> Callable:
+    """Require a valid access (or refresh) token, and optionally a role (403 otherwise)."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any):
+            if not _verify_fast(refresh):
+                verify_jwt_in_request(refresh=refresh)
+            if role is not None and current_identity().role != role:
+                raise Forbidden()
+            return view(*args, **kwargs)
+
+        wrapper._auth_role = role  # type: ignore[attr-defined]
+        wrapper._auth_refresh = refresh  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorator
+
+
+def token_claims() -> dict:
+    """The verified token's claims."""
+    return get_jwt()

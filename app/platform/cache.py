@@ -1,0 +1,253 @@
+"""Cache helpers that never fail a request: a cache error means "compute from the database".
+
+Cached values live in Redis, each tagged with the version token of its namespace (``lots``,
+``admin_stats``). Writers call :func:`invalidate`, which replaces the token now and
+again once the transaction commits, so a reader that cached between the two is dropped too:
+a driver never sees a free count from before their own booking.
+
+Each value is stored with the version it was computed under (two keys written in one MULTI), so
+a cached read is one MGET of the namespace's version, the value's version and the value: a hit
+when the two versions match. Redis is used through the client and key prefix of the configured
+Flask-Caching backend. A rendered body is stored as it is (read back without a copy); other
+values are pickled as Flask-Caching would store them. Without Redis nothing is cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import pickle
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from app.platform.extensions import cache, db
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+PENDING = "parkmind_cache_invalidations"
+LOTS = "lots"
+ADMIN_STATS = "admin_stats"
+FILL_WAIT_SECONDS = 3.0  # how long a miss waits for another caller's value before computing
+FILL_POLL_SECONDS = 0.01
+PICKLED = b"!"
+
+
+def _version_key(namespace: str) -> str:
+    return f"{namespace}:version"
+
+
+def _dumps(value: Any) -> bytes:
+    """Bytes (a rendered response body) as they are; anything else pickled behind ``!``, as
+    Flask-Caching's Redis backend stores it."""
+    if isinstance(value, bytes) and not value.startswith(PICKLED):
+        return value
+    return PICKLED + pickle.dumps(value)
+
+
+def _loads(raw: bytes | None) -> Any:
+    if raw is None:
+        return None
+    if raw.startswith(PICKLED):
+        try:
+            return pickle.loads(memoryview(raw)[1:])  # noqa: S301 - our own values in our Redis
+        except Exception:  # noqa: BLE001 - unreadable: a miss
+            return None
+    return raw
+
+
+def _redis() -> tuple[Any, str]:
+    """The Redis client and key prefix of Flask-Caching's Redis backend (private attributes of
+    cachelib's RedisCache, hence the pinned Flask-Caching and cachelib versions)."""
+    backend = cache.cache
+    return backend._write_client, backend._get_prefix()
+
+
+def _value_keys(namespace: str, digest: str) -> tuple[str, str]:
+    """The keys of a cached value and of the version it was computed under."""
+    return f"{namespace}:{digest}", f"{namespace}:{digest}:version"
+
+
+def _read(namespace: str, digest: str, version: str) -> Any:
+    """The value cached for ``digest`` if it was computed under ``version``, else None (also
+    when the cache is unreachable)."""
+    data_key, tag_key = _value_keys(namespace, digest)
+    try:
+        client, prefix = _redis()
+        tag, raw = client.mget(f"{prefix}{tag_key}", f"{prefix}{data_key}")
+    except Exception as exc:  # noqa: BLE001 - any cache failure falls back to the database
+        log.warning("cache read of %s failed: %s", data_key, exc)
+        return None
+    return _loads(raw) if tag == version.encode() else None
+
+
+def _store(namespace: str, digest: str, version: str, value: Any, timeout: int) -> bool:
+    """Cache ``value`` with the version it was computed under, both keys at once (MULTI), for
+    ``timeout`` seconds; False (logged) when it failed."""
+    data_key, tag_key = _value_keys(namespace, digest)
+    try:
+        client, prefix = _redis()
+        with client.pipeline(transaction=True) as pipe:
+            pipe.set(f"{prefix}{data_key}", _dumps(value), ex=timeout)
+            pipe.set(f"{prefix}{tag_key}", version, ex=timeout)
+            pipe.execute()
+        return True
+    except Exception as exc:  # noqa: BLE001
+        log.warning("cache store of %s failed: %s", data_key, exc)
+        return False
+
+
+def _bump(namespace: str) -> None:
+    """A new version token: every value cached under the old one is unreachable from now on."""
+    try:
+        client, prefix = _redis()
+        client.set(f"{prefix}{_version_key(namespace)}", uuid.uuid4().hex)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("cache invalidation of %s failed: %s", namespace, exc)
+
+
+def _token(raw: bytes | None) -> str | None:
+    """A stored version token, or None unless it is one (32 hex digits)."""
+    if raw is None or len(raw) != 32:
+        return None
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    return text if all(char in "0123456789abcdef" for char in text) else None
+
+
+def _create_version(namespace: str) -> str | None:
+    """The namespace's version token, created by the first caller that needs one (SET NX, so
+    callers racing at a cold start agree on one); a stored value that is not a token (another
+    format) is replaced. None when the cache is unreachable."""
+    try:
+        client, prefix = _redis()
+        key = f"{prefix}{_version_key(namespace)}"
+        candidate = uuid.uuid4().hex
+        if client.set(key, candidate, nx=True):
+            return candidate
+        version = _token(client.get(key))
+        if version is None:
+            client.set(key, candidate)
+            version = candidate
+    except Exception as exc:  # noqa: BLE001
+        log.warning("cache version of %s failed: %s", namespace, exc)
+        return None
+    return version
+
+
+def is_shared() -> bool:
+    """True when the cache is shared by every server process (Redis).
+
+    A process-local cache (SimpleCache) cannot see another worker's invalidation, so it would
+    serve stale free counts under gunicorn: without Redis, values are computed every time.
+    """
+    return "redis" in str(current_app.config.get("CACHE_TYPE", "")).lower()
+
+
+def cached(namespace: str, params: Any, compute: Callable[[], T], timeout: int = 30) -> T:
+    """The cached value for ``params`` in ``namespace``, or ``compute()`` (then stored).
+
+    On a miss, one caller computes while the others wait for its value (see :func:`_fill`).
+    """
+    if not is_shared():
+        return compute()
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[
+        :32
+    ]
+    data_key, tag_key = _value_keys(namespace, digest)
+    try:
+        client, prefix = _redis()
+        current, tag, raw = client.mget(
+            f"{prefix}{_version_key(namespace)}", f"{prefix}{tag_key}", f"{prefix}{data_key}"
+        )
+    except Exception as exc:  # noqa: BLE001 - any cache failure falls back to the database
+        log.warning("cache lookup in %s failed: %s", namespace, exc)
+        return compute()
+    version = _token(current)
+    if version is not None and tag == current:
+        value = _loads(raw)
+        if value is not None:
+            return value
+    version = version or _create_version(namespace)
+    if version is None:
+        return compute()
+    return _fill(namespace, digest, version, compute, timeout)
+
+
+def _fill(namespace: str, digest: str, version: str, compute: Callable[[], T], timeout: int) -> T:
+    """Compute a missing value once for every process sharing the cache.
+
+    When a value expires or a write bumps the version, every request in flight misses at once;
+    each computing the same page or dashboard would multiply the database work by the number of
+    requests (a cache stampede). The first takes a short lock in Redis and computes; the others
+    poll for its value and compute themselves only if it has not appeared after
+    ``CACHE_FILL_WAIT_SECONDS`` (the holder is slow or gone; the lock expires on its own).
+    """
+    lock = f"{namespace}:{digest}:{version}:filling"
+    config = current_app.config
+    wait = float(config.get("CACHE_FILL_WAIT_SECONDS", FILL_WAIT_SECONDS))
+    if not _try_lock(lock, max(1, math.ceil(wait) + 1)):
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            time.sleep(FILL_POLL_SECONDS)
+            value = _read(namespace, digest, version)
+            if value is not None:
+                return value
+        return compute()
+    try:
+        value = compute()
+        _store(namespace, digest, version, value, timeout)
+        return value
+    finally:
+        _unlock(lock)
+
+
+def _try_lock(lock: str, seconds: int) -> bool:
+    """True when this caller now holds ``lock``; also True when the cache cannot tell (down):
+    then every caller computes, as without the lock."""
+    try:
+        client, prefix = _redis()
+        # One atomic command: a lock can never outlive its expiry (SETNX then EXPIRE could).
+        return bool(client.set(f"{prefix}{lock}", b"1", nx=True, ex=seconds))
+    except Exception as exc:  # noqa: BLE001 - no cache: compute as without one
+        log.warning("cache lock %s failed: %s", lock, exc)
+        return True
+
+
+def _unlock(lock: str) -> None:
+    try:
+        client, prefix = _redis()
+        client.delete(f"{prefix}{lock}")
+    except Exception as exc:  # noqa: BLE001 - the lock expires on its own
+        log.warning("cache unlock %s failed: %s", lock, exc)
+
+
+def invalidate(*namespaces: str) -> None:
+    """Drop cached values of ``namespaces`` now and once more after the commit."""
+    if not is_shared():
+        return
+    for namespace in namespaces:
+        _bump(namespace)
+    db.session().info.setdefault(PENDING, set()).update(namespaces)
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    for namespace in session.info.pop(PENDING, ()):
+        _bump(namespace)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _rolled_back(session: Session, previous_transaction) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop(PENDING, None)

@@ -1,0 +1,93 @@
+"""The request edge: request id, the SQLite write lock, one commit per request, response headers
+and request metrics. Kept to one hook at each end: each hook Flask runs has a fixed cost on every
+request."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from time import perf_counter
+
+import structlog
+from flask import Flask, g, request
+
+from app.platform import db_events
+from app.platform.errors import BadRequest
+from app.platform.extensions import db, take_cors_hook
+from app.platform.transactions import commit_response, safe_rollback
+
+REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def register_request_hooks(app: Flask) -> None:
+    """The request hooks, kept few: each hook Flask runs has a fixed cost on every request."""
+
+    metrics = app.extensions["request_metrics"]
+    cors_after_request = take_cors_hook(app)
+    bind_request_id = structlog.contextvars.bind_contextvars
+    clear_context = structlog.contextvars.clear_contextvars
+
+    def start_request() -> None:
+        request_globals = g._get_current_object()
+        request_globals.request_started = perf_counter()
+        incoming = request.environ.get("HTTP_X_REQUEST_ID", "")
+        request_id = incoming if REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex
+        request_globals.request_id = request_id
+        clear_context()
+        bind_request_id(request_id=request_id)
+
+    # First of all hooks, so a request the rate limiter refuses has its id and is counted too.
+    app.before_request_funcs.setdefault(None, []).insert(0, start_request)
+
+    @app.before_request
+    def prepare_write() -> None:
+        method = request.method
+        if method not in WRITE_METHODS:
+            return
+        if db_events.is_sqlite():
+            # SQLite allows one writer. A request that reads first and writes later in a
+            # deferred transaction fails at once with "database is locked" when another writer
+            # committed meanwhile (the busy timeout does not apply). Writes lock at BEGIN.
+            db_events.begin_immediate(db.session)
+        if (
+            method == "PATCH"
+            and request.url_rule is not None  # an unsupported method stays a 405
+            and request.path.startswith("/api/")
+            and not request.get_data(cache=True)
+        ):
+            # A PATCH without a body is a client mistake, not an empty change set.
+            raise BadRequest("A JSON body is required.", code="body_required")
+
+    @app.after_request
+    def finish_request(response):
+        response = commit_response(response)
+        current = request._get_current_object()
+        request_globals = g._get_current_object()
+        headers = response.headers
+        headers["X-Request-ID"] = getattr(request_globals, "request_id", None) or uuid.uuid4().hex
+        # One pass over the headers instead of a lookup per header.
+        present = {key.lower() for key, _ in headers.items()}
+        if "x-content-type-options" not in present:
+            headers.add("X-Content-Type-Options", "nosniff")
+        if "cache-control" not in present and current.path.startswith("/api/"):
+            headers.add("Cache-Control", "no-store")
+        if cors_after_request is not None and "HTTP_ORIGIN" in current.environ:
+            # Without an Origin header a request is not a CORS request: no CORS headers.
+            response = cors_after_request(response)
+        started = getattr(request_globals, "request_started", None)
+        if started is not None:
+            rule = current.url_rule
+            metrics.observe(
+                current.method,
+                rule.rule if rule is not None else None,
+                response.status_code,
+                perf_counter() - started,
+            )
+        return response
+
+    @app.teardown_request
+    def discard_session(exc: BaseException | None) -> None:
+        if exc is not None:
+            metrics.exception(request.method)
+            safe_rollback()

@@ -1,0 +1,122 @@
+"""Flask extensions, created unbound at import time and bound in ``create_app``."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+from flask_caching import Cache
+from flask_cors import CORS
+from flask_jwt_extended import JWTManager
+from flask_limiter import Limiter
+from flask_migrate import Migrate
+from flask_smorest import Api
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+# Stable constraint names, so migrations are the same on SQLite and MariaDB.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base carrying the naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def client_address() -> str:
+    """The client's address as the rate limiter sees it (ProxyFix has run when configured)."""
+    return request.remote_addr or "unknown"
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate(compare_type=True, render_as_batch=True)
+jwt = JWTManager()
+cors = CORS()
+cache = Cache()
+
+
+LIMITER_STATE = "parkmind_limiter_state"  # app.extensions key of an app's limiter state
+
+
+class PerAppLimiter(Limiter):
+    """Flask-Limiter with one state per app.
+
+    Flask-Limiter keeps its settings (enabled, storage, strategy) on the extension object, so with
+    several apps in one process (the test suite, tools) the last ``init_app`` would decide for all
+    of them. Each app's state is kept apart and switched in at the start of its requests.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._pristine_state = dict(self.__dict__)
+
+    def init_app(self, app: Flask) -> None:
+        pristine = self._pristine_state
+        self.__dict__.clear()
+        self.__dict__.update(pristine)
+        self._pristine_state = pristine
+        app.before_request_funcs.setdefault(None, []).insert(0, self._activate_app_state)
+        super().init_app(app)
+        app.extensions[LIMITER_STATE] = dict(self.__dict__)
+
+    def _activate_app_state(self) -> None:
+        from flask import current_app
+
+        state = current_app.extensions.get(LIMITER_STATE)
+        if state is not None and self.__dict__.get("_active_app_state") is not state:
+            self.__dict__.update(state)
+            self.__dict__["_active_app_state"] = state
+
+
+limiter = PerAppLimiter(key_func=client_address, default_limits_exempt_when=lambda: False)
+
+
+class ParkMindApi(Api):
+    """flask-smorest with the contract's error shape in the generated spec."""
+
+    from app.platform.schemas import ErrorSchema as ERROR_SCHEMA  # noqa: N814
+
+
+def take_cors_hook(app: Flask):
+    """Flask-CORS's after-request function for ``app``, removed from the app's hooks.
+
+    The app's own after-request hook calls it, and only for requests with an ``Origin`` header:
+    with ``always_send`` off, Flask-CORS adds nothing to any other response.
+    """
+    hooks = app.after_request_funcs.get(None, [])
+    for hook in hooks:
+        if getattr(hook, "__name__", "") == "cors_after_request":
+            hooks.remove(hook)
+            return hook
+    return None
+
+
+def get_api(app: Flask | None = None) -> ParkMindApi:
+    """The smorest ``Api`` of this app (one per app, so several apps can coexist in tests)."""
+    from flask import current_app
+
+    return (app or current_app).extensions["parkmind_api"]
+
+
+def init_extensions(app: Flask) -> None:
+    """Bind every extension to ``app``."""
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR", "migrations")))
+    jwt.init_app(app)
+    cors.init_app(
+        app,
+        resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}},
+        expose_headers=["X-Request-ID", "Location", "Retry-After"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+        # CORS headers answer a browser's cross-origin request, which always carries Origin.
+        always_send=False,
+    )
+    cache.init_app(app)
+    limiter.init_app(app)
+    app.extensions["parkmind_api"] = ParkMindApi(app)

@@ -1,0 +1,202 @@
+"""Outgoing e-mail that is sent at most once per ``dedupe_key``.
+
+Every message is first recorded in ``outbound_messages`` under its unique key, then sent, then
+marked ``sent``. A second call with the same key finds the row and sends nothing, so a job or task
+that runs twice (a Celery retry, a second beat, ``flask jobs run``) never mails anyone twice.
+
+On MariaDB the record is written in a short transaction of its own and committed before the SMTP
+conversation, so the claim survives a later rollback of the caller's work and a concurrent caller
+with the same key waits on the unique index and then backs off. On SQLite (one writer at a time,
+the embedded default) and on a session bound to a single connection (the test suite) it is a
+savepoint in the caller's transaction instead: a second connection would wait on the caller's own
+write lock.
+
+A delivery failure marks the row ``failed`` and re-raises, so the caller's task retries; a later
+call with the same key claims a ``failed`` row again and sends it.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from collections.abc import Callable, Iterable
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from app.platform.extensions import db
+from app.platform.models import OutboundMessage, utcnow
+
+log = logging.getLogger(__name__)
+
+# Retry options of every task that sends an e-mail: SMTP trouble is retried with backoff.
+MAIL_RETRY = {
+    "autoretry_for": (smtplib.SMTPException, OSError),
+    "retry_backoff": 30,
+    "retry_backoff_max": 1800,
+    "retry_jitter": True,
+    "max_retries": 6,
+}
+
+SMTP_TIMEOUT_SECONDS = 15
+
+
+def send_email(
+    *,
+    dedupe_key: str,
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None = None,
+    attachments: Iterable[tuple[str, bytes, str]] = (),
+) -> bool:
+    """Send one e-mail once per ``dedupe_key``; False when that key was already sent."""
+    message = build_message(to=to, subject=subject, text=text, html=html, attachments=attachments)
+    return deliver_once(
+        dedupe_key=dedupe_key,
+        channel="email",
+        recipient=to,
+        subject=subject,
+        send=lambda: _deliver(message),
+    )
+
+
+def build_message(
+    *,
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None = None,
+    attachments: Iterable[tuple[str, bytes, str]] = (),
+) -> EmailMessage:
+    """Build a MIME message: a text body, an optional HTML alternative and attachments."""
+    config = current_app.config
+    message = EmailMessage()
+    message["From"] = config["MAIL_DEFAULT_SENDER"]
+    message["To"] = to
+    message["Subject"] = subject
+    message["Message-ID"] = make_msgid(domain="parkmind")
+    message.set_content(text)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
+    for filename, content, content_type in attachments:
+        maintype, _, subtype = content_type.partition("/")
+        message.add_attachment(
+            content,
+            maintype=maintype or "application",
+            subtype=subtype or "octet-stream",
+            filename=filename,
+        )
+    return message
+
+
+def _deliver(message: EmailMessage) -> None:
+    config = current_app.config
+    server = config.get("MAIL_SERVER")
+    if not server:
+        log.info(
+            "mail not sent (MAIL_SERVER unset): to=%s subject=%s\n%s",
+            message["To"],
+            message["Subject"],
+            _text_part(message),
+        )
+        return
+    with smtplib.SMTP(server, int(config["MAIL_PORT"]), timeout=SMTP_TIMEOUT_SECONDS) as smtp:
+        if config.get("MAIL_USE_TLS"):
+            smtp.starttls(context=ssl.create_default_context())
+        if config.get("MAIL_USERNAME"):
+            smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
+        smtp.send_message(message)
+    log.info("mail sent: to=%s subject=%s", message["To"], message["Subject"])
+
+
+def _text_part(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    return part.get_content() if part is not None else ""
+
+
+# The ledger, shared with app.platform.webhook -------------------------------------------------
+
+
+def deliver_once(
+    *, dedupe_key: str, channel: str, recipient: str, subject: str | None, send: Callable[[], Any]
+) -> bool:
+    """Record ``dedupe_key``, call ``send`` and mark it sent; False when already claimed."""
+    ledger = _Ledger()
+    if not ledger.claim(dedupe_key, channel, recipient[:255], (subject or "")[:255] or None):
+        log.info("%s %s already sent or in progress; skipped", channel, dedupe_key)
+        return False
+    try:
+        send()
+    except Exception as exc:
+        ledger.finish(dedupe_key, status="failed", error=f"{type(exc).__name__}: {exc}"[:255])
+        raise
+    ledger.finish(dedupe_key, status="sent", error=None)
+    return True
+
+
+class _Ledger:
+    """Writes ``outbound_messages`` rows in their own transaction, or in a savepoint."""
+
+    def __init__(self) -> None:
+        bind = db.session.get_bind()
+        self.own_transaction = isinstance(bind, Engine) and bind.dialect.name != "sqlite"
+        self.engine = bind
+
+    def _run(self, work: Callable[[Connection], Any]) -> Any:
+        if self.own_transaction:
+            with self.engine.begin() as conn:
+                return work(conn)
+        with db.session.begin_nested():
+            return work(db.session.connection())
+
+    def claim(self, key: str, channel: str, recipient: str, subject: str | None) -> bool:
+        now = utcnow()
+
+        def insert_row(conn: Connection) -> None:
+            conn.execute(
+                insert(OutboundMessage).values(
+                    dedupe_key=key,
+                    channel=channel,
+                    recipient=recipient,
+                    subject=subject,
+                    status="pending",
+                    attempts=1,
+                    created_at=now,
+                )
+            )
+
+        try:
+            self._run(insert_row)
+            return True
+        except IntegrityError:
+            pass
+        # Already recorded: only a failed delivery may be claimed again (by exactly one caller).
+        reclaim = (
+            update(OutboundMessage)
+            .where(OutboundMessage.dedupe_key == key, OutboundMessage.status == "failed")
+            .values(status="pending", attempts=OutboundMessage.attempts + 1, error=None)
+        )
+        return bool(self._run(lambda conn: conn.execute(reclaim).rowcount))
+
+    def finish(self, key: str, *, status: str, error: str | None) -> None:
+        values: dict[str, Any] = {"status": status, "error": error}
+        if status == "sent":
+            values["sent_at"] = utcnow()
+        statement = (
+            update(OutboundMessage).where(OutboundMessage.dedupe_key == key).values(**values)
+        )
+        self._run(lambda conn: conn.execute(statement))
+
+
+def message_status(dedupe_key: str) -> str | None:
+    """The ledger status of ``dedupe_key`` (pending, sent, failed), or None when unknown."""
+    return db.session.scalar(
+        select(OutboundMessage.status).where(OutboundMessage.dedupe_key == dedupe_key)
+    )

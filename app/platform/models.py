@@ -1,0 +1,116 @@
+"""Column types and helpers shared by every model."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.platform.extensions import db
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC. The one clock of the application."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Stores naive UTC (``DATETIME(6)`` on MySQL/MariaDB) and returns aware UTC datetimes."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(sa.DateTime())
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return value.replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+def check_in(column: str, values: tuple[str, ...]) -> str:
+    """SQL text of a check constraint limiting ``column`` to ``values`` (states as strings)."""
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return f"{column} IN ({quoted})"
+
+
+class TimestampMixin:
+    """``created_at`` and ``updated_at`` in UTC."""
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False
+    )
+
+
+class JSONText(sa.types.TypeDecorator):
+    """JSON kept in a TEXT column: identical on SQLite and MariaDB (no dialect JSON quirks)."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return json.loads(value)
+
+
+# Tables of the platform's own mechanisms ---------------------------------------------------
+
+MESSAGE_CHANNELS = ("email", "webhook")
+MESSAGE_STATUSES = ("pending", "sent", "failed")
+
+
+class IdempotencyKey(db.Model):
+    """A stored response for an ``Idempotency-Key``, written in the same transaction as the work."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (sa.UniqueConstraint("user_id", "endpoint", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    endpoint: Mapped[str] = mapped_column(sa.String(64))
+    key: Mapped[str] = mapped_column(sa.String(255))
+    request_hash: Mapped[str] = mapped_column(sa.String(64))
+    response_status: Mapped[int] = mapped_column(sa.Integer)
+    response_body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class OutboundMessage(db.Model):
+    """An e-mail or webhook post, recorded under a unique key before it is sent."""
+
+    __tablename__ = "outbound_messages"
+    __table_args__ = (
+        sa.CheckConstraint(check_in("channel", MESSAGE_CHANNELS), name="channel"),
+        sa.CheckConstraint(check_in("status", MESSAGE_STATUSES), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(sa.String(191), unique=True)
+    channel: Mapped[str] = mapped_column(sa.String(16))
+    recipient: Mapped[str] = mapped_column(sa.String(255))
+    subject: Mapped[str | None] = mapped_column(sa.String(255))
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    error: Mapped[str | None] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

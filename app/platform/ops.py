@@ -1,0 +1,38 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from marshmallow import Schema, fields
+
+from app.platform import health
+from app.platform.blueprint import Blueprint
+
+blp = Blueprint("ops", __name__, description="Operations: liveness and readiness.")
+
+
+class HealthSchema(Schema):
+    status = fields.String(required=True)
+
+
+class ReadySchema(Schema):
+    status = fields.String(required=True)
+    checks = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True)
+
+
+@blp.route("/health")
+class Health(MethodView):
+    @blp.response(200, HealthSchema)
+    def get(self):
+        """Liveness: answers without touching any dependency."""
+        return {"status": "ok"}
+
+
+@blp.route("/ready")
+class Ready(MethodView):
+    @blp.response(200, ReadySchema)
+    @blp.alt_response(503, schema=ReadySchema, description="A dependency is down.")
+    def get(self):
+        """Readiness: the database, and Redis and the broker when configured."""
+        report = health.readiness()
+        return report, (200 if report["status"] == "ok" else 503)

@@ -1,0 +1,125 @@
+"""Scheduled jobs: each is a plain function of its domain (``app/<domain>/jobs.py``) that declares
+its own ``crontab`` on the ``@job`` decorator. Beat sends ``jobs.run_job(name)`` at those times;
+``flask jobs run NAME`` runs the same function. Times are in the configured ``TIMEZONE``.
+
+Nothing is listed by hand: :func:`discover_jobs` imports the ``jobs`` module of every package under
+``app/``, so a new job is scheduled as soon as its module exists (``tests/platform/test_jobs.py``
+fails for a job that beat does not know).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import itertools
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from celery.schedules import crontab
+
+RUN_JOB = "jobs.run_job"
+ROOT_PACKAGE = "app"
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    func: Callable[[], dict | int | None]
+    description: str
+    schedule: crontab
+
+    @property
+    def cron(self) -> str:
+        """The schedule as the five crontab fields (``"0 18 * * *"``)."""
+        return " ".join(
+            _cron_field(getattr(self.schedule, field), first, size)
+            for field, first, size in CRON_FIELDS
+        )
+
+
+# crontab's public fields, with their first value and how many values they can take.
+CRON_FIELDS = (
+    ("minute", 0, 60),
+    ("hour", 0, 24),
+    ("day_of_month", 1, 31),
+    ("month_of_year", 1, 12),
+    ("day_of_week", 0, 7),
+)
+
+
+def _cron_field(values: set[int], first: int, size: int) -> str:
+    """``*``, ``*/k`` or a list, for one field of a crontab."""
+    ordered = sorted(values)
+    if len(ordered) == size:
+        return "*"
+    steps = {b - a for a, b in itertools.pairwise(ordered)}
+    if ordered[0] == first and len(steps) == 1 and len(ordered) * steps.copy().pop() == size:
+        return f"*/{steps.pop()}"
+    return ",".join(str(value) for value in ordered)
+
+
+JOBS: dict[str, Job] = {}
+
+
+def job(name: str, *, schedule: crontab) -> Callable:
+    """Register ``func`` as the job ``name``, run by beat at ``schedule``."""
+    if not isinstance(schedule, crontab):
+        raise TypeError(f"job {name!r}: schedule must be a celery.schedules.crontab")
+
+    def decorator(func: Callable) -> Callable:
+        doc = (func.__doc__ or "").strip().splitlines()
+        JOBS[name] = Job(name, func, doc[0] if doc else name, schedule)
+        return func
+
+    return decorator
+
+
+def domain_packages() -> list[str]:
+    """Every package directly under ``app/`` (the domains and the platform)."""
+    root = importlib.import_module(ROOT_PACKAGE)
+    return sorted(
+        f"{ROOT_PACKAGE}.{info.name}" for info in pkgutil.iter_modules(root.__path__) if info.ispkg
+    )
+
+
+def discover(related_name: str) -> list[str]:
+    """Import ``<package>.<related_name>`` of every package under ``app/`` that has one."""
+    found = []
+    for package in domain_packages():
+        module = f"{package}.{related_name}"
+        if importlib.util.find_spec(module) is not None:
+            importlib.import_module(module)
+            found.append(module)
+    return found
+
+
+def discover_jobs() -> dict[str, Job]:
+    """Import every ``app/<package>/jobs.py`` and return the registry."""
+    discover("jobs")
+    return JOBS
+
+
+def _expires_seconds(schedule: crontab) -> int:
+    # Just under one period: a tick no worker picked up in time is dropped, not piled up.
+    minutes = sorted(schedule.minute)
+    every_hour = len(schedule.hour) == 24
+    if len(minutes) == 60 and every_hour:
+        return 55
+    gaps = {b - a for a, b in zip(minutes, [*minutes[1:], minutes[0] + 60], strict=True)}
+    if every_hour and len(gaps) == 1:
+        return gaps.pop() * 60 - 5
+    return 50 * 60
+
+
+def beat_schedule() -> dict:
+    """One beat entry per job, sending ``jobs.run_job(name)``."""
+    return {
+        f"job:{name}": {
+            "task": RUN_JOB,
+            "schedule": found.schedule,
+            "args": (name,),
+            "options": {"expires": _expires_seconds(found.schedule)},
+        }
+        for name, found in sorted(discover_jobs().items())
+    }

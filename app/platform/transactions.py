@@ -1,0 +1,162 @@
+"""The request edge: one commit per request, and retries of work that lost a lock race."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import Response, g
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from app.platform.errors import HTTP_MESSAGES, error_response, is_connection_error
+from app.platform.extensions import db
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# MariaDB/MySQL: deadlock, lock wait timeout, record changed since last read.
+RETRYABLE_MYSQL_CODES = {1213, 1205, 1020}
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """True for lock conflicts that a fresh transaction can win."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    orig = exc.orig
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int) and args[0] in RETRYABLE_MYSQL_CODES:
+        return True
+    text = str(orig).lower()
+    return "database is locked" in text or "database table is locked" in text
+
+
+def run_in_transaction(
+    work: Callable[[], T], *, attempts: int = 8, on_retry: Callable[[], None] | None = None
+) -> T:
+    """Run ``work`` and commit; on a deadlock or lock timeout, roll back and run it again."""
+    for attempt in range(1, attempts + 1):
+        try:
+            result = work()
+            db.session.commit()
+            return result
+        except (OperationalError, DBAPIError) as exc:
+            db.session.rollback()
+            if not is_retryable(exc) or attempt == attempts:
+                raise
+            g.transaction_retries = getattr(g, "transaction_retries", 0) + 1
+            log.info("transaction retry %s after lock conflict: %s", attempt, exc.orig)
+            if on_retry is not None:
+                on_retry()
+            time.sleep(random.uniform(0.005, 0.02) * attempt)
+        except BaseException:
+            db.session.rollback()
+            raise
+    raise AssertionError("unreachable")
+
+
+def safe_rollback() -> None:
+    """Roll back; when the connection died meanwhile (killed, server restart), discard it."""
+    try:
+        db.session.rollback()
+    except DBAPIError as exc:
+        # The server already dropped the transaction with the connection: nothing is lost, and
+        # the request keeps its own answer instead of turning into a 500.
+        log.warning("rollback failed, discarding the connection: %s", exc.orig)
+        db.session().invalidate()
+
+
+# Statements that change nothing; anything else (or an unknown history) counts as a write.
+READ_ONLY_PREFIXES = ("SELECT", "BEGIN")
+WROTE = "parkmind_wrote"
+
+
+@event.listens_for(Engine, "begin")
+def _transaction_began(connection) -> None:
+    connection.info[WROTE] = False
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _statement(connection, cursor, statement, parameters, context, executemany) -> None:
+    if not statement.lstrip()[:6].upper().startswith(READ_ONLY_PREFIXES):
+        connection.info[WROTE] = True
+
+
+def _read_only_connections(session) -> list | None:
+    """The connections of the session's transaction when it has provably only read (SELECTs
+    since each began), holds no ORM objects and nothing waits for its commit (tasks, cache
+    bumps); else None."""
+    from app.platform import cache
+    from app.platform import queue as dispatch
+
+    if session.new or session.dirty or session.deleted or len(session.identity_map):
+        return None  # ORM objects stay attached (and expired) as after a COMMIT: normal path
+    if session.info.get(dispatch.PENDING) or session.info.get(cache.PENDING):
+        return None
+    transaction = session.get_transaction()
+    entries = getattr(transaction, "_connections", None)
+    if transaction is None or transaction.nested or not isinstance(entries, dict):
+        return None
+    if not all(entry[3] is True for entry in entries.values()):
+        return None  # a connection the session does not own (bound by the caller): leave it
+    connections = list({entry[0] for entry in entries.values()})
+    if all(conn.info.get(WROTE, True) is False for conn in connections):
+        return connections
+    return None
+
+
+def _end_read(session, connections: list) -> None:
+    """End a read-only transaction with one ROLLBACK per connection.
+
+    COMMIT (or a rollback followed by the close) makes the pool send its reset ROLLBACK as
+    well: two round trips. A connection closed inside its transaction rolls back once.
+    """
+    try:
+        for connection in connections:
+            connection.close()
+        session.close()
+    except DBAPIError as exc:
+        log.warning("ending a read-only transaction failed: %s", exc.orig)
+        safe_rollback()
+
+
+def commit_response(response: Response) -> Response:
+    """Commit the request's work when it succeeded; roll back otherwise."""
+    if not db.session.registry.has():
+        return response  # the request never used the database
+    session = db.session()
+    if not (session.in_transaction() or session.new or session.dirty or session.deleted):
+        # Nothing began since the last commit (or nothing at all): no COMMIT round trip.
+        from app.platform.queue import send_ready_tasks
+
+        send_ready_tasks()
+        return response
+    if response.status_code >= 400:
+        safe_rollback()
+        return response
+    connections = None if response.is_streamed else _read_only_connections(session)
+    if connections is not None:
+        _end_read(session, connections)
+        from app.platform.queue import send_ready_tasks
+
+        send_ready_tasks()
+        return response
+    try:
+        db.session.commit()
+    except DBAPIError as exc:
+        safe_rollback()
+        if is_connection_error(exc) or is_retryable(exc):
+            log.warning("commit failed, database unavailable: %s", exc.orig)
+            return error_response(
+                503, "database_unavailable", HTTP_MESSAGES[503], headers={"Retry-After": "1"}
+            )
+        log.exception("commit failed")
+        return error_response(500, "internal_error", HTTP_MESSAGES[500])
+    from app.platform.queue import send_ready_tasks
+
+    send_ready_tasks()
+    return response

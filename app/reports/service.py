@@ -1,0 +1,311 @@
+"""The monthly report: a user's month of parking in figures, as an HTML e-mail with a PDF.
+
+Figures: bookings, time parked, spend, the most used lot, retrievals (and how many found the car
+unaided) and the retrieval score trend, drawn as a vector chart (ReportLab graphics) in the PDF
+and as inline SVG in the HTML.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from flask import current_app, render_template
+from sqlalchemy import func, select
+
+from app.accounts.models import User
+from app.bookings.models import Booking
+from app.lots.models import Lot
+from app.parking.models import RetrievalScore
+from app.platform.extensions import db
+from app.platform.mail import message_status, send_email
+
+
+@dataclass
+class MonthlyReport:
+    """One user's figures for one calendar month (in the configured time zone)."""
+
+    user_name: str
+    month: str  # YYYY-MM
+    month_label: str  # "October 2026"
+    bookings: int
+    minutes_parked: int
+    spend_cents: int
+    currency: str
+    most_used_lot: str | None
+    most_used_lot_visits: int
+    retrievals: int
+    found: int
+    scores: list[tuple[datetime, float]] = field(default_factory=list)
+    previous_mean_score: float | None = None
+
+    @property
+    def time_parked(self) -> str:
+        hours, minutes = divmod(self.minutes_parked, 60)
+        return f"{hours} h {minutes:02d} min"
+
+    @property
+    def spend(self) -> str:
+        return f"{self.spend_cents / 100:.2f} {self.currency}"
+
+    @property
+    def mean_score(self) -> float | None:
+        if not self.scores:
+            return None
+        return round(sum(total for _, total in self.scores) / len(self.scores), 2)
+
+    @property
+    def has_activity(self) -> bool:
+        return bool(self.bookings or self.retrievals)
+
+
+def month_bounds(month: str, tz_name: str) -> tuple[datetime, datetime]:
+    """UTC start (inclusive) and end (exclusive) of ``YYYY-MM`` in the zone ``tz_name``."""
+    year, mon = (int(part) for part in month.split("-"))
+    zone = ZoneInfo(tz_name)
+    start = datetime(year, mon, 1, tzinfo=zone)
+    end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def previous_month(today: date) -> str:
+    """``YYYY-MM`` of the month before ``today``."""
+    return month_before(f"{today.year:04d}-{today.month:02d}")
+
+
+def month_before(month: str) -> str:
+    """``YYYY-MM`` of the month before ``month``."""
+    year, mon = (int(part) for part in month.split("-"))
+    year, mon = (year - 1, 12) if mon == 1 else (year, mon - 1)
+    return f"{year:04d}-{mon:02d}"
+
+
+def build_monthly_report(user: User, month: str) -> MonthlyReport:
+    """Gather ``user``'s figures for ``month`` (``YYYY-MM``)."""
+    config = current_app.config
+    start, end = month_bounds(month, config.get("TIMEZONE") or "UTC")
+    in_month = (Booking.user_id == user.id, Booking.started_at >= start, Booking.started_at < end)
+    bookings, minutes, spend = db.session.execute(
+        select(
+            func.count(Booking.id),
+            func.coalesce(func.sum(Booking.duration_minutes), 0),
+            func.coalesce(func.sum(Booking.cost_cents), 0),
+        ).where(*in_month, Booking.status != "cancelled")
+    ).one()
+    top = db.session.execute(
+        select(Lot.name, func.count(Booking.id).label("visits"))
+        .join(Lot, Lot.id == Booking.lot_id)
+        .where(*in_month, Booking.status != "cancelled")
+        .group_by(Lot.id, Lot.name)
+        .order_by(func.count(Booking.id).desc(), Lot.name)
+        .limit(1)
+    ).first()
+    scores = db.session.execute(
+        select(RetrievalScore.created_at, RetrievalScore.total, RetrievalScore.found)
+        .where(
+            RetrievalScore.user_id == user.id,
+            RetrievalScore.created_at >= start,
+            RetrievalScore.created_at < end,
+        )
+        .order_by(RetrievalScore.created_at, RetrievalScore.id)
+    ).all()
+    previous_start, _ = month_bounds(month_before(month), config.get("TIMEZONE") or "UTC")
+    previous_mean = db.session.scalar(
+        select(func.avg(RetrievalScore.total)).where(
+            RetrievalScore.user_id == user.id,
+            RetrievalScore.created_at >= previous_start,
+            RetrievalScore.created_at < start,
+        )
+    )
+    year, mon = (int(part) for part in month.split("-"))
+    return MonthlyReport(
+        user_name=user.full_name or user.username,
+        month=month,
+        month_label=date(year, mon, 1).strftime("%B %Y"),
+        bookings=int(bookings or 0),
+        minutes_parked=int(minutes or 0),
+        spend_cents=int(spend or 0),
+        currency=config.get("CURRENCY", "USD"),
+        most_used_lot=top.name if top else None,
+        most_used_lot_visits=int(top.visits) if top else 0,
+        retrievals=len(scores),
+        found=sum(1 for row in scores if row.found),
+        scores=[(row.created_at, float(row.total)) for row in scores],
+        previous_mean_score=(
+            round(float(previous_mean), 2) if isinstance(previous_mean, float | Decimal) else None
+        ),
+    )
+
+
+# --- rendering -----------------------------------------------------------------------------------
+
+CHART_WIDTH, CHART_HEIGHT = 440, 180
+
+
+def score_chart(report: MonthlyReport):
+    """The score trend as a ReportLab vector drawing (day of month → score 0..100)."""
+    from reportlab.graphics.charts.lineplots import LinePlot
+    from reportlab.graphics.shapes import Drawing, String
+    from reportlab.graphics.widgets.markers import makeMarker
+    from reportlab.lib import colors
+
+    drawing = Drawing(CHART_WIDTH, CHART_HEIGHT)
+    zone = ZoneInfo(current_app.config.get("TIMEZONE") or "UTC")
+    points = [
+        (moment.astimezone(zone).day + moment.astimezone(zone).hour / 24, total)
+        for moment, total in report.scores
+    ]
+    if not points:
+        drawing.add(String(10, CHART_HEIGHT / 2, "No retrievals this month.", fontSize=11))
+        return drawing
+    plot = LinePlot()
+    plot.x, plot.y = 40, 30
+    plot.width, plot.height = CHART_WIDTH - 60, CHART_HEIGHT - 50
+    plot.data = [points]
+    plot.lines[0].strokeColor = colors.HexColor("#1f6feb")
+    plot.lines[0].strokeWidth = 2
+    plot.lines[0].symbol = makeMarker("FilledCircle", size=4)
+    plot.xValueAxis.valueMin, plot.xValueAxis.valueMax = 1, 31
+    plot.xValueAxis.valueSteps = [1, 8, 15, 22, 29]
+    plot.yValueAxis.valueMin, plot.yValueAxis.valueMax = 0, 100
+    plot.yValueAxis.valueSteps = [0, 25, 50, 75, 100]
+    drawing.add(plot)
+    drawing.add(String(40, CHART_HEIGHT - 12, "Retrieval score by day of month", fontSize=10))
+    return drawing
+
+
+def chart_svg(report: MonthlyReport) -> str:
+    """The score chart as an inline SVG document for the HTML e-mail."""
+    from reportlab.graphics import renderSVG
+
+    svg = renderSVG.drawToString(score_chart(report))
+    return svg[svg.index("<svg") :] if "<svg" in svg else svg
+
+
+def render_report_html(report: MonthlyReport) -> str:
+    """The HTML body of the monthly report e-mail."""
+    return render_template(
+        "email/monthly_report.html",
+        report=report,
+        report_rows=figure_rows(report),
+        chart=chart_svg(report),
+    )
+
+
+def render_report_text(report: MonthlyReport) -> str:
+    """The plain-text body of the monthly report e-mail."""
+    return render_template(
+        "email/monthly_report.txt", report=report, report_rows=figure_rows(report)
+    )
+
+
+def render_report_pdf(report: MonthlyReport) -> bytes:
+    """The monthly report as a PDF (ReportLab platypus) with the score chart as vector graphics."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    styles = getSampleStyleSheet()
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        title=f"ParkMind monthly report {report.month}",
+        author="ParkMind",
+        leftMargin=20 * mm,
+        rightMargin=20 * mm,
+        topMargin=20 * mm,
+        bottomMargin=20 * mm,
+    )
+    rows = [["Figure", "Value"], *figure_rows(report)]
+    table = Table(rows, colWidths=[70 * mm, 90 * mm])
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef7")),
+                ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#b0b8c4")),
+                ("FONTSIZE", (0, 0), (-1, -1), 11),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
+            ]
+        )
+    )
+    story = [
+        Paragraph(f"ParkMind monthly report: {report.month_label}", styles["Title"]),
+        Paragraph(f"Prepared for {_escape(report.user_name)}", styles["Normal"]),
+        Spacer(1, 8 * mm),
+        table,
+        Spacer(1, 8 * mm),
+        Paragraph("Score trend", styles["Heading2"]),
+        score_chart(report),
+        Spacer(1, 4 * mm),
+        Paragraph(
+            "The retrieval score is a personal trend measure, never a diagnosis.", styles["Italic"]
+        ),
+    ]
+    doc.build(story)
+    return buffer.getvalue()
+
+
+def figure_rows(report: MonthlyReport) -> list[list[str]]:
+    """The report's figures as label/value pairs (shared by the PDF, HTML and text)."""
+    lot = (
+        f"{report.most_used_lot} ({report.most_used_lot_visits} visits)"
+        if report.most_used_lot
+        else "none"
+    )
+    mean = f"{report.mean_score:.2f}" if report.mean_score is not None else "no retrievals"
+    previous = (
+        f"{report.previous_mean_score:.2f}" if report.previous_mean_score is not None else "n/a"
+    )
+    return [
+        ["Bookings", str(report.bookings)],
+        ["Time parked", report.time_parked],
+        ["Spend", report.spend],
+        ["Most used lot", lot],
+        ["Retrievals", f"{report.retrievals} ({report.found} found)"],
+        ["Mean retrieval score", mean],
+        ["Previous month's mean score", previous],
+    ]
+
+
+def _escape(text: str) -> str:
+    from xml.sax.saxutils import escape
+
+    return escape(text)
+
+
+# --- sending -------------------------------------------------------------------------------------
+
+
+def report_key(user_id: int, month: str) -> str:
+    """The outbound ledger key of one user's report for one month."""
+    return f"monthly-report:{user_id}:{month}"
+
+
+def send_monthly_report(user_id: int, month: str) -> bool:
+    """Build and e-mail ``user_id``'s report for ``month`` once; False when already sent."""
+    key = report_key(user_id, month)
+    if message_status(key) == "sent":
+        return False
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_active or not user.settings.get("monthly_report", True):
+        return False
+    report = build_monthly_report(user, month)
+    if not report.has_activity:
+        return False
+    return send_email(
+        dedupe_key=key,
+        to=user.email,
+        subject=f"Your ParkMind report for {report.month_label}",
+        text=render_report_text(report),
+        html=render_report_html(report),
+        attachments=[
+            (f"parkmind-report-{month}.pdf", render_report_pdf(report), "application/pdf")
+        ],
+    )

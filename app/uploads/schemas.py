@@ -1,0 +1,50 @@
+"""Schemas for direct uploads."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from app.platform.schemas import StrictSchema, UTCDateTime
+from app.uploads.models import CONTENT_TYPES, UPLOAD_PURPOSES
+
+CONTRACT_MAX_BYTES = 10 * 1024 * 1024
+
+
+class UploadCreateSchema(StrictSchema):
+    purpose = fields.String(required=True, validate=validate.OneOf(UPLOAD_PURPOSES))
+    content_type = fields.String(required=True, validate=validate.OneOf(list(CONTENT_TYPES)))
+    # The contract's ceiling; the service also checks the configured UPLOAD_MAX_BYTES.
+    size_bytes = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, max=CONTRACT_MAX_BYTES)
+    )
+
+
+class UploadSchema(Schema):
+    """An upload as its owner sees it; ``photo_url`` once it is ready."""
+
+    id = fields.Integer(required=True)
+    purpose = fields.String(required=True)
+    content_type = fields.String(required=True)
+    size_bytes = fields.Integer(required=True)
+    status = fields.String(required=True)
+    created_at = UTCDateTime(required=True)
+    completed_at = UTCDateTime(allow_none=True)
+    photo_url = fields.Method("get_photo_url", allow_none=True)
+
+    def get_photo_url(self, upload) -> str | None:
+        from app.uploads.service import photo_url
+
+        return photo_url(upload.id) if upload.status == "ready" else None
+
+
+class UploadTicketSchema(Schema):
+    """Where and how to send the bytes: a multipart POST of ``fields`` plus a ``file`` part."""
+
+    id = fields.Integer(required=True)
+    status = fields.String(required=True)
+    method = fields.String(required=True)
+    url = fields.String(required=True)
+    # ``fields`` would shadow Schema.fields; the attribute is renamed, the JSON key is not.
+    form_fields = fields.Dict(keys=fields.String(), values=fields.String(), data_key="fields")
+    headers = fields.Dict(keys=fields.String(), values=fields.String())
+    expires_at = UTCDateTime(required=True)

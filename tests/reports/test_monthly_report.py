@@ -1,0 +1,108 @@
+"""The monthly report: figures, HTML naming the most used lot, a PDF that parses, sent once."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+from pypdf import PdfReader
+
+from app.reports.service import build_monthly_report, render_report_pdf
+from tests.factories import (
+    BookingFactory,
+    LotFactory,
+    RetrievalScoreFactory,
+    SpotFactory,
+    UserFactory,
+)
+
+OCTOBER = datetime(2026, 10, 10, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def october(db):
+    """A driver with three bookings (two at Harbour Lot) and two retrievals in October 2026."""
+    person = UserFactory(full_name="Ada Lovelace")
+    # The lots are kept here: a spot's ``lot`` is not loaded lazily (``raise_on_sql``).
+    harbour_lot, station_lot = LotFactory(name="Harbour Lot"), LotFactory(name="Station Lot")
+    harbour, station = SpotFactory(lot=harbour_lot), SpotFactory(lot=station_lot)
+    for day, spot, lot, cost in (
+        (3, harbour, harbour_lot, 750),
+        (12, harbour, harbour_lot, 500),
+        (20, station, station_lot, 1000),
+    ):
+        BookingFactory(
+            user=person,
+            spot=spot,
+            lot=lot,
+            cost_cents=cost,
+            duration_minutes=90,
+            started_at=datetime(2026, 10, day, 9, tzinfo=UTC),
+            ended_at=datetime(2026, 10, day, 10, 30, tzinfo=UTC),
+        )
+    BookingFactory(user=person, started_at=datetime(2026, 9, 28, 9, tzinfo=UTC))  # September
+    for day, total in ((5, 62.5), (25, 81.25)):
+        RetrievalScoreFactory(
+            user_id=person.id,
+            event__user=person,
+            total=total,
+            created_at=datetime(2026, 10, day, 18, tzinfo=UTC),
+        )
+    return person
+
+
+def test_report_figures(app, october):
+    with app.app_context():
+        report = build_monthly_report(october, "2026-10")
+    assert report.bookings == 3
+    assert report.minutes_parked == 270 and report.time_parked == "4 h 30 min"
+    assert report.spend_cents == 2250
+    assert report.most_used_lot == "Harbour Lot" and report.most_used_lot_visits == 2
+    assert report.retrievals == 2 and report.mean_score == pytest.approx(71.88, abs=0.01)
+
+
+def test_pdf_parses_and_contains_the_figures(app, october):
+    report = build_monthly_report(october, "2026-10")
+    reader = PdfReader(io.BytesIO(render_report_pdf(report)))
+    text = " ".join(page.extract_text() for page in reader.pages)
+    assert "October 2026" in text and "Ada Lovelace" in text
+    for figure in ("Harbour Lot", "4 h 30 min", "22.50 USD", "71.88"):
+        assert figure in text
+
+
+def test_monthly_reports_sent_once_with_html_and_pdf(app, db, october, smtp, mailing, run_job):
+    UserFactory()  # no activity: no report
+    with time_machine.travel(datetime(2026, 11, 1, 9, 0, tzinfo=UTC), tick=False):
+        first = run_job("monthly-reports")
+        second = run_job("monthly-reports")
+    assert first == {"month": "2026-10", "queued": 1}
+    assert second == {"month": "2026-10", "queued": 0}
+    messages = smtp.wait_for(1, timeout=10)
+    assert len(messages) == 1
+    message = messages[0]
+    assert message["To"] == october.email
+    assert message["Subject"] == "Your ParkMind report for October 2026"
+    html = message.get_body(("html",)).get_content()
+    assert "Harbour Lot" in html and "<svg" in html
+    [pdf] = [
+        part for part in message.iter_attachments() if part.get_content_type() == "application/pdf"
+    ]
+    text = PdfReader(io.BytesIO(pdf.get_content())).pages[0].extract_text()
+    assert "Harbour Lot" in text and "22.50 USD" in text
+
+
+def test_monthly_report_task_twice_sends_once(app, db, october, smtp, mailing):
+    from app.reports.service import send_monthly_report
+
+    assert send_monthly_report(october.id, "2026-10") is True
+    assert send_monthly_report(october.id, "2026-10") is False
+    assert len(smtp.wait_for(2, timeout=1)) == 1
+
+
+def test_opted_out_user_gets_no_report(app, db, october, smtp, mailing, run_job):
+    october.preferences = {"monthly_report": False}
+    db.session.flush()
+    with time_machine.travel(datetime(2026, 11, 1, 9, 0, tzinfo=UTC), tick=False):
+        assert run_job("monthly-reports")["queued"] == 0
