@@ -117,14 +117,17 @@ def login(*, login: str, password: str) -> dict:
     return start_session(user)
 
 
+class RefreshTokenReused(Unauthorized):
+    """A rotated refresh token came back: its session is revoked, and that revocation stays."""
+
+
 def rotate_refresh(*, session: AuthSession, user: User, jti: str) -> dict:
     """Exchange a refresh token for a new pair; reusing a rotated one revokes the family."""
     if session.refresh_jti != jti:
         revoke_session(session, reason="refresh_reuse")
-        raise Unauthorized(
+        raise RefreshTokenReused(
             "This refresh token was already used; the session has been revoked.",
             code="token_reused",
-            commit=True,
         )
     if session.expires_at <= utcnow():
         raise Unauthorized("The session has expired.", code="token_expired")

@@ -18,6 +18,7 @@ from app.accounts.schemas import (
 from app.platform.auth import current_session, current_user, token_claims
 from app.platform.blueprint import Blueprint
 from app.platform.extensions import limiter
+from app.platform.transactions import transaction
 from app.platform.web import created, errors, protected
 
 blp = Blueprint("auth", __name__, description="Accounts and tokens.")
@@ -52,6 +53,7 @@ class Register(MethodView):
     decorators = [limiter.limit(_register_limit, methods=["POST"])]
 
     @blp.arguments(RegisterSchema)
+    @transaction
     @blp.response(201, UserSchema)
     @errors(blp, 409, 429)
     def post(self, body):
@@ -68,6 +70,7 @@ class Login(MethodView):
     ]
 
     @blp.arguments(LoginSchema)
+    @transaction
     @blp.response(200, TokenSchema)
     @errors(blp, 401, 429)
     def post(self, body):
@@ -78,6 +81,7 @@ class Login(MethodView):
 @blp.route("/refresh")
 class Refresh(MethodView):
     @protected(blp, refresh=True)
+    @transaction(keep_on=(users.RefreshTokenReused,))
     @blp.response(200, TokenSchema)
     def post(self):
         """Rotate the refresh token: the old one is revoked; reusing it revokes the session."""
@@ -90,6 +94,7 @@ class Refresh(MethodView):
 class Logout(MethodView):
     @protected(blp)
     @blp.arguments(LogoutSchema, required=False)
+    @transaction
     @blp.response(204)
     def post(self, body):
         """Revoke this access token's session and, if given, the refresh token's."""
@@ -108,6 +113,7 @@ class Me(MethodView):
 
     @protected(me_blp, 409, 422)
     @me_blp.arguments(ProfileUpdateSchema)
+    @transaction
     @me_blp.response(200, UserSchema)
     def patch(self, changes):
         """Update the profile (never role or is_active)."""
@@ -118,6 +124,7 @@ class Me(MethodView):
 class Password(MethodView):
     @protected(me_blp, 422)
     @me_blp.arguments(PasswordChangeSchema)
+    @transaction
     @me_blp.response(204)
     def post(self, body):
         """Change the password; every other session is revoked."""

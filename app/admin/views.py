@@ -26,7 +26,7 @@ from app.platform.auth import current_user
 from app.platform.blueprint import Blueprint
 from app.platform.dumper import dumper, json_response, raw_json_response
 from app.platform.schemas import PaginationQuery, page_of
-from app.platform.transactions import run_in_transaction
+from app.platform.transactions import transaction
 from app.platform.web import created, protected
 
 blp = Blueprint("admin", __name__, description="Administration (role admin).")
@@ -43,6 +43,7 @@ class AdminLots(MethodView):
 
     @protected(blp, 422, role="admin")
     @blp.arguments(LotCreateSchema)
+    @transaction
     @blp.response(201, AdminLotSchema)
     def post(self, body):
         """Create a lot and its spots numbered 1..N."""
@@ -60,17 +61,19 @@ class AdminLot(MethodView):
 
     @protected(blp, 404, 409, 422, role="admin")
     @blp.arguments(LotUpdateSchema)
+    @transaction
     @blp.response(200, AdminLotSchema)
     def patch(self, changes, lot_id):
         """Update a lot; `total_spots` grows it or shrinks it (409 `lot_in_use`)."""
-        run_in_transaction(lambda: lots.update_lot(lot_id, dict(changes)))
+        lots.update_lot(lot_id, dict(changes))
         return lots.get_lot_view(lot_id)
 
     @protected(blp, 404, 409, role="admin")
+    @transaction
     @blp.response(204)
     def delete(self, lot_id):
         """Delete a lot (refused while a spot is occupied); its history stays."""
-        run_in_transaction(lambda: lots.delete_lot(lot_id))
+        lots.delete_lot(lot_id)
 
 
 @blp.route("/admin/lots/<int:lot_id>/spots")
@@ -87,10 +90,11 @@ class AdminLotSpots(MethodView):
 class AdminSpot(MethodView):
     @protected(blp, 404, 422, role="admin")
     @blp.arguments(SpotUpdateSchema)
+    @transaction
     @blp.response(200, AdminSpotSchema)
     def patch(self, body, spot_id):
         """Take a spot out of service or back."""
-        return run_in_transaction(lambda: lots.set_spot_status(spot_id, body["status"]))
+        return lots.set_spot_status(spot_id, body["status"])
 
 
 @blp.route("/admin/users")
@@ -113,6 +117,7 @@ class AdminUser(MethodView):
 
     @protected(blp, 404, 409, 422, role="admin")
     @blp.arguments(AdminUserUpdateSchema)
+    @transaction
     @blp.response(200, AdminUserSchema)
     def patch(self, changes, user_id):
         """Activate/deactivate (revokes sessions) or change the role."""

@@ -28,7 +28,6 @@ from app.lots.models import Lot, Spot
 from app.lots.service import get_live_lot
 from app.parking.models import RetrievalScore
 from app.platform import cache, idempotency
-from app.platform.db_events import is_sqlite
 from app.platform.errors import Conflict, InvalidTransition, NotFound
 from app.platform.extensions import db
 from app.platform.models import utcnow
@@ -66,19 +65,6 @@ class BookingOutcome:
     body: str
     booking_id: int
     replayed: bool = False
-
-
-def begin_write() -> None:
-    """Start a fresh write transaction (SQLite: ``BEGIN IMMEDIATE``, its lock for allocation).
-
-    The request has only read so far (the token check), so that read-only transaction is
-    discarded. On MariaDB the fresh transaction also means the next consistent read sees what
-    committed while this request waited for a lock.
-    """
-    if db.session().in_transaction():
-        db.session.rollback()
-    if is_sqlite():
-        db.session.connection(execution_options={"sqlite_immediate": True})
 
 
 def price_rule(booking: Booking) -> PriceRule:
@@ -138,7 +124,6 @@ def create_booking(
     body_hash = idempotency.request_hash(
         {"lot_id": lot_id, "vehicle_number": vehicle_number, "remarks": remarks}
     )
-    begin_write()
     # The user's row lock serialises this user's bookings: the already-parked check and the
     # Idempotency-Key lookup below see whatever a twin request committed before us.
     db.session.execute(select(User.id).where(User.id == user_id).with_for_update()).first()
@@ -205,7 +190,6 @@ def release_booking(*, user_id: int, booking_id: int) -> dict[str, Any]:
     """End an active booking: fix duration and cost, free the spot, record one payment."""
     if booking_id > MAX_ID:
         raise booking_not_found()
-    begin_write()
     booking = db.session.scalar(
         select(Booking)
         .where(Booking.id == booking_id, Booking.user_id == user_id)

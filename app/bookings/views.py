@@ -18,7 +18,7 @@ from app.platform.blueprint import Blueprint
 from app.platform.dumper import dumper, json_response
 from app.platform.extensions import limiter
 from app.platform.schemas import page_of
-from app.platform.transactions import run_in_transaction
+from app.platform.transactions import transaction
 from app.platform.web import protected
 
 blp = Blueprint("bookings", __name__, description="Bookings: book, release, history.")
@@ -53,13 +53,12 @@ class Bookings(MethodView):
     @protected(blp, 404, 409, 422, 429)
     @blp.arguments(IdempotencyHeaderSchema, location="headers")
     @blp.arguments(BookingCreateSchema)
+    @transaction
     @blp.response(201, BookingSchema)
     def post(self, headers, body):
         """Book the lowest-numbered free spot of a lot (send an `Idempotency-Key`)."""
         key = headers.get("idempotency_key")
-        outcome = run_in_transaction(
-            lambda: bookings.create_booking(user_id=current_user_id(), idempotency_key=key, **body)
-        )
+        outcome = bookings.create_booking(user_id=current_user_id(), idempotency_key=key, **body)
         return _outcome_response(outcome)
 
 
@@ -84,12 +83,11 @@ class BookingDetail(MethodView):
 @blp.route("/bookings/<int:booking_id>/release")
 class ReleaseBooking(MethodView):
     @protected(blp, 404, 409)
+    @transaction
     @blp.response(200, BookingSchema)
     def post(self, booking_id):
         """End the booking: frees the spot, fixes the cost, records the payment."""
-        return run_in_transaction(
-            lambda: bookings.release_booking(user_id=current_user_id(), booking_id=booking_id)
-        )
+        return bookings.release_booking(user_id=current_user_id(), booking_id=booking_id)
 
 
 @stats_blp.route("/me/stats")

@@ -11,6 +11,7 @@ from app.parking.schemas import ParkingEventSchema, ScoreTrendQuery, ScoreTrendS
 from app.platform.auth import current_user
 from app.platform.blueprint import Blueprint
 from app.platform.extensions import limiter
+from app.platform.transactions import transaction
 from app.platform.web import created, protected
 
 blp = Blueprint("circle", __name__, description="Care circle: caregivers and viewers, by consent.")
@@ -35,6 +36,7 @@ class Invitations(MethodView):
 
     @protected(blp, 404, 409, 422, 429)
     @blp.arguments(InvitationCreateSchema)
+    @transaction
     @blp.response(201, MembershipSchema)
     def post(self, body):
         """Invite a user by username or e-mail; they must accept (404 ``user_not_found``)."""
@@ -54,6 +56,7 @@ class Invitation(MethodView):
 @blp.route("/invitations/<int:invitation_id>/accept")
 class AcceptInvitation(MethodView):
     @protected(blp, 404, 409)
+    @transaction
     @blp.response(200, MembershipSchema)
     def post(self, invitation_id):
         """Accept a pending invitation sent to me (409 ``invitation_expired``)."""
@@ -63,6 +66,7 @@ class AcceptInvitation(MethodView):
 @blp.route("/invitations/<int:invitation_id>/decline")
 class DeclineInvitation(MethodView):
     @protected(blp, 404, 409)
+    @transaction
     @blp.response(200, MembershipSchema)
     def post(self, invitation_id):
         """Decline a pending invitation sent to me."""
@@ -72,6 +76,7 @@ class DeclineInvitation(MethodView):
 @blp.route("/circle/members/<int:user_id>")
 class Member(MethodView):
     @protected(blp, 404)
+    @transaction
     @blp.response(204)
     def delete(self, user_id):
         """Remove someone from my circle, or leave theirs; access ends at once."""

@@ -10,6 +10,7 @@ from app.exports.schemas import ExportCreateSchema, ExportListQuery, ExportSchem
 from app.platform.auth import current_user
 from app.platform.blueprint import Blueprint
 from app.platform.schemas import page_of
+from app.platform.transactions import transaction
 from app.platform.web import protected
 
 blp = Blueprint("exports", __name__, description="CSV exports produced in the background.")
@@ -19,6 +20,7 @@ blp = Blueprint("exports", __name__, description="CSV exports produced in the ba
 class Exports(MethodView):
     @protected(blp, 409, 422)
     @blp.arguments(ExportCreateSchema)
+    @transaction
     @blp.response(202, ExportSchema)
     def post(self, body):
         """Start a CSV export; poll it (or wait for the e-mail) until it is done."""

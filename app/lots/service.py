@@ -352,9 +352,6 @@ def _resize(lot: Lot, target: int) -> None:
 
 def update_lot(lot_id: int, changes: dict[str, Any]) -> Lot:
     """Admin: change name, address, pin code, coordinates, price rule; grow or shrink."""
-    from app.bookings.service import begin_write
-
-    begin_write()
     lot = get_live_lot(lot_id, lock=True)
     target = changes.pop("total_spots", None)
     for name, value in changes.items():
@@ -376,9 +373,6 @@ def update_lot(lot_id: int, changes: dict[str, Any]) -> Lot:
 
 def delete_lot(lot_id: int) -> None:
     """Admin: hide a lot; refused while any spot is occupied. Its history stays."""
-    from app.bookings.service import begin_write
-
-    begin_write()
     lot = get_live_lot(lot_id, lock=True)
     # Locking every spot of the lot makes a booking racing this delete wait (or skip them).
     occupied = any(
@@ -437,9 +431,6 @@ def spot_view(spot: Spot, booking: Booking | None, username: str | None) -> dict
 
 def set_spot_status(spot_id: int, status: str) -> dict:
     """Admin: take a spot out of service or back (a car already there stays until release)."""
-    from app.bookings.service import begin_write
-
-    begin_write()
     spot = None
     if spot_id <= MAX_ID:
         spot = db.session.scalar(

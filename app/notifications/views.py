@@ -8,6 +8,7 @@ from app.notifications import service as notifications
 from app.notifications.schemas import InboxPageSchema, NotificationQuery, NotificationSchema
 from app.platform.auth import current_user
 from app.platform.blueprint import Blueprint
+from app.platform.transactions import transaction
 from app.platform.web import protected
 
 blp = Blueprint("notifications", __name__, description="The in-app inbox.")
@@ -26,6 +27,7 @@ class Notifications(MethodView):
 @blp.route("/notifications/<int:notification_id>/read")
 class ReadNotification(MethodView):
     @protected(blp, 404)
+    @transaction
     @blp.response(200, NotificationSchema)
     def post(self, notification_id):
         """Mark one notification read."""
@@ -35,6 +37,7 @@ class ReadNotification(MethodView):
 @blp.route("/notifications/read-all")
 class ReadAllNotifications(MethodView):
     @protected(blp)
+    @transaction
     @blp.response(204)
     def post(self):
         """Mark every notification read."""

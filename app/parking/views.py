@@ -29,6 +29,7 @@ from app.platform.auth import current_user, current_user_id
 from app.platform.blueprint import Blueprint
 from app.platform.dumper import dumper, json_response
 from app.platform.schemas import page_of
+from app.platform.transactions import transaction
 from app.platform.web import created, protected
 
 blp = Blueprint(
@@ -47,6 +48,7 @@ class ParkingEvents(MethodView):
 
     @protected(blp, 404, 409, 422)
     @blp.arguments(ParkingEventCreateSchema)
+    @transaction
     @blp.response(201, ParkingEventSchema)
     @blp.alt_response(200, schema=ParkingEventSchema, description="A repeated `client_uuid`.")
     def post(self, data):
@@ -79,12 +81,14 @@ class ParkingEventItem(MethodView):
 
     @protected(blp, 404, 409, 422)
     @blp.arguments(ParkingEventUpdateSchema)
+    @transaction
     @blp.response(200, ParkingEventSchema)
     def patch(self, changes, event_id):
         """Correct the pin, notes, level, spot or photo (the status is never patchable)."""
         return parking.update_event(user_id=current_user().id, event_id=event_id, changes=changes)
 
     @protected(blp, 404)
+    @transaction
     @blp.response(204)
     def delete(self, event_id):
         """Delete an event with its landmarks, help log and score; photos are discarded."""
@@ -101,6 +105,7 @@ class EventLandmarks(MethodView):
 
     @protected(blp, 404, 409, 422)
     @blp.arguments(LandmarkCreateSchema)
+    @transaction
     @blp.response(201, LandmarkSchema)
     def post(self, data, event_id):
         """Add a landmark (at most 10 per event: 409 ``too_many_landmarks``)."""
@@ -112,6 +117,7 @@ class EventLandmarks(MethodView):
 class LandmarkItem(MethodView):
     @protected(blp, 404, 409, 422)
     @blp.arguments(LandmarkUpdateSchema)
+    @transaction
     @blp.response(200, LandmarkSchema)
     def patch(self, changes, landmark_id):
         """Correct a landmark."""
@@ -120,6 +126,7 @@ class LandmarkItem(MethodView):
         )
 
     @protected(blp, 404)
+    @transaction
     @blp.response(204)
     def delete(self, landmark_id):
         """Remove a landmark."""
@@ -142,6 +149,7 @@ class Directions(MethodView):
 class RetrievalStart(MethodView):
     @protected(blp, 404, 409, 422)
     @blp.arguments(PositionSchema, required=False)
+    @transaction
     @blp.response(200, ParkingEventSchema)
     def post(self, body, event_id):
         """Start walking back (active → retrieving); the answer holds ``expected_seconds``."""
@@ -156,6 +164,7 @@ class RetrievalStart(MethodView):
 @blp.route("/parking-events/<int:event_id>/retrieval/pause")
 class RetrievalPause(MethodView):
     @protected(blp, 404, 409)
+    @transaction
     @blp.response(200, ParkingEventSchema)
     def post(self, event_id):
         """Pause the walk back; paused time does not count."""
@@ -165,6 +174,7 @@ class RetrievalPause(MethodView):
 @blp.route("/parking-events/<int:event_id>/retrieval/resume")
 class RetrievalResume(MethodView):
     @protected(blp, 404, 409)
+    @transaction
     @blp.response(200, ParkingEventSchema)
     def post(self, event_id):
         """Resume a paused walk back."""
@@ -175,6 +185,7 @@ class RetrievalResume(MethodView):
 class RetrievalComplete(MethodView):
     @protected(blp, 404, 409, 422)
     @blp.arguments(RetrievalCompleteSchema)
+    @transaction
     @blp.response(200, ParkingEventSchema)
     def post(self, body, event_id):
         """Finish (retrieving → retrieved); the server computes and stores the score."""
@@ -187,6 +198,7 @@ class RetrievalComplete(MethodView):
 class Assist(MethodView):
     @protected(blp, 404, 409, 422)
     @blp.arguments(AssistRequestSchema)
+    @transaction
     @blp.response(200, AssistResponseSchema)
     def post(self, body, event_id):
         """Help at one level: 1 notes, 2 landmarks, 3 the way, 4 call me, 5 SOS (logged)."""

@@ -11,9 +11,8 @@ from time import perf_counter
 import structlog
 from flask import Flask, g, request
 
-from app.platform import db_events
 from app.platform.errors import BadRequest
-from app.platform.extensions import db, take_cors_hook
+from app.platform.extensions import take_cors_hook
 from app.platform.transactions import commit_response, safe_rollback
 
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -45,11 +44,6 @@ def register_request_hooks(app: Flask) -> None:
         method = request.method
         if method not in WRITE_METHODS:
             return
-        if db_events.is_sqlite():
-            # SQLite allows one writer. A request that reads first and writes later in a
-            # deferred transaction fails at once with "database is locked" when another writer
-            # committed meanwhile (the busy timeout does not apply). Writes lock at BEGIN.
-            db_events.begin_immediate(db.session)
         if (
             method == "PATCH"
             and request.url_rule is not None  # an unsupported method stays a 405

@@ -68,11 +68,8 @@ class AppError(Exception):
         status: int | None = None,
         fields: dict | None = None,
         headers: dict | None = None,
-        commit: bool = False,
     ) -> None:
         super().__init__(message or self.message)
-        # Some refusals must still persist what they did (a revoked token family).
-        self.commit = commit
         self.message = message or self.message
         self.code = code or self.code
         self.status = status or self.status
@@ -91,10 +88,8 @@ class ValidationFailed(AppError):
 class Unauthorized(AppError):
     status, code, message = 401, "unauthorized", "Authentication is required."
 
-    def __init__(
-        self, message: str | None = None, *, code: str | None = None, commit: bool = False
-    ) -> None:
-        super().__init__(message, code=code, headers={"WWW-Authenticate": "Bearer"}, commit=commit)
+    def __init__(self, message: str | None = None, *, code: str | None = None) -> None:
+        super().__init__(message, code=code, headers={"WWW-Authenticate": "Bearer"})
 
 
 class Forbidden(AppError):
@@ -167,10 +162,6 @@ def flatten_messages(messages: Any) -> dict[str, list[str]]:
 
 
 def handle_app_error(exc: AppError):
-    if exc.commit:
-        from app.platform.extensions import db
-
-        db.session.commit()
     return error_response(exc.status, exc.code, exc.message, exc.fields, exc.headers)
 
 

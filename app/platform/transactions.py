@@ -1,7 +1,17 @@
-"""The request edge: one commit per request, and retries of work that lost a lock race."""
+"""Transactions are decided at the edge of each entry point, never by a service (services only
+flush):
+
+- a request: a write view is marked with :func:`transaction`, which runs it in one fresh write
+  transaction, commits when it returns, rolls back when it raises and runs it again when it lost
+  a lock race; :func:`commit_response` ends every other request (a read, or an error answered
+  before the view ran) after the response is built;
+- a Celery task: ``app.platform.celery_app``'s task class commits once when the task returns;
+- a CLI command: ``app.platform.cli.command_edge``.
+"""
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import time
@@ -10,9 +20,11 @@ from typing import TypeVar
 
 from flask import Response, g
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from app.platform import cache, queue
+from app.platform.db_events import begin_immediate, is_sqlite
 from app.platform.errors import HTTP_MESSAGES, error_response, is_connection_error
 from app.platform.extensions import db
 
@@ -59,6 +71,54 @@ def run_in_transaction(
     raise AssertionError("unreachable")
 
 
+def begin_write() -> None:
+    """Start the fresh write transaction a write view runs in.
+
+    What the request did before its view (the token check) only read, so that transaction is
+    discarded: on MariaDB the next consistent read then sees what committed meanwhile; SQLite
+    takes its write lock at BEGIN (``BEGIN IMMEDIATE``), its equivalent of a row lock. A session
+    bound to a connection by its caller (a test's outer transaction) is left to that caller.
+    """
+    session = db.session()
+    if session.in_transaction() and not isinstance(session.get_bind(), Connection):
+        db.session.rollback()
+    if is_sqlite():
+        begin_immediate(db.session)
+
+
+WRITE_VIEW = "parkmind_write_view"  # attribute marking a view wrapped by ``transaction``
+
+
+def transaction(
+    view: Callable | None = None, *, keep_on: tuple[type[BaseException], ...] = ()
+) -> Callable:
+    """Mark a write view: it runs in one fresh write transaction, committed when it returns and
+    rolled back when it raises; after a deadlock or lock timeout it runs again from the start.
+
+    ``keep_on`` names errors whose work must survive the error answer (a reused refresh token
+    revokes its session, a refused upload is marked deleted): that work is committed, then the
+    error is answered as usual.
+    """
+
+    def decorate(func: Callable) -> Callable:
+        @functools.wraps(func)
+        def run(*args, **kwargs):
+            def work():
+                begin_write()
+                try:
+                    return func(*args, **kwargs)
+                except keep_on:
+                    db.session.commit()
+                    raise
+
+            return run_in_transaction(work)
+
+        setattr(run, WRITE_VIEW, True)
+        return run
+
+    return decorate(view) if view is not None else decorate
+
+
 def safe_rollback() -> None:
     """Roll back; when the connection died meanwhile (killed, server restart), discard it."""
     try:
@@ -90,12 +150,9 @@ def _read_only_connections(session) -> list | None:
     """The connections of the session's transaction when it has provably only read (SELECTs
     since each began), holds no ORM objects and nothing waits for its commit (tasks, cache
     bumps); else None."""
-    from app.platform import cache
-    from app.platform import queue as dispatch
-
     if session.new or session.dirty or session.deleted or len(session.identity_map):
         return None  # ORM objects stay attached (and expired) as after a COMMIT: normal path
-    if session.info.get(dispatch.PENDING) or session.info.get(cache.PENDING):
+    if session.info.get(queue.PENDING) or session.info.get(cache.PENDING):
         return None
     transaction = session.get_transaction()
     entries = getattr(transaction, "_connections", None)
@@ -131,9 +188,7 @@ def commit_response(response: Response) -> Response:
     session = db.session()
     if not (session.in_transaction() or session.new or session.dirty or session.deleted):
         # Nothing began since the last commit (or nothing at all): no COMMIT round trip.
-        from app.platform.queue import send_ready_tasks
-
-        send_ready_tasks()
+        queue.send_ready_tasks()
         return response
     if response.status_code >= 400:
         safe_rollback()
@@ -141,9 +196,7 @@ def commit_response(response: Response) -> Response:
     connections = None if response.is_streamed else _read_only_connections(session)
     if connections is not None:
         _end_read(session, connections)
-        from app.platform.queue import send_ready_tasks
-
-        send_ready_tasks()
+        queue.send_ready_tasks()
         return response
     try:
         db.session.commit()
@@ -156,7 +209,5 @@ def commit_response(response: Response) -> Response:
             )
         log.exception("commit failed")
         return error_response(500, "internal_error", HTTP_MESSAGES[500])
-    from app.platform.queue import send_ready_tasks
-
-    send_ready_tasks()
+    queue.send_ready_tasks()
     return response

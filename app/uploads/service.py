@@ -62,9 +62,15 @@ def _seconds(setting: str, ceiling: int) -> int:
     return max(1, min(seconds, ceiling))
 
 
-def _invalid_file(message: str) -> ValidationFailed:
-    # The upload row's change to ``deleted`` must survive the 422, so the refusal commits.
-    return ValidationFailed(message, code="invalid_file", commit=True)
+class InvalidFile(ValidationFailed):
+    """The stored object is not the image that was announced: the upload is marked deleted, and
+    that change stays."""
+
+    code = "invalid_file"
+
+
+def _invalid_file(message: str) -> InvalidFile:
+    return InvalidFile(message)
 
 
 def create_upload(user: User, purpose: str, content_type: str, size_bytes: int):

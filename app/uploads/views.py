@@ -8,6 +8,7 @@ from flask.views import MethodView
 from app.platform import storage
 from app.platform.auth import current_user
 from app.platform.blueprint import Blueprint
+from app.platform.transactions import transaction
 from app.platform.web import created, errors, protected
 from app.uploads import service as uploads
 from app.uploads.schemas import UploadCreateSchema, UploadSchema, UploadTicketSchema
@@ -19,6 +20,7 @@ blp = Blueprint("uploads", __name__, description="Photos: direct uploads to stor
 class Uploads(MethodView):
     @protected(blp, 422, 503)
     @blp.arguments(UploadCreateSchema)
+    @transaction
     @blp.response(201, UploadTicketSchema)
     def post(self, body):
         """Start a direct upload: a pending upload and a presigned POST to send the bytes."""
@@ -40,6 +42,7 @@ class UploadItem(MethodView):
 @blp.route("/uploads/<int:upload_id>/complete")
 class UploadComplete(MethodView):
     @protected(blp, 404, 409, 422, 503)
+    @transaction(keep_on=(uploads.InvalidFile,))
     @blp.response(200, UploadSchema)
     def post(self, upload_id):
         """Verify the stored object (exists, size, image signature) and mark it ready."""
@@ -61,6 +64,7 @@ LOCAL_UPLOAD_FORM = {
 @blp.route("/storage/uploads")
 class LocalUpload(MethodView):
     @errors(blp, 400, 403, 413, 503)
+    @transaction
     @blp.response(204)
     @blp.doc(
         summary="Local storage only: receive a presigned POST (multipart fields + file).",

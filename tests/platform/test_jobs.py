@@ -67,7 +67,10 @@ def _decorated(name: str) -> list[tuple[Path, ast.Call]]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.FunctionDef):
                 for decorator in node.decorator_list:
-                    if isinstance(decorator, ast.Call) and getattr(decorator.func, "id", "") == name:
+                    if (
+                        isinstance(decorator, ast.Call)
+                        and getattr(decorator.func, "id", "") == name
+                    ):
                         found.append((path, decorator))
     return found
 

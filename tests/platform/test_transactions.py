@@ -1,0 +1,131 @@
+"""The write edge (``@transaction``): one fresh transaction per write view, committed on success,
+rolled back on error, run again after a lock conflict; ``keep_on`` errors keep their work. And
+every write route of the API is marked as one."""
+
+from __future__ import annotations
+
+import pytest
+from flask.views import MethodView
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from app.lots.models import Lot
+from app.platform.errors import Conflict
+from app.platform.extensions import db
+from app.platform.transactions import WRITE_VIEW, transaction
+from tests.factories import LotFactory
+
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class Deadlock(Exception):
+    """What PyMySQL raises for error 1213."""
+
+    def __init__(self) -> None:
+        super().__init__(1213, "Deadlock found when trying to get lock")
+
+
+def _rename(lot_id: int, name: str) -> None:
+    db.session.get(Lot, lot_id).name = name
+    db.session.flush()
+
+
+def _name(lot_id: int) -> str:
+    db.session.expire_all()
+    return db.session.scalar(select(Lot.name).where(Lot.id == lot_id))
+
+
+@pytest.mark.usefixtures("db")
+def test_work_is_committed_when_the_view_returns(app):
+    lot = LotFactory(name="before")
+
+    @transaction
+    def view():
+        _rename(lot.id, "after")
+        return "done"
+
+    with app.test_request_context():
+        assert view() == "done"
+        db.session.rollback()  # nothing pending is left to lose: the edge committed
+        assert _name(lot.id) == "after"
+
+
+@pytest.mark.usefixtures("db")
+def test_work_is_rolled_back_when_the_view_raises(app):
+    lot = LotFactory(name="before")
+
+    @transaction
+    def view():
+        _rename(lot.id, "after")
+        raise Conflict("no")
+
+    with app.test_request_context():
+        with pytest.raises(Conflict):
+            view()
+        assert _name(lot.id) == "before"
+
+
+@pytest.mark.usefixtures("db")
+def test_keep_on_errors_keep_their_work(app):
+    lot = LotFactory(name="before")
+
+    @transaction(keep_on=(Conflict,))
+    def view():
+        _rename(lot.id, "kept")
+        raise Conflict("refused, but what was done stays")
+
+    with app.test_request_context():
+        with pytest.raises(Conflict):
+            view()
+        db.session.rollback()
+        assert _name(lot.id) == "kept"
+
+
+@pytest.mark.usefixtures("db")
+def test_a_lock_conflict_runs_the_view_again(app):
+    lot = LotFactory(name="before")
+    calls = []
+
+    @transaction
+    def view():
+        calls.append(1)
+        _rename(lot.id, f"try {len(calls)}")
+        if len(calls) == 1:
+            raise OperationalError("UPDATE lots", {}, Deadlock())
+        return len(calls)
+
+    with app.test_request_context():
+        assert view() == 2
+        assert _name(lot.id) == "try 2"
+
+
+@pytest.mark.usefixtures("db")
+def test_other_database_errors_are_not_retried(app):
+    calls = []
+
+    @transaction
+    def view():
+        calls.append(1)
+        raise OperationalError("SELECT 1", {}, Exception(2013, "Lost connection"))
+
+    with app.test_request_context(), pytest.raises(OperationalError):
+        view()
+    assert calls == [1]
+
+
+def _write_views(app):
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        view_class = getattr(view, "view_class", None)
+        for method in sorted((rule.methods or set()) & WRITE_METHODS):
+            func = getattr(view_class, method.lower(), None) if view_class else view
+            if view_class is not None and not issubclass(view_class, MethodView):
+                continue
+            yield f"{method} {rule.rule}", func
+
+
+def test_every_write_route_runs_in_the_write_edge(app):
+    views = dict(_write_views(app))
+    assert len(views) >= 30
+    unmarked = sorted(name for name, func in views.items() if not getattr(func, WRITE_VIEW, False))
+    assert unmarked == []
