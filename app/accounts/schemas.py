@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from app.platform.schemas import StrictBoolean, StrictSchema, UTCDateTime
+from app.uploads.service import photo_url
 
 USERNAME = validate.Regexp(
     r"^[A-Za-z0-9_.-]{3,64}$", error="3 to 64 letters, digits, '.', '_' or '-'."
@@ -56,7 +57,6 @@ class UserSchema(Schema):
     last_login_at = UTCDateTime(allow_none=True)
 
     def get_avatar_url(self, user) -> str | None:
-        from app.uploads.service import photo_url
 
         return photo_url(user.avatar_upload_id)
 

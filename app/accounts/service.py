@@ -15,6 +15,7 @@ from app.accounts.passwords import hash_password, needs_rehash, verify_password
 from app.platform.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from app.platform.extensions import db
 from app.platform.models import utcnow
+from app.uploads.service import discard_uploads, ready_upload
 
 ADMIN_PASSWORD_MIN_LENGTH = 12
 
@@ -208,7 +209,6 @@ def update_profile(user: User, changes: dict) -> User:
 
 def set_avatar(user: User, upload_id: int | None) -> None:
     """Use one of the user's ready avatar uploads (or none); the previous one is discarded."""
-    from app.uploads.service import discard_uploads, ready_upload
 
     if upload_id is not None:
         ready_upload(user.id, upload_id, ("avatar",), field="avatar_upload_id")

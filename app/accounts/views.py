@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, request
 from flask.views import MethodView
 
 from app.accounts import service as users
@@ -38,7 +38,6 @@ def _register_limit() -> str:
 
 
 def _login_account_key() -> str:
-    from flask import request
 
     try:
         body = request.get_json(silent=True)

@@ -16,9 +16,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from app.accounts.models import User
+from app.accounts.service import find_user_by_login
 from app.circle.models import CircleAudit, CircleMembership
 from app.notifications import service as notifications
+from app.parking.geo import walking_links
 from app.parking.models import AssistRequest, ParkingEvent
+from app.parking.scores import score_trend
+from app.parking.service import require_latest_active_event
 from app.platform.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from app.platform.extensions import db
 from app.platform.models import utcnow
@@ -101,7 +105,6 @@ def require_access(viewer: User, person_id: int, roles: tuple[str, ...]) -> None
 def person_latest_active_event(viewer: User, person_id: int):
     """The person's active parking event, for the person and their accepted caregivers only."""
     require_access(viewer, person_id, CAREGIVER_ROLES)
-    from app.parking.service import require_latest_active_event
 
     return require_latest_active_event(person_id)
 
@@ -109,7 +112,6 @@ def person_latest_active_event(viewer: User, person_id: int):
 def person_score_trend(viewer: User, person_id: int, period: str):
     """The person's score trend, for the person and their accepted caregivers and viewers."""
     require_access(viewer, person_id, TREND_ROLES)
-    from app.parking.scores import score_trend
 
     return score_trend(person_id, period)
 
@@ -172,7 +174,6 @@ def invite(person: User, *, login: str, role: str) -> CircleMembership:
     An unknown or inactive login is a 404 ``user_not_found``: registration already tells whether
     a username or e-mail is taken, so this reveals nothing new, and the route is rate limited.
     """
-    from app.accounts.service import find_user_by_login
 
     member = find_user_by_login(login)
     if member is None or not member.is_active:
@@ -367,7 +368,6 @@ def deliver_circle_notice(membership_id: int, action: str) -> bool:
 
 
 def _position(latitude: float | None, longitude: float | None) -> dict[str, Any] | None:
-    from app.parking.geo import walking_links
 
     if latitude is None or longitude is None:
         return None

@@ -29,11 +29,12 @@ from app.lots.models import Lot, Spot
 from app.parking.models import ParkingEvent, RetrievalScore
 from app.platform.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.platform.extensions import db
+from app.platform.mail import send_email
 from app.platform.models import utcnow
 from app.platform.pagination import paginate
 from app.platform.queue import enqueue
 from app.platform.schemas import MAX_ID
-from app.platform.storage import get_storage
+from app.platform.storage import LocalStorage, get_storage
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +136,6 @@ def list_exports(*, user: User, page: int, per_page: int) -> dict[str, Any]:
 
 def download_file(*, user: User, export_id: int) -> tuple[str | None, Iterator[bytes] | None, str]:
     """Where the owner gets the file: ``(signed_url, None, name)`` or ``(None, chunks, name)``."""
-    from app.platform.storage import LocalStorage
 
     export = get_export(user=user, export_id=export_id)
     if export.status == "expired":
@@ -245,7 +245,6 @@ def fail_export(export_id: int, error: str) -> None:
 
 def send_export_email(export_id: int) -> bool:
     """E-mail the owner the download link of a finished export, once."""
-    from app.platform.mail import send_email
 
     row = db.session.execute(
         select(Export.id, Export.kind, Export.status, Export.row_count, Export.expires_at)

@@ -17,7 +17,7 @@ from app.bookings.models import Booking
 from app.lots.models import Lot, Spot
 from app.parking.geo import bounding_box, haversine_m
 from app.platform import cache
-from app.platform.errors import Conflict, NotFound
+from app.platform.errors import Conflict, NotFound, ValidationFailed
 from app.platform.extensions import db
 from app.platform.models import utcnow
 from app.platform.pagination import paginate
@@ -357,8 +357,6 @@ def update_lot(lot_id: int, changes: dict[str, Any]) -> Lot:
     for name, value in changes.items():
         setattr(lot, name, value)
     if (lot.latitude is None) != (lot.longitude is None):
-        from app.platform.errors import ValidationFailed
-
         raise ValidationFailed(
             "Give both latitude and longitude, or neither.",
             fields={"latitude": ["Give both latitude and longitude, or neither."]},

@@ -20,13 +20,15 @@ from app.accounts.models import DEFAULT_PREFERENCES, User
 from app.bookings.models import Booking, Payment
 from app.exports.models import Export
 from app.lots.models import Lot
-from app.parking.models import ParkingEvent
+from app.parking.geo import walking_links
+from app.parking.models import ParkingEvent, RetrievalScore
 from app.platform.extensions import db
 from app.platform.mail import send_email
 from app.platform.models import OutboundMessage, utcnow
 from app.platform.queue import enqueue
 from app.platform.scheduling import job
 from app.platform.webhook import post_webhook
+from app.reports.service import month_bounds, previous_month, report_key
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +104,6 @@ def booking_reminders() -> dict:
 @job("parking-event-reminders", schedule=crontab(minute="*/15"))
 def parking_event_reminders() -> dict:
     """Remind people whose car has been parked longer than PARKING_EVENT_REMINDER_HOURS."""
-    from app.parking.geo import walking_links
 
     hours = int(current_app.config["PARKING_EVENT_REMINDER_HOURS"])
     cutoff = utcnow() - timedelta(hours=hours)
@@ -167,8 +168,6 @@ def car_location(
 @job("monthly-reports", schedule=crontab(minute="0", hour="9", day_of_month="1"))
 def monthly_reports(month: str | None = None) -> dict:
     """Queue last month's report e-mail (HTML with a PDF) for every opted-in user with activity."""
-    from app.parking.models import RetrievalScore
-    from app.reports.service import month_bounds, previous_month, report_key
 
     month = month or previous_month(local_now().date())
     start, end = month_bounds(month, current_app.config.get("TIMEZONE") or "UTC")

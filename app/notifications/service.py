@@ -14,9 +14,11 @@ from app.accounts.models import User
 from app.notifications.models import Notification
 from app.platform.errors import NotFound
 from app.platform.extensions import db
+from app.platform.mail import send_email
 from app.platform.models import utcnow
 from app.platform.pagination import paginate
 from app.platform.schemas import MAX_ID
+from app.platform.webhook import post_webhook
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +82,6 @@ def deliver(
     )
     if not email or not user.email or not user.is_active:
         return True
-    from app.platform.mail import send_email
 
     try:
         send_email(
@@ -100,7 +101,6 @@ def post_operator_notice(*, dedupe_key: str, text: str, payload: dict[str, Any])
     """Post a notice to the operators' webhook (when configured), at most once per key."""
     if not current_app.config.get("NOTIFY_WEBHOOK_URL"):
         return True
-    from app.platform.webhook import post_webhook
 
     try:
         post_webhook(dedupe_key=f"{dedupe_key}:webhook", payload={"text": text, **payload})

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from app.circle import alerts
 from app.circle.models import CircleMembership
 from app.parking import geo
 from app.parking.models import AssistRequest, ParkingEvent
@@ -377,9 +378,7 @@ def request_assist(
         answer["directions"] = route_to_car(event, position)
         answer["message"] = _route_message(answer["directions"])
     else:
-        from app.circle.alerts import alert_assist
-
-        alert_assist(
+        alerts.alert_assist(
             event_id=event.id,
             assist_id=assist.id,
             level=level,

@@ -20,6 +20,7 @@ from app.platform.schemas import (
     StrictSchema,
     UTCDateTime,
 )
+from app.uploads.service import photo_url
 
 NOTES = validate.Length(max=2000)
 
@@ -57,7 +58,6 @@ def _photo_url(obj: Any) -> str | None:
         return obj.__dict__["photo_url"]
     if getattr(obj, "photo_upload_id", None) is None:
         return None
-    from app.uploads.service import photo_url
 
     return photo_url(obj.photo_upload_id)
 

@@ -20,6 +20,7 @@ from app.platform.extensions import db
 from app.platform.models import utcnow
 from app.platform.pagination import paginate
 from app.platform.schemas import MAX_ID
+from app.uploads.service import discard_uploads, photo_url, photo_urls, ready_upload
 
 EVENT_PHOTO = ("parking_event_photo",)
 LANDMARK_PHOTO = ("landmark_photo",)
@@ -71,8 +72,6 @@ def attach_photo_urls(events: Iterable[ParkingEvent]) -> None:
     ids = [owner.photo_upload_id for owner in owners if owner.photo_upload_id is not None]
     urls: dict[int, str] = {}
     if ids:
-        from app.uploads.service import photo_urls
-
         urls = photo_urls(ids)
     for owner in owners:
         owner.photo_url = urls.get(owner.photo_upload_id) if owner.photo_upload_id else None
@@ -82,7 +81,6 @@ def _ready_photo(user_id: int, upload_id: int | None, purposes: tuple[str, ...])
     """Check that an upload is the user's own finished photo for this purpose (404/409)."""
     if upload_id is None:
         return None
-    from app.uploads.service import ready_upload
 
     return ready_upload(user_id, upload_id, purposes).id
 
@@ -90,8 +88,6 @@ def _ready_photo(user_id: int, upload_id: int | None, purposes: tuple[str, ...])
 def _discard(upload_ids: Iterable[int | None]) -> None:
     ids = [upload_id for upload_id in upload_ids if upload_id is not None]
     if ids:
-        from app.uploads.service import discard_uploads
-
         discard_uploads(ids)
 
 
@@ -311,8 +307,6 @@ def _read_event_view(stmt: Any, params: dict[str, int]) -> dict | None:
     ids = [owner["photo_upload_id"] for owner in owners if owner["photo_upload_id"] is not None]
     urls: dict[int, str] = {}
     if ids:
-        from app.uploads.service import photo_urls
-
         urls = photo_urls(ids)
     for owner in owners:
         upload_id = owner["photo_upload_id"]
@@ -408,8 +402,6 @@ def update_landmark(*, user_id: int, landmark_id: int, changes: dict[str, Any]) 
     db.session.flush()
     landmark.photo_url = None
     if landmark.photo_upload_id is not None:
-        from app.uploads.service import photo_url
-
         landmark.photo_url = photo_url(landmark.photo_upload_id)
     return landmark
 

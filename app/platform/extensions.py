@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_caching import Cache
 from flask_cors import CORS
 from flask_jwt_extended import JWTManager
@@ -12,6 +12,8 @@ from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from app.platform.schemas import ErrorSchema
 
 # Stable constraint names, so migrations are the same on SQLite and MariaDB.
 NAMING_CONVENTION = {
@@ -66,7 +68,6 @@ class PerAppLimiter(Limiter):
         app.extensions[LIMITER_STATE] = dict(self.__dict__)
 
     def _activate_app_state(self) -> None:
-        from flask import current_app
 
         state = current_app.extensions.get(LIMITER_STATE)
         if state is not None and self.__dict__.get("_active_app_state") is not state:
@@ -80,7 +81,7 @@ limiter = PerAppLimiter(key_func=client_address, default_limits_exempt_when=lamb
 class ParkMindApi(Api):
     """flask-smorest with the contract's error shape in the generated spec."""
 
-    from app.platform.schemas import ErrorSchema as ERROR_SCHEMA  # noqa: N814
+    ERROR_SCHEMA = ErrorSchema
 
 
 def take_cors_hook(app: Flask):
@@ -99,7 +100,6 @@ def take_cors_hook(app: Flask):
 
 def get_api(app: Flask | None = None) -> ParkMindApi:
     """The smorest ``Api`` of this app (one per app, so several apps can coexist in tests)."""
-    from flask import current_app
 
     return (app or current_app).extensions["parkmind_api"]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import redis
 from flask import current_app
 from sqlalchemy import text
 
@@ -25,7 +26,6 @@ def _check_database() -> None:
 
 
 def _ping_redis(url: str) -> None:
-    import redis
 
     client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
     try:

@@ -12,6 +12,8 @@ import os
 
 from flask import Flask
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_flask_exporter import PrometheusMetrics
+from prometheus_flask_exporter.multiprocess import GunicornInternalPrometheusMetrics
 
 PREFIX = "flask"
 UNMATCHED = "unmatched"  # the url_rule label of a request no route matched (404, 405)
@@ -58,14 +60,12 @@ class RequestMetrics:
 
 def init_metrics(app: Flask) -> None:
     """Expose ``/metrics``; the request hooks record into ``app.extensions["request_metrics"]``."""
-    from prometheus_flask_exporter import PrometheusMetrics
 
     multiprocess_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if multiprocess_dir:
         # A missing directory would crash every process sharing this environment (the CLI,
         # celery); gunicorn.conf.py empties it at start, so creating it here is safe.
         os.makedirs(multiprocess_dir, exist_ok=True)
-        from prometheus_flask_exporter.multiprocess import GunicornInternalPrometheusMetrics
 
         exporter = GunicornInternalPrometheusMetrics(app, export_defaults=False)
         # Values go to the shared files; the endpoint's MultiProcessCollector reads them all.

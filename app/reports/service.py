@@ -11,6 +11,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
@@ -275,7 +276,6 @@ def figure_rows(report: MonthlyReport) -> list[list[str]]:
 
 
 def _escape(text: str) -> str:
-    from xml.sax.saxutils import escape
 
     return escape(text)
 

@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from app.platform.schemas import StrictSchema, UTCDateTime
 from app.uploads.models import CONTENT_TYPES, UPLOAD_PURPOSES
+from app.uploads.service import photo_url
 
 CONTRACT_MAX_BYTES = 10 * 1024 * 1024
 
@@ -32,7 +33,6 @@ class UploadSchema(Schema):
     photo_url = fields.Method("get_photo_url", allow_none=True)
 
     def get_photo_url(self, upload) -> str | None:
-        from app.uploads.service import photo_url
 
         return photo_url(upload.id) if upload.status == "ready" else None
 
