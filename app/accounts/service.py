@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from flask import current_app, request
+from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +15,7 @@ from app.accounts.passwords import hash_password, needs_rehash, verify_password
 from app.platform.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from app.platform.extensions import db
 from app.platform.models import utcnow
+from app.platform.web import ClientInfo
 from app.uploads.service import discard_uploads, ready_upload
 
 ADMIN_PASSWORD_MIN_LENGTH = 12
@@ -87,8 +88,9 @@ def _issue_tokens(user: User, session: AuthSession) -> dict:
     }
 
 
-def start_session(user: User) -> dict:
+def start_session(user: User, *, client: ClientInfo | None = None) -> dict:
     """Open a login session for ``user`` and issue its first token pair."""
+    client = client or ClientInfo()
     now = utcnow()
     session = AuthSession(
         id=str(uuid.uuid4()),
@@ -97,8 +99,8 @@ def start_session(user: User) -> dict:
         created_at=now,
         last_used_at=now,
         expires_at=now + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"],
-        user_agent=(request.headers.get("User-Agent") or "")[:255] or None,
-        ip_address=request.remote_addr,
+        user_agent=client.user_agent,
+        ip_address=client.ip_address,
     )
     db.session.add(session)
     tokens = _issue_tokens(user, session)
@@ -107,7 +109,7 @@ def start_session(user: User) -> dict:
     return tokens
 
 
-def login(*, login: str, password: str) -> dict:
+def login(*, login: str, password: str, client: ClientInfo | None = None) -> dict:
     """Check credentials and open a session. Unknown user and wrong password look the same."""
     user = find_user_by_login(login)
     valid = verify_password(user.password_hash if user else None, password)
@@ -115,7 +117,7 @@ def login(*, login: str, password: str) -> dict:
         raise Unauthorized("Invalid login or password.", code="invalid_credentials")
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    return start_session(user)
+    return start_session(user, client=client)
 
 
 class RefreshTokenReused(Unauthorized):

@@ -19,7 +19,7 @@ from app.platform.auth import current_session, current_user, token_claims
 from app.platform.blueprint import Blueprint
 from app.platform.extensions import limiter
 from app.platform.transactions import transaction
-from app.platform.web import created, errors, protected
+from app.platform.web import client_info, created, errors, protected
 
 blp = Blueprint("auth", __name__, description="Accounts and tokens.")
 me_blp = Blueprint("me", __name__, description="The current user.")
@@ -74,7 +74,7 @@ class Login(MethodView):
     @errors(blp, 401, 429)
     def post(self, body):
         """Log in with username or e-mail; returns an access and a refresh token."""
-        return users.login(login=body["login"], password=body["password"])
+        return users.login(login=body["login"], password=body["password"], client=client_info())
 
 
 @blp.route("/refresh")

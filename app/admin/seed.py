@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.accounts.models import User
 from app.accounts.service import create_user
-from app.lots.service import seed_demo_lots
+from app.lots.management import seed_demo_lots
 from app.platform.extensions import db
 
 DEMO_USERS = ("demo_driver", "demo_carer")

@@ -15,7 +15,7 @@ from app.accounts.models import User
 from app.bookings.models import Booking, Payment
 from app.bookings.service import booking_view
 from app.lots.models import Lot, Spot
-from app.lots.service import _spot_counts
+from app.lots.service import spot_counts
 from app.parking.models import ParkingEvent
 from app.platform import cache
 from app.platform.errors import Conflict, NotFound
@@ -166,7 +166,7 @@ def compute_stats() -> dict[str, Any]:
     now = utcnow()
     zone = current_app.config["TIMEZONE"]
     day_start, month_start = local_periods(now, zone)
-    counts = _spot_counts()
+    counts = spot_counts()
     revenue = (
         select(
             Payment.lot_id.label("lot_id"),

@@ -21,6 +21,7 @@ from app.admin.schemas import (
     LotUpdateSchema,
     SpotUpdateSchema,
 )
+from app.lots import management
 from app.lots import service as lots
 from app.platform.auth import current_user
 from app.platform.blueprint import Blueprint
@@ -39,7 +40,7 @@ class AdminLots(MethodView):
     @blp.response(200, page_of(AdminLotSchema))
     def get(self, query):
         """Every lot with its spot counts (`?q=`)."""
-        return lots.admin_list_lots(**query)
+        return management.admin_list_lots(**query)
 
     @protected(blp, 422, role="admin")
     @blp.arguments(LotCreateSchema)
@@ -47,7 +48,7 @@ class AdminLots(MethodView):
     @blp.response(201, AdminLotSchema)
     def post(self, body):
         """Create a lot and its spots numbered 1..N."""
-        lot = lots.create_lot(**body)
+        lot = management.create_lot(**body)
         return created(lots.get_lot_view(lot.id), "admin.AdminLot", lot_id=lot.id)
 
 
@@ -65,7 +66,7 @@ class AdminLot(MethodView):
     @blp.response(200, AdminLotSchema)
     def patch(self, changes, lot_id):
         """Update a lot; `total_spots` grows it or shrinks it (409 `lot_in_use`)."""
-        lots.update_lot(lot_id, dict(changes))
+        management.update_lot(lot_id, dict(changes))
         return lots.get_lot_view(lot_id)
 
     @protected(blp, 404, 409, role="admin")
@@ -73,7 +74,7 @@ class AdminLot(MethodView):
     @blp.response(204)
     def delete(self, lot_id):
         """Delete a lot (refused while a spot is occupied); its history stays."""
-        lots.delete_lot(lot_id)
+        management.delete_lot(lot_id)
 
 
 @blp.route("/admin/lots/<int:lot_id>/spots")
@@ -83,7 +84,7 @@ class AdminLotSpots(MethodView):
     @blp.response(200, page_of(AdminSpotSchema))
     def get(self, query, lot_id):
         """The lot's spots with their status and current booking."""
-        return lots.list_spots(lot_id, **query)
+        return management.list_spots(lot_id, **query)
 
 
 @blp.route("/admin/spots/<int:spot_id>")
@@ -94,7 +95,7 @@ class AdminSpot(MethodView):
     @blp.response(200, AdminSpotSchema)
     def patch(self, body, spot_id):
         """Take a spot out of service or back."""
-        return lots.set_spot_status(spot_id, body["status"])
+        return management.set_spot_status(spot_id, body["status"])
 
 
 @blp.route("/admin/users")

@@ -12,6 +12,7 @@ from celery.schedules import crontab
 from flask import current_app
 from sqlalchemy import select
 
+from app.circle import delivery
 from app.circle import service as circle
 from app.notifications.models import Notification
 from app.parking.models import ParkingEvent
@@ -41,7 +42,7 @@ def _batches(stmt):
 
 def _unclaimed(kind: str, events: list[ParkingEvent]) -> list[ParkingEvent]:
     """Only events whose notice to the person (the claim) does not exist yet."""
-    keys = {circle.event_notice_key(kind, e.id, e.user_id): e for e in events}
+    keys = {delivery.event_notice_key(kind, e.id, e.user_id): e for e in events}
     if not keys:
         return []
     taken = set(
@@ -59,7 +60,7 @@ def _notify_once(
         checked += len(events)
         candidates = events if due is None else [event for event in events if due(event)]
         for event in _unclaimed(kind, candidates):
-            if circle.claim_event_notice(kind, event):
+            if delivery.claim_event_notice(kind, event):
                 enqueue("circle.deliver_event_notice", kind, event.id)
                 alerted += 1
     return {"checked": checked, "alerted": alerted}

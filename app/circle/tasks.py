@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from app.circle import service
+from app.circle import delivery
 from app.platform.queue import enqueue
 
 MAX_RETRIES = 5
@@ -22,7 +22,7 @@ def _retry_later(task, *args) -> None:
 @shared_task(bind=True, name="circle.deliver_assist_alert")
 def deliver_assist_alert(self, assist_id: int) -> bool:
     """Notify every accepted caregiver of an assist request (in-app, e-mail, webhook), once."""
-    ok = service.deliver_assist_alert(assist_id)
+    ok = delivery.deliver_assist_alert(assist_id)
     if not ok:
         _retry_later(self, assist_id)
     return ok
@@ -31,7 +31,7 @@ def deliver_assist_alert(self, assist_id: int) -> bool:
 @shared_task(bind=True, name="circle.deliver_circle_notice")
 def deliver_circle_notice(self, membership_id: int, action: str) -> bool:
     """Tell the other party that an invitation was sent, answered or a membership ended."""
-    ok = service.deliver_circle_notice(membership_id, action)
+    ok = delivery.deliver_circle_notice(membership_id, action)
     if not ok:
         _retry_later(self, membership_id, action)
     return ok
@@ -40,7 +40,7 @@ def deliver_circle_notice(self, membership_id: int, action: str) -> bool:
 @shared_task(bind=True, name="circle.deliver_event_notice")
 def deliver_event_notice(self, kind: str, event_id: int) -> bool:
     """Tell the person and their caregivers about a stalled retrieval or an expiring event."""
-    ok = service.deliver_event_notice(kind, event_id)
+    ok = delivery.deliver_event_notice(kind, event_id)
     if not ok:
         _retry_later(self, kind, event_id)
     return ok

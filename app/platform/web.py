@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from flask import url_for
+from flask import request, url_for
 
 from app.platform.auth import auth_required
 from app.platform.blueprint import Blueprint
@@ -70,3 +71,19 @@ def protected(blp: Blueprint, *codes: int, role: str | None = None, refresh: boo
 def created(body: Any, endpoint: str, **values: Any) -> tuple[Any, int, dict[str, str]]:
     """A 201 with the new resource's ``Location``."""
     return body, 201, {"Location": url_for(endpoint, **values)}
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    """Who is calling, as far as a request tells: passed to services, which never read it."""
+
+    ip_address: str | None = None
+    user_agent: str | None = None
+
+
+def client_info() -> ClientInfo:
+    """The current request's client address (after ProxyFix) and user agent."""
+    return ClientInfo(
+        ip_address=request.remote_addr,
+        user_agent=(request.headers.get("User-Agent") or "")[:255] or None,
+    )

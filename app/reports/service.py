@@ -148,6 +148,7 @@ CHART_WIDTH, CHART_HEIGHT = 440, 180
 
 def score_chart(report: MonthlyReport):
     """The score trend as a ReportLab vector drawing (day of month → score 0..100)."""
+    # Lazy: ReportLab costs ~80 ms to import and only the worker renders reports.
     from reportlab.graphics.charts.lineplots import LinePlot
     from reportlab.graphics.shapes import Drawing, String
     from reportlab.graphics.widgets.markers import makeMarker
@@ -180,6 +181,7 @@ def score_chart(report: MonthlyReport):
 
 def chart_svg(report: MonthlyReport) -> str:
     """The score chart as an inline SVG document for the HTML e-mail."""
+    # Lazy: ReportLab costs ~80 ms to import and only the worker renders reports.
     from reportlab.graphics import renderSVG
 
     svg = renderSVG.drawToString(score_chart(report))
@@ -205,6 +207,7 @@ def render_report_text(report: MonthlyReport) -> str:
 
 def render_report_pdf(report: MonthlyReport) -> bytes:
     """The monthly report as a PDF (ReportLab platypus) with the score chart as vector graphics."""
+    # Lazy: ReportLab costs ~80 ms to import and only the worker renders reports.
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import getSampleStyleSheet

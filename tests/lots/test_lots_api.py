@@ -168,7 +168,7 @@ def test_free_count_drops_right_after_own_booking(client, user, auth):
 
 
 def test_demo_lots_are_seeded_once(app, db):
-    from app.lots.service import seed_demo_lots
+    from app.lots.management import seed_demo_lots
 
     first = seed_demo_lots()
     second = seed_demo_lots()
