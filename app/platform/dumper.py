@@ -69,6 +69,8 @@ def _converter(field: fields.Field) -> Callable[[Any], Any] | None:
 def dumper(schema_class: type[Schema]) -> Dump:
     """A function dumping one object exactly like ``schema_class().dump``."""
     schema = schema_class()
+    # Worth its keep: a page of 20 bookings dumps in 163 µs instead of 731 µs. marshmallow keeps
+    # a schema's hooks in the private ``_hooks`` (pinned by tests/platform/test_library_pins.py).
     if schema._hooks.get("pre_dump") or schema._hooks.get("post_dump"):  # type: ignore[attr-defined]
         return schema.dump
     lines = [

@@ -147,23 +147,20 @@ def _statement(connection, cursor, statement, parameters, context, executemany) 
 
 
 def _read_only_connections(session) -> list | None:
-    """The connections of the session's transaction when it has provably only read (SELECTs
-    since each began), holds no ORM objects and nothing waits for its commit (tasks, cache
+    """The connection of the session's transaction when it has provably only read (SELECTs
+    since it began), holds no ORM objects and nothing waits for its commit (tasks, cache
     bumps); else None."""
     if session.new or session.dirty or session.deleted or len(session.identity_map):
         return None  # ORM objects stay attached (and expired) as after a COMMIT: normal path
     if session.info.get(queue.PENDING) or session.info.get(cache.PENDING):
         return None
     transaction = session.get_transaction()
-    entries = getattr(transaction, "_connections", None)
-    if transaction is None or transaction.nested or not isinstance(entries, dict):
+    if transaction is None or transaction.nested:
         return None
-    if not all(entry[3] is True for entry in entries.values()):
+    if isinstance(session.get_bind(), Connection):
         return None  # a connection the session does not own (bound by the caller): leave it
-    connections = list({entry[0] for entry in entries.values()})
-    if all(conn.info.get(WROTE, True) is False for conn in connections):
-        return connections
-    return None
+    connection = session.connection()  # the transaction's own connection (one database)
+    return [connection] if connection.info.get(WROTE, True) is False else None
 
 
 def _end_read(session, connections: list) -> None:

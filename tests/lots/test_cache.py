@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import threading
 import time
 import uuid
@@ -54,9 +55,10 @@ def login(client, user):
 def test_redis_cache_serves_and_is_invalidated_by_booking(request, session_client):
     require("redis")
     flask_app, client = session_client("redis://127.0.0.1:6379/15")
-    from app.platform.extensions import cache, db
+    from app.platform import cache as cache_service
+    from app.platform.extensions import db
 
-    redis = cache.cache._write_client
+    redis = cache_service.redis_client()
     pattern = f"{flask_app.config['CACHE_KEY_PREFIX']}*"
     request.addfinalizer(lambda: [redis.delete(key) for key in redis.keys(pattern)])
 
@@ -114,9 +116,10 @@ def _redis_only_app(request, tmp_path, **overrides):
     require("redis")
     app = redis_app(tmp_path, "redis://127.0.0.1:6379/15")
     app.config.update(overrides)
-    from app.platform.extensions import cache
+    from app.platform import cache as cache_service
 
-    redis = cache.cache._write_client
+    with app.app_context():
+        redis = cache_service.redis_client()
     pattern = f"{app.config['CACHE_KEY_PREFIX']}*"
     request.addfinalizer(lambda: [redis.delete(key) for key in redis.keys(pattern)])
     return app
@@ -158,26 +161,25 @@ def test_a_miss_is_computed_once_while_concurrent_callers_wait(request, tmp_path
 def test_a_missing_value_is_computed_when_the_filling_caller_never_delivers(request, tmp_path):
     app = _redis_only_app(request, tmp_path, CACHE_FILL_WAIT_SECONDS=0.3)
     from app.platform import cache as cache_service
-    from app.platform.extensions import cache
 
     version = "0" * 32
     with app.app_context():
         lock = f"lots:abandoned:{version}:filling"
-        assert cache.add(lock, 1, timeout=30)  # a holder that died mid-compute
+        redis, prefix = cache_service.redis_client(), app.config["CACHE_KEY_PREFIX"]
+        assert redis.set(prefix + lock, 1, nx=True, ex=30)  # a holder that died mid-compute
         started = time.monotonic()
         value = cache_service._fill("lots", "abandoned", version, lambda: {"fresh": True}, 30)
         waited = time.monotonic() - started
         assert value == {"fresh": True}
         assert 0.3 <= waited < 2
         # The holder's lock is not this caller's to release or replace.
-        assert cache.get(lock) == 1
+        assert redis.get(prefix + lock) == b"1"
         assert cache_service._read("lots", "abandoned", version) is None
 
 
 def test_the_filling_lock_is_released_when_the_computation_fails(request, tmp_path):
     app = _redis_only_app(request, tmp_path)
     from app.platform import cache as cache_service
-    from app.platform.extensions import cache
 
     def broken() -> dict:
         raise RuntimeError("database went away")
@@ -185,25 +187,25 @@ def test_the_filling_lock_is_released_when_the_computation_fails(request, tmp_pa
     version = "1" * 32
     lock = f"lots:broken:{version}:filling"
     with app.app_context():
+        redis, prefix = cache_service.redis_client(), app.config["CACHE_KEY_PREFIX"]
         with pytest.raises(RuntimeError):
             cache_service._fill("lots", "broken", version, broken, 30)
-        assert not cache.has(lock)
+        assert not redis.exists(prefix + lock)
         assert cache_service._fill("lots", "broken", version, lambda: {"ok": 1}, 30) == {"ok": 1}
         assert cache_service._read("lots", "broken", version) == {"ok": 1}
         assert cache_service._read("lots", "broken", "2" * 32) is None  # another version
-        assert not cache.has(lock)
+        assert not redis.exists(prefix + lock)
 
 
 def test_the_filling_lock_expires_on_its_own(request, tmp_path):
     app = _redis_only_app(request, tmp_path, CACHE_FILL_WAIT_SECONDS=1)
     from app.platform import cache as cache_service
-    from app.platform.extensions import cache
 
     with app.app_context():
         lock = "lots:test-version:expiring:filling"
         assert cache_service._try_lock(lock, 2)
         assert not cache_service._try_lock(lock, 2)  # held
-        redis = cache.cache._write_client
+        redis = cache_service.redis_client()
         ttl = redis.ttl(f"{app.config['CACHE_KEY_PREFIX']}{lock}")
         assert 0 < ttl <= 2
 
@@ -211,11 +213,10 @@ def test_the_filling_lock_expires_on_its_own(request, tmp_path):
 def test_a_cached_read_is_one_round_trip_to_redis(request, tmp_path, monkeypatch):
     app = _redis_only_app(request, tmp_path)
     from app.platform import cache as cache_service
-    from app.platform.extensions import cache
 
     with app.app_context():
         assert cache_service.cached(cache_service.LOTS, {"page": 1}, lambda: {"n": 1}) == {"n": 1}
-        client = cache.cache._write_client
+        client = cache_service.redis_client()
         commands: list[str] = []
         real = client.execute_command
 
@@ -232,14 +233,14 @@ def test_a_cached_read_is_one_round_trip_to_redis(request, tmp_path, monkeypatch
 def test_a_version_in_another_format_is_replaced(request, tmp_path):
     app = _redis_only_app(request, tmp_path)
     from app.platform import cache as cache_service
-    from app.platform.extensions import cache
 
     with app.app_context():
-        # As an earlier release stored it: pickled by the cache backend.
-        cache.set("lots:version", "an-old-token", timeout=0)
+        # As an earlier release stored it: pickled by cachelib ("!" and a pickle).
+        old = b"!" + pickle.dumps("an-old-token")
+        cache_service.redis_client().set(f"{app.config['CACHE_KEY_PREFIX']}lots:version", old)
         assert cache_service.cached(cache_service.LOTS, {"page": 1}, lambda: {"n": 1}) == {"n": 1}
         assert cache_service.cached(cache_service.LOTS, {"page": 1}, lambda: {"n": 2}) == {"n": 1}
-        redis = cache.cache._write_client
+        redis = cache_service.redis_client()
         stored = redis.get(f"{app.config['CACHE_KEY_PREFIX']}lots:version")
         assert cache_service._token(stored) is not None
         cache_service.invalidate(cache_service.LOTS)
