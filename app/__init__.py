@@ -32,7 +32,7 @@ from app.platform.errors import register_error_handlers
 from app.platform.extensions import get_api, init_extensions
 from app.platform.logs import configure_logging
 from app.platform.metrics import init_metrics
-from app.platform.web import API_PREFIX
+from app.platform.web import API_PREFIX, IdConverter, id_param_schema
 from app.uploads import views as uploads_views
 from config import engine_options, load_config, validate_config
 
@@ -85,7 +85,9 @@ def create_app(app_env: str | None = None, overrides: dict[str, Any] | None = No
 
 def register_blueprints(app: Flask) -> None:
     """Register every domain's blueprints and the docs assets."""
+    app.url_map.converters["id"] = IdConverter
     api = get_api(app)
+    api.register_converter(IdConverter, id_param_schema)
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )

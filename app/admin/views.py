@@ -52,7 +52,7 @@ class AdminLots(MethodView):
         return created(lots.get_lot_view(lot.id), "admin.AdminLot", lot_id=lot.id)
 
 
-@blp.route("/admin/lots/<int:lot_id>")
+@blp.route("/admin/lots/<id:lot_id>")
 class AdminLot(MethodView):
     @protected(blp, 404, role="admin")
     @blp.response(200, AdminLotSchema)
@@ -77,7 +77,7 @@ class AdminLot(MethodView):
         management.delete_lot(lot_id)
 
 
-@blp.route("/admin/lots/<int:lot_id>/spots")
+@blp.route("/admin/lots/<id:lot_id>/spots")
 class AdminLotSpots(MethodView):
     @protected(blp, 404, 422, role="admin")
     @blp.arguments(PaginationQuery, location="query")
@@ -87,7 +87,7 @@ class AdminLotSpots(MethodView):
         return management.list_spots(lot_id, **query)
 
 
-@blp.route("/admin/spots/<int:spot_id>")
+@blp.route("/admin/spots/<id:spot_id>")
 class AdminSpot(MethodView):
     @protected(blp, 404, 422, role="admin")
     @blp.arguments(SpotUpdateSchema)
@@ -108,7 +108,7 @@ class AdminUsers(MethodView):
         return admin.list_users(**query)
 
 
-@blp.route("/admin/users/<int:user_id>")
+@blp.route("/admin/users/<id:user_id>")
 class AdminUser(MethodView):
     @protected(blp, 404, role="admin")
     @blp.response(200, AdminUserSchema)

@@ -30,8 +30,7 @@ from app.parking.models import RetrievalScore
 from app.platform import cache, idempotency
 from app.platform.errors import Conflict, InvalidTransition, NotFound
 from app.platform.extensions import db
-from app.platform.models import utcnow
-from app.platform.schemas import MAX_ID
+from app.platform.models import get_owned_or_404, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -188,15 +187,9 @@ def create_booking(
 
 def release_booking(*, user_id: int, booking_id: int) -> dict[str, Any]:
     """End an active booking: fix duration and cost, free the spot, record one payment."""
-    if booking_id > MAX_ID:
-        raise booking_not_found()
-    booking = db.session.scalar(
-        select(Booking)
-        .where(Booking.id == booking_id, Booking.user_id == user_id)
-        .with_for_update()
+    booking = get_owned_or_404(
+        Booking, booking_id, owner_id=user_id, lock=True, error=booking_not_found()
     )
-    if booking is None:
-        raise booking_not_found()
     if booking.status != "active":
         raise InvalidTransition(
             f"This booking is {booking.status}; only active ones can be released."
@@ -352,8 +345,6 @@ def list_bookings(*, user_id: int, page: int, per_page: int, status: str | None 
 
 def get_booking(*, user_id: int, booking_id: int) -> dict[str, Any]:
     """One of the user's bookings (another user's is a 404)."""
-    if booking_id > MAX_ID:
-        raise booking_not_found()
     bookings = Booking.__table__
     row = db.session.execute(
         _booking_rows().where(bookings.c.id == booking_id, bookings.c.user_id == user_id)

@@ -71,7 +71,7 @@ class ActiveBooking(MethodView):
         return bookings.get_active_booking(user_id=current_user_id())
 
 
-@blp.route("/bookings/<int:booking_id>")
+@blp.route("/bookings/<id:booking_id>")
 class BookingDetail(MethodView):
     @protected(blp, 404)
     @blp.response(200, BookingSchema)
@@ -80,7 +80,7 @@ class BookingDetail(MethodView):
         return bookings.get_booking(user_id=current_user_id(), booking_id=booking_id)
 
 
-@blp.route("/bookings/<int:booking_id>/release")
+@blp.route("/bookings/<id:booking_id>/release")
 class ReleaseBooking(MethodView):
     @protected(blp, 404, 409)
     @transaction

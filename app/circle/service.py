@@ -24,7 +24,6 @@ from app.platform.errors import Conflict, InvalidTransition, NotFound, Validatio
 from app.platform.extensions import db
 from app.platform.models import utcnow
 from app.platform.queue import enqueue
-from app.platform.schemas import MAX_ID
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +64,9 @@ def circle_overview(user: User) -> dict[str, list[CircleMembership]]:
 
 def get_invitation(user: User, invitation_id: int) -> CircleMembership:
     """An invitation (or membership) the user is a party to; 404 for anyone else."""
-    membership = None
-    if invitation_id <= MAX_ID:
-        membership = db.session.scalar(
-            with_users(select(CircleMembership)).where(CircleMembership.id == invitation_id)
-        )
+    membership = db.session.scalar(
+        with_users(select(CircleMembership)).where(CircleMembership.id == invitation_id)
+    )
     if membership is None or user.id not in (membership.person_id, membership.member_id):
         raise NotFound("Invitation not found.", code="invitation_not_found")
     return membership
@@ -94,7 +91,7 @@ def require_access(viewer: User, person_id: int, roles: tuple[str, ...]) -> None
     """404 unless the viewer is the person or an accepted member with one of ``roles``."""
     if viewer.id == person_id:
         return
-    if person_id > MAX_ID or not has_access(viewer, person_id, roles):
+    if not has_access(viewer, person_id, roles):
         # The same answer whether or not the person exists: membership is not revealed.
         raise NotFound("Person not found.", code="person_not_found")
 
@@ -213,13 +210,11 @@ def invite(person: User, *, login: str, role: str) -> CircleMembership:
 
 
 def _pending_invitation_for(user: User, invitation_id: int) -> CircleMembership:
-    membership = None
-    if invitation_id <= MAX_ID:
-        membership = db.session.scalar(
-            with_users(select(CircleMembership))
-            .where(CircleMembership.id == invitation_id)
-            .with_for_update()
-        )
+    membership = db.session.scalar(
+        with_users(select(CircleMembership))
+        .where(CircleMembership.id == invitation_id)
+        .with_for_update()
+    )
     if membership is None or membership.member_id != user.id:
         raise NotFound("Invitation not found.", code="invitation_not_found")
     # A stale pending invitation is expired already; the expire-invitations job records it.
@@ -247,8 +242,6 @@ def decline_invitation(user: User, invitation_id: int) -> CircleMembership:
 def remove_member(user: User, other_user_id: int) -> None:
     """End a membership: the person revokes a member (or withdraws an invitation), or a member
     leaves a person's circle (a pending invitation to the user is declined)."""
-    if other_user_id > MAX_ID:
-        raise NotFound("Not in your circle.", code="member_not_found")
     as_person = db.session.scalar(
         select(CircleMembership)
         .where(CircleMembership.open_key == f"{user.id}:{other_user_id}")

@@ -44,7 +44,7 @@ class Invitations(MethodView):
         return created(invitation, "circle.Invitation", invitation_id=invitation.id)
 
 
-@blp.route("/invitations/<int:invitation_id>")
+@blp.route("/invitations/<id:invitation_id>")
 class Invitation(MethodView):
     @protected(blp, 404)
     @blp.response(200, MembershipSchema)
@@ -53,7 +53,7 @@ class Invitation(MethodView):
         return circle.get_invitation(current_user(), invitation_id)
 
 
-@blp.route("/invitations/<int:invitation_id>/accept")
+@blp.route("/invitations/<id:invitation_id>/accept")
 class AcceptInvitation(MethodView):
     @protected(blp, 404, 409)
     @transaction
@@ -63,7 +63,7 @@ class AcceptInvitation(MethodView):
         return circle.accept_invitation(current_user(), invitation_id)
 
 
-@blp.route("/invitations/<int:invitation_id>/decline")
+@blp.route("/invitations/<id:invitation_id>/decline")
 class DeclineInvitation(MethodView):
     @protected(blp, 404, 409)
     @transaction
@@ -73,7 +73,7 @@ class DeclineInvitation(MethodView):
         return circle.decline_invitation(current_user(), invitation_id)
 
 
-@blp.route("/circle/members/<int:user_id>")
+@blp.route("/circle/members/<id:user_id>")
 class Member(MethodView):
     @protected(blp, 404)
     @transaction
@@ -83,7 +83,7 @@ class Member(MethodView):
         circle.remove_member(current_user(), user_id)
 
 
-@blp.route("/people/<int:user_id>/parking-events/latest-active")
+@blp.route("/people/<id:user_id>/parking-events/latest-active")
 class PersonLatestActiveEvent(MethodView):
     @protected(blp, 404)
     @blp.response(200, ParkingEventSchema)
@@ -92,7 +92,7 @@ class PersonLatestActiveEvent(MethodView):
         return circle.person_latest_active_event(current_user(), user_id)
 
 
-@blp.route("/people/<int:user_id>/scores/trend")
+@blp.route("/people/<id:user_id>/scores/trend")
 class PersonScoreTrend(MethodView):
     @protected(blp, 404, 422)
     @blp.arguments(ScoreTrendQuery, location="query")

@@ -30,10 +30,9 @@ from app.parking.models import ParkingEvent, RetrievalScore
 from app.platform.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.platform.extensions import db
 from app.platform.mail import send_email
-from app.platform.models import utcnow
+from app.platform.models import get_owned_or_404, utcnow
 from app.platform.pagination import paginate
 from app.platform.queue import enqueue
-from app.platform.schemas import MAX_ID
 from app.platform.storage import LocalStorage, get_storage
 
 log = logging.getLogger(__name__)
@@ -118,10 +117,7 @@ def _enqueue_export(export_id: int) -> None:
 
 def get_export(*, user: User, export_id: int) -> Export:
     """The user's own export, or 404."""
-    export = db.session.get(Export, export_id) if 0 < export_id <= MAX_ID else None
-    if export is None or export.user_id != user.id:
-        raise NotFound("No such export.")
-    return export
+    return get_owned_or_404(Export, export_id, owner_id=user.id, error=NotFound("No such export."))
 
 
 def list_exports(*, user: User, page: int, per_page: int) -> dict[str, Any]:

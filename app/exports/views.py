@@ -36,7 +36,7 @@ class Exports(MethodView):
         return exports.list_exports(user=current_user(), **query)
 
 
-@blp.route("/exports/<int:export_id>")
+@blp.route("/exports/<id:export_id>")
 class ExportItem(MethodView):
     @protected(blp, 404)
     @blp.response(200, ExportSchema)
@@ -45,7 +45,7 @@ class ExportItem(MethodView):
         return exports.get_export(user=current_user(), export_id=export_id)
 
 
-@blp.route("/exports/<int:export_id>/download")
+@blp.route("/exports/<id:export_id>/download")
 class ExportDownload(MethodView):
     @protected(blp, 404, 409, 410)
     @blp.response(200, description="The CSV file (`text/csv`), or a 302 to a signed URL.")

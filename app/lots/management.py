@@ -18,7 +18,6 @@ from app.platform.errors import NotFound, ValidationFailed
 from app.platform.extensions import db
 from app.platform.models import utcnow
 from app.platform.pagination import paginate
-from app.platform.schemas import MAX_ID
 
 log = logging.getLogger(__name__)
 
@@ -176,14 +175,12 @@ def spot_view(spot: Spot, booking: Booking | None, username: str | None) -> dict
 
 def set_spot_status(spot_id: int, status: str) -> dict:
     """Admin: take a spot out of service or back (a car already there stays until release)."""
-    spot = None
-    if spot_id <= MAX_ID:
-        spot = db.session.scalar(
-            select(Spot)
-            .join(Lot, Lot.id == Spot.lot_id)
-            .where(Spot.id == spot_id, Spot.status != "removed", Lot.deleted_at.is_(None))
-            .with_for_update()
-        )
+    spot = db.session.scalar(
+        select(Spot)
+        .join(Lot, Lot.id == Spot.lot_id)
+        .where(Spot.id == spot_id, Spot.status != "removed", Lot.deleted_at.is_(None))
+        .with_for_update()
+    )
     if spot is None:
         raise NotFound("No such spot.", code="spot_not_found")
     spot.status = status

@@ -17,7 +17,6 @@ from app.platform import cache
 from app.platform.errors import Conflict, NotFound
 from app.platform.extensions import db
 from app.platform.pagination import paginate
-from app.platform.schemas import MAX_ID
 
 log = logging.getLogger(__name__)
 
@@ -221,8 +220,6 @@ def _list_lots(*, page, per_page, q, pin_code, available, near, radius_km) -> di
 
 def get_lot_view(lot_id: int) -> dict:
     """One lot (not deleted) with its counts and pricing, or 404."""
-    if lot_id > MAX_ID:
-        raise lot_not_found()
     row = db.session.connection().execute(_lot_detail(), {"lot_id": lot_id}).first()
     if row is None:
         raise lot_not_found()
@@ -231,8 +228,6 @@ def get_lot_view(lot_id: int) -> dict:
 
 def driver_lot_view(lot_id: int) -> dict:
     """One lot (not deleted) as drivers see it: pricing, free and total counts; or 404."""
-    if lot_id > MAX_ID:
-        raise lot_not_found()
     row = db.session.connection().execute(_lot_detail(True), {"lot_id": lot_id}).first()
     if row is None:
         raise lot_not_found()
@@ -261,8 +256,6 @@ def driver_lot_view(lot_id: int) -> dict:
 
 def get_live_lot(lot_id: int, *, lock: bool = False) -> Lot:
     """A lot that is not deleted, or 404."""
-    if lot_id > MAX_ID:
-        raise lot_not_found()
     stmt = select(Lot).where(Lot.id == lot_id, Lot.deleted_at.is_(None))
     if lock:
         stmt = stmt.with_for_update()

@@ -30,7 +30,7 @@ class Lots(MethodView):
         return raw_json_response(lots.list_lots(**query, render=render_page))
 
 
-@blp.route("/lots/<int:lot_id>")
+@blp.route("/lots/<id:lot_id>")
 class LotDetail(MethodView):
     @protected(blp, 404)
     @blp.response(200, LotSchema)

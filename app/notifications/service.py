@@ -15,9 +15,8 @@ from app.notifications.models import Notification
 from app.platform.errors import NotFound
 from app.platform.extensions import db
 from app.platform.mail import send_email
-from app.platform.models import utcnow
+from app.platform.models import get_owned_or_404, utcnow
 from app.platform.pagination import paginate
-from app.platform.schemas import MAX_ID
 from app.platform.webhook import post_webhook
 
 log = logging.getLogger(__name__)
@@ -147,11 +146,12 @@ def unread_count(user: User) -> int:
 
 def mark_read(user: User, notification_id: int) -> Notification:
     """Mark one of the user's notifications read (reading twice keeps the first time)."""
-    notification = None
-    if notification_id <= MAX_ID:
-        notification = db.session.get(Notification, notification_id)
-    if notification is None or notification.user_id != user.id:
-        raise NotFound("Notification not found.", code="notification_not_found")
+    notification = get_owned_or_404(
+        Notification,
+        notification_id,
+        owner_id=user.id,
+        error=NotFound("Notification not found.", code="notification_not_found"),
+    )
     if notification.read_at is None:
         notification.read_at = utcnow()
         db.session.flush()

@@ -24,7 +24,7 @@ class Notifications(MethodView):
         return notifications.list_notifications(current_user(), **query)
 
 
-@blp.route("/notifications/<int:notification_id>/read")
+@blp.route("/notifications/<id:notification_id>/read")
 class ReadNotification(MethodView):
     @protected(blp, 404)
     @transaction

@@ -19,7 +19,6 @@ from app.platform.errors import Conflict, NotFound, ValidationFailed
 from app.platform.extensions import db
 from app.platform.models import utcnow
 from app.platform.pagination import paginate
-from app.platform.schemas import MAX_ID
 from app.uploads.service import discard_uploads, photo_url, photo_urls, ready_upload
 
 EVENT_PHOTO = ("parking_event_photo",)
@@ -50,8 +49,6 @@ def _event_query():
 
 def get_own_event(user_id: int, event_id: int, *, lock: bool = False) -> ParkingEvent:
     """The user's event with landmarks and score, or 404 (another user's event is not found)."""
-    if not 1 <= event_id <= MAX_ID:
-        raise NotFound("We could not find that parking event.")
     stmt = _event_query().where(ParkingEvent.id == event_id, ParkingEvent.user_id == user_id)
     if lock:
         # Serialises state changes on one event (MariaDB row lock; SQLite has one writer).
@@ -329,9 +326,7 @@ def require_latest_active_event(user_id: int) -> dict:
 
 def show_event(*, user_id: int, event_id: int) -> dict:
     """One of the user's events with landmarks, photo URLs and score, as the schema reads it."""
-    event = None
-    if 1 <= event_id <= MAX_ID:
-        event = _read_event_view(_event_view(False), {"user_id": user_id, "event_id": event_id})
+    event = _read_event_view(_event_view(False), {"user_id": user_id, "event_id": event_id})
     if event is None:
         raise NotFound("We could not find that parking event.")
     return event
@@ -382,8 +377,6 @@ def add_landmark(*, user_id: int, event_id: int, data: dict[str, Any]) -> Landma
 
 def get_own_landmark(user_id: int, landmark_id: int) -> Landmark:
     """A landmark on one of the user's events, or 404."""
-    if not 1 <= landmark_id <= MAX_ID:
-        raise NotFound("We could not find that landmark.")
     landmark = db.session.scalar(
         select(Landmark)
         .join(ParkingEvent, ParkingEvent.id == Landmark.event_id)

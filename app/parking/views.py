@@ -70,7 +70,7 @@ class LatestActiveEvent(MethodView):
         return json_response(dumper(ParkingEventSchema)(event))
 
 
-@blp.route("/parking-events/<int:event_id>")
+@blp.route("/parking-events/<id:event_id>")
 class ParkingEventItem(MethodView):
     @protected(blp, 404)
     @blp.response(200, ParkingEventSchema)
@@ -95,7 +95,7 @@ class ParkingEventItem(MethodView):
         parking.delete_event(user_id=current_user().id, event_id=event_id)
 
 
-@blp.route("/parking-events/<int:event_id>/landmarks")
+@blp.route("/parking-events/<id:event_id>/landmarks")
 class EventLandmarks(MethodView):
     @protected(blp, 404)
     @blp.response(200, LandmarkSchema(many=True))
@@ -113,7 +113,7 @@ class EventLandmarks(MethodView):
         return created(landmark, "parking.LandmarkItem", landmark_id=landmark.id)
 
 
-@blp.route("/landmarks/<int:landmark_id>")
+@blp.route("/landmarks/<id:landmark_id>")
 class LandmarkItem(MethodView):
     @protected(blp, 404, 409, 422)
     @blp.arguments(LandmarkUpdateSchema)
@@ -133,7 +133,7 @@ class LandmarkItem(MethodView):
         parking.delete_landmark(user_id=current_user().id, landmark_id=landmark_id)
 
 
-@blp.route("/parking-events/<int:event_id>/directions")
+@blp.route("/parking-events/<id:event_id>/directions")
 class Directions(MethodView):
     @protected(blp, 404, 422)
     @blp.arguments(DirectionsQuery, location="query")
@@ -145,7 +145,7 @@ class Directions(MethodView):
         )
 
 
-@blp.route("/parking-events/<int:event_id>/retrieval/start")
+@blp.route("/parking-events/<id:event_id>/retrieval/start")
 class RetrievalStart(MethodView):
     @protected(blp, 404, 409, 422)
     @blp.arguments(PositionSchema, required=False)
@@ -161,7 +161,7 @@ class RetrievalStart(MethodView):
         )
 
 
-@blp.route("/parking-events/<int:event_id>/retrieval/pause")
+@blp.route("/parking-events/<id:event_id>/retrieval/pause")
 class RetrievalPause(MethodView):
     @protected(blp, 404, 409)
     @transaction
@@ -171,7 +171,7 @@ class RetrievalPause(MethodView):
         return retrieval.pause_retrieval(user_id=current_user().id, event_id=event_id)
 
 
-@blp.route("/parking-events/<int:event_id>/retrieval/resume")
+@blp.route("/parking-events/<id:event_id>/retrieval/resume")
 class RetrievalResume(MethodView):
     @protected(blp, 404, 409)
     @transaction
@@ -181,7 +181,7 @@ class RetrievalResume(MethodView):
         return retrieval.resume_retrieval(user_id=current_user().id, event_id=event_id)
 
 
-@blp.route("/parking-events/<int:event_id>/retrieval/complete")
+@blp.route("/parking-events/<id:event_id>/retrieval/complete")
 class RetrievalComplete(MethodView):
     @protected(blp, 404, 409, 422)
     @blp.arguments(RetrievalCompleteSchema)
@@ -194,7 +194,7 @@ class RetrievalComplete(MethodView):
         )
 
 
-@blp.route("/parking-events/<int:event_id>/assist")
+@blp.route("/parking-events/<id:event_id>/assist")
 class Assist(MethodView):
     @protected(blp, 404, 409, 422)
     @blp.arguments(AssistRequestSchema)
@@ -205,7 +205,7 @@ class Assist(MethodView):
         return retrieval.request_assist(user_id=current_user().id, event_id=event_id, **body)
 
 
-@blp.route("/parking-events/<int:event_id>/score")
+@blp.route("/parking-events/<id:event_id>/score")
 class EventScore(MethodView):
     @protected(blp, 404)
     @blp.response(200, ScoreSchema)

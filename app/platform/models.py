@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
@@ -114,3 +115,23 @@ class OutboundMessage(db.Model):
     error: Mapped[str | None] = mapped_column(sa.String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+def get_owned_or_404(
+    model: type,
+    object_id: int,
+    *,
+    owner_id: int,
+    error: Exception,
+    lock: bool = False,
+    where: tuple = (),
+) -> Any:
+    """The ``model`` row ``object_id`` whose ``user_id`` is ``owner_id``, else ``error`` raised:
+    another user's row answers exactly like a missing one. ``lock`` takes its row lock."""
+    stmt = sa.select(model).where(model.id == object_id, model.user_id == owner_id, *where)
+    if lock:
+        stmt = stmt.with_for_update()
+    found = db.session.scalar(stmt)
+    if found is None:
+        raise error
+    return found

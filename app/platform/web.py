@@ -7,12 +7,31 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import request, url_for
+from werkzeug.routing import IntegerConverter
 
 from app.platform.auth import auth_required
 from app.platform.blueprint import Blueprint
-from app.platform.schemas import ErrorSchema
+from app.platform.schemas import MAX_ID, ErrorSchema
 
 API_PREFIX = "/api/v1"
+
+
+class IdConverter(IntegerConverter):
+    """``<id:name>``: a database id in a URL. One outside 1..2**31 - 1 names no row, so it
+    arrives as 0, which matches none: the domain answers its own 404 (``booking_not_found``...)
+    and no view or service checks id ranges itself."""
+
+    NO_ROW = 0
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        return number if 1 <= number <= MAX_ID else self.NO_ROW
+
+
+def id_param_schema(converter: IdConverter) -> dict:
+    """The OpenAPI schema of an ``<id:...>`` path parameter."""
+    return {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+
 
 ERROR_DESCRIPTIONS = {
     400: "Malformed request (for example invalid JSON).",

@@ -24,14 +24,13 @@ from sqlalchemy import select
 from app.accounts.models import User
 from app.platform.errors import Conflict, NotFound, ValidationFailed
 from app.platform.extensions import db
-from app.platform.models import utcnow
+from app.platform.models import get_owned_or_404, utcnow
 from app.platform.queue import enqueue
 from app.platform.storage import StorageUnavailable, get_storage
 from app.uploads.models import CONTENT_TYPES, UPLOAD_PURPOSES, Upload
 
 log = logging.getLogger(__name__)
 
-MAX_ID = 2**31 - 1
 MAX_UPLOAD_URL_SECONDS = 10 * 60
 MAX_PHOTO_URL_SECONDS = 5 * 60
 SIGNATURE_BYTES = 12
@@ -106,10 +105,13 @@ def create_upload(user: User, purpose: str, content_type: str, size_bytes: int):
 
 
 def _owned_upload(user_id: int, upload_id: int) -> Upload:
-    upload = db.session.get(Upload, upload_id) if 1 <= upload_id <= MAX_ID else None
-    if upload is None or upload.user_id != user_id or upload.status == "deleted":
-        raise NotFound("No such upload.", code="upload_not_found")
-    return upload
+    return get_owned_or_404(
+        Upload,
+        upload_id,
+        owner_id=user_id,
+        where=(Upload.status != "deleted",),
+        error=NotFound("No such upload.", code="upload_not_found"),
+    )
 
 
 def get_upload(user: User, upload_id: int) -> Upload:

@@ -30,7 +30,7 @@ class Uploads(MethodView):
         return created(ticket, "uploads.UploadItem", upload_id=upload.id)
 
 
-@blp.route("/uploads/<int:upload_id>")
+@blp.route("/uploads/<id:upload_id>")
 class UploadItem(MethodView):
     @protected(blp, 404)
     @blp.response(200, UploadSchema)
@@ -39,7 +39,7 @@ class UploadItem(MethodView):
         return uploads.get_upload(current_user(), upload_id)
 
 
-@blp.route("/uploads/<int:upload_id>/complete")
+@blp.route("/uploads/<id:upload_id>/complete")
 class UploadComplete(MethodView):
     @protected(blp, 404, 409, 422, 503)
     @transaction(keep_on=(uploads.InvalidFile,))

@@ -308,7 +308,7 @@ def test_access_matrix_covers_every_route(app):
             continue
         path = rule.rule.removeprefix("/api/v1")
         for name in ("lot_id", "booking_id", "spot_id", "user_id"):
-            path = path.replace(f"<int:{name}>", "1")
+            path = path.replace(f"<id:{name}>", "1")
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             actual.add((method, path))
     assert actual == listed

@@ -413,7 +413,7 @@ def test_access_matrix_covers_every_route(app):
             continue
         path = rule.rule.removeprefix(API)
         for name in ("invitation_id", "user_id", "notification_id"):
-            path = path.replace(f"<int:{name}>", "{}")
+            path = path.replace(f"<id:{name}>", "{}")
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             routes.add((method, path))
     covered = set()

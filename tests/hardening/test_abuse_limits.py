@@ -188,12 +188,12 @@ def test_upload_size_is_capped_at_10_mb(client, auth, user):
 
 
 def int_routes(app) -> list[tuple[str, str]]:
-    """Every (method, path) of the URL map with an ``<int:...>`` part, filled with a huge id."""
+    """Every (method, path) of the URL map with an ``<id:...>`` part, filled with a huge id."""
     routes = []
     for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith(API) or "<int:" not in rule.rule:
+        if not rule.rule.startswith(API) or "<id:" not in rule.rule:
             continue
-        path = re.sub(r"<int:[^>]+>", HUGE_ID, rule.rule)
+        path = re.sub(r"<id:[^>]+>", HUGE_ID, rule.rule)
         assert "<" not in path, rule.rule  # only int parts; another converter needs a value here
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             routes.append((method, path))

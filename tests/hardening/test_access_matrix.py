@@ -46,70 +46,68 @@ MATRIX: dict[tuple[str, str], Route] = {
     ),
     ("GET", "/api/v1/me/stats"): Route(USER),
     ("GET", "/api/v1/lots"): Route(USER),
-    ("GET", "/api/v1/lots/<int:lot_id>"): Route(USER),
+    ("GET", "/api/v1/lots/<id:lot_id>"): Route(USER),
     ("GET", "/api/v1/bookings"): Route(USER),
     ("POST", "/api/v1/bookings"): Route(
         USER, body={"lot_id": "{lot_id}", "vehicle_number": "KA01AB1234"}, owner_ok=(409,)
     ),
     ("GET", "/api/v1/bookings/active"): Route(USER, owner_ok=(404,)),
-    ("GET", "/api/v1/bookings/<int:booking_id>"): Route(OBJECT),
-    ("POST", "/api/v1/bookings/<int:booking_id>/release"): Route(OBJECT),
+    ("GET", "/api/v1/bookings/<id:booking_id>"): Route(OBJECT),
+    ("POST", "/api/v1/bookings/<id:booking_id>/release"): Route(OBJECT),
     ("GET", "/api/v1/exports"): Route(USER),
     ("POST", "/api/v1/exports"): Route(USER, body={"kind": "bookings"}, owner_ok=(409,)),
-    ("GET", "/api/v1/exports/<int:export_id>"): Route(OBJECT),
-    ("GET", "/api/v1/exports/<int:export_id>/download"): Route(OBJECT, owner_ok=(409,)),
+    ("GET", "/api/v1/exports/<id:export_id>"): Route(OBJECT),
+    ("GET", "/api/v1/exports/<id:export_id>/download"): Route(OBJECT, owner_ok=(409,)),
     ("GET", "/api/v1/parking-events"): Route(USER),
     ("POST", "/api/v1/parking-events"): Route(
         USER, body={"latitude": 0, "longitude": 0, "location_type": "outdoor"}
     ),
     ("GET", "/api/v1/parking-events/latest-active"): Route(USER, owner_ok=(404,)),
-    ("GET", "/api/v1/parking-events/<int:event_id>"): Route(OBJECT),
-    ("PATCH", "/api/v1/parking-events/<int:event_id>"): Route(
-        OBJECT, body={"notes": "by the lift"}
-    ),
-    ("DELETE", "/api/v1/parking-events/<int:event_id>"): Route(OBJECT),
-    ("GET", "/api/v1/parking-events/<int:event_id>/landmarks"): Route(OBJECT),
-    ("POST", "/api/v1/parking-events/<int:event_id>/landmarks"): Route(
+    ("GET", "/api/v1/parking-events/<id:event_id>"): Route(OBJECT),
+    ("PATCH", "/api/v1/parking-events/<id:event_id>"): Route(OBJECT, body={"notes": "by the lift"}),
+    ("DELETE", "/api/v1/parking-events/<id:event_id>"): Route(OBJECT),
+    ("GET", "/api/v1/parking-events/<id:event_id>/landmarks"): Route(OBJECT),
+    ("POST", "/api/v1/parking-events/<id:event_id>/landmarks"): Route(
         OBJECT, body={"name": "Blue door"}
     ),
-    ("GET", "/api/v1/parking-events/<int:event_id>/directions"): Route(
+    ("GET", "/api/v1/parking-events/<id:event_id>/directions"): Route(
         OBJECT, query="?from=48.8580,2.2940"
     ),
-    ("POST", "/api/v1/parking-events/<int:event_id>/retrieval/start"): Route(OBJECT, body={}),
-    ("POST", "/api/v1/parking-events/<int:event_id>/retrieval/pause"): Route(
+    ("POST", "/api/v1/parking-events/<id:event_id>/retrieval/start"): Route(OBJECT, body={}),
+    ("POST", "/api/v1/parking-events/<id:event_id>/retrieval/pause"): Route(
         OBJECT, body={}, owner_ok=(409,)
     ),
-    ("POST", "/api/v1/parking-events/<int:event_id>/retrieval/resume"): Route(
+    ("POST", "/api/v1/parking-events/<id:event_id>/retrieval/resume"): Route(
         OBJECT, body={}, owner_ok=(409,)
     ),
-    ("POST", "/api/v1/parking-events/<int:event_id>/retrieval/complete"): Route(
+    ("POST", "/api/v1/parking-events/<id:event_id>/retrieval/complete"): Route(
         OBJECT, body={"found": True, "recall": []}, owner_ok=(409,)
     ),
-    ("POST", "/api/v1/parking-events/<int:event_id>/assist"): Route(OBJECT, body={"level": 1}),
-    ("GET", "/api/v1/parking-events/<int:event_id>/score"): Route(OBJECT, owner_ok=(409,)),
-    ("PATCH", "/api/v1/landmarks/<int:landmark_id>"): Route(OBJECT, body={"name": "Red door"}),
-    ("DELETE", "/api/v1/landmarks/<int:landmark_id>"): Route(OBJECT),
+    ("POST", "/api/v1/parking-events/<id:event_id>/assist"): Route(OBJECT, body={"level": 1}),
+    ("GET", "/api/v1/parking-events/<id:event_id>/score"): Route(OBJECT, owner_ok=(409,)),
+    ("PATCH", "/api/v1/landmarks/<id:landmark_id>"): Route(OBJECT, body={"name": "Red door"}),
+    ("DELETE", "/api/v1/landmarks/<id:landmark_id>"): Route(OBJECT),
     ("GET", "/api/v1/scores"): Route(USER),
     ("GET", "/api/v1/scores/trend"): Route(USER, query="?period=week"),
     ("POST", "/api/v1/uploads"): Route(
         USER, body={"purpose": "avatar", "content_type": "image/png", "size_bytes": 100}
     ),
-    ("GET", "/api/v1/uploads/<int:upload_id>"): Route(OBJECT),
-    ("POST", "/api/v1/uploads/<int:upload_id>/complete"): Route(OBJECT, owner_ok=(409, 422)),
+    ("GET", "/api/v1/uploads/<id:upload_id>"): Route(OBJECT),
+    ("POST", "/api/v1/uploads/<id:upload_id>/complete"): Route(OBJECT, owner_ok=(409, 422)),
     ("POST", "/api/v1/storage/uploads"): Route(TOKEN),
     ("GET", "/api/v1/storage/files/<path:token>"): Route(TOKEN),
     ("GET", "/api/v1/circle"): Route(USER),
     ("POST", "/api/v1/circle/invitations"): Route(
         USER, body={"login": "{stranger_username}", "role": "viewer"}
     ),
-    ("GET", "/api/v1/invitations/<int:invitation_id>"): Route(OBJECT),
-    ("POST", "/api/v1/invitations/<int:invitation_id>/accept"): Route(OBJECT),
-    ("POST", "/api/v1/invitations/<int:invitation_id>/decline"): Route(OBJECT),
-    ("DELETE", "/api/v1/circle/members/<int:user_id>"): Route(OBJECT),
-    ("GET", "/api/v1/people/<int:user_id>/parking-events/latest-active"): Route(CAREGIVER),
-    ("GET", "/api/v1/people/<int:user_id>/scores/trend"): Route(CAREGIVER, query="?period=week"),
+    ("GET", "/api/v1/invitations/<id:invitation_id>"): Route(OBJECT),
+    ("POST", "/api/v1/invitations/<id:invitation_id>/accept"): Route(OBJECT),
+    ("POST", "/api/v1/invitations/<id:invitation_id>/decline"): Route(OBJECT),
+    ("DELETE", "/api/v1/circle/members/<id:user_id>"): Route(OBJECT),
+    ("GET", "/api/v1/people/<id:user_id>/parking-events/latest-active"): Route(CAREGIVER),
+    ("GET", "/api/v1/people/<id:user_id>/scores/trend"): Route(CAREGIVER, query="?period=week"),
     ("GET", "/api/v1/notifications"): Route(USER),
-    ("POST", "/api/v1/notifications/<int:notification_id>/read"): Route(OBJECT),
+    ("POST", "/api/v1/notifications/<id:notification_id>/read"): Route(OBJECT),
     ("POST", "/api/v1/notifications/read-all"): Route(USER),
     ("GET", "/api/v1/admin/lots"): Route(ADMIN),
     ("POST", "/api/v1/admin/lots"): Route(
@@ -122,16 +120,16 @@ MATRIX: dict[tuple[str, str], Route] = {
             "total_spots": 3,
         },
     ),
-    ("GET", "/api/v1/admin/lots/<int:lot_id>"): Route(ADMIN),
-    ("PATCH", "/api/v1/admin/lots/<int:lot_id>"): Route(ADMIN, body={"name": "Renamed"}),
-    ("DELETE", "/api/v1/admin/lots/<int:lot_id>"): Route(ADMIN, owner_ok=(409,)),
-    ("GET", "/api/v1/admin/lots/<int:lot_id>/spots"): Route(ADMIN),
-    ("PATCH", "/api/v1/admin/spots/<int:spot_id>"): Route(ADMIN, body={"status": "out_of_service"}),
+    ("GET", "/api/v1/admin/lots/<id:lot_id>"): Route(ADMIN),
+    ("PATCH", "/api/v1/admin/lots/<id:lot_id>"): Route(ADMIN, body={"name": "Renamed"}),
+    ("DELETE", "/api/v1/admin/lots/<id:lot_id>"): Route(ADMIN, owner_ok=(409,)),
+    ("GET", "/api/v1/admin/lots/<id:lot_id>/spots"): Route(ADMIN),
+    ("PATCH", "/api/v1/admin/spots/<id:spot_id>"): Route(ADMIN, body={"status": "out_of_service"}),
     ("GET", "/api/v1/admin/stats"): Route(ADMIN),
     ("GET", "/api/v1/admin/activity"): Route(ADMIN),
     ("GET", "/api/v1/admin/users"): Route(ADMIN),
-    ("GET", "/api/v1/admin/users/<int:user_id>"): Route(ADMIN),
-    ("PATCH", "/api/v1/admin/users/<int:user_id>"): Route(ADMIN, body={"is_active": True}),
+    ("GET", "/api/v1/admin/users/<id:user_id>"): Route(ADMIN),
+    ("PATCH", "/api/v1/admin/users/<id:user_id>"): Route(ADMIN, body={"is_active": True}),
     ("GET", "/api/v1/admin/bookings"): Route(ADMIN),
 }
 
@@ -154,8 +152,8 @@ def test_every_route_is_in_the_matrix(app):
 def build(rule: str, route: Route, ids: dict, kind_user_id: int) -> tuple[str, dict | None]:
     path = rule
     for name, value in ids.items():
-        path = path.replace(f"<int:{name}>", str(value))
-    path = path.replace("<int:user_id>", str(kind_user_id))
+        path = path.replace(f"<id:{name}>", str(value))
+    path = path.replace("<id:user_id>", str(kind_user_id))
     path = path.replace("<path:token>", "not-a-valid-token")
     body = None
     if route.body is not None:

@@ -58,7 +58,7 @@ def snapshot(db) -> dict:
 
 
 # Fields a route legitimately accepts are not probes there.
-LEGITIMATE = {("PATCH", "/api/v1/admin/users/<int:user_id>"): {"role", "is_active"}}
+LEGITIMATE = {("PATCH", "/api/v1/admin/users/<id:user_id>"): {"role", "is_active"}}
 
 
 @pytest.fixture(scope="module")

@@ -43,9 +43,9 @@ def test_every_parking_route_is_in_the_matrix(app):
         (
             method,
             path.split("?")[0]
-            .replace("{event}", "<int:event_id>")
-            .replace("{scored}", "<int:event_id>")
-            .replace("{landmark}", "<int:landmark_id>"),
+            .replace("{event}", "<id:event_id>")
+            .replace("{scored}", "<id:event_id>")
+            .replace("{landmark}", "<id:landmark_id>"),
         )
         for method, path, _ in ROUTES
     }

@@ -135,3 +135,14 @@ def test_services_never_import_task_modules():
         and name != "app.platform.celery_app"
     ]
     assert offenders == []
+
+
+def test_id_ranges_are_checked_only_by_the_url_converter():
+    checks = [
+        f"{name}:{number}"
+        for name, path in MODULES.items()
+        if not name.startswith("app.platform")
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"\bMAX_ID\b", line)
+    ]
+    assert checks == []

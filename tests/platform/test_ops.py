@@ -74,7 +74,7 @@ def test_metrics_count_requests_by_url_rule_and_status(client, db):
     health = {"method": "GET", "url_rule": "/api/v1/health", "status": "200"}
     assert grew("flask_http_request_duration_seconds_count", **health) == 3
     assert grew("flask_http_request_duration_seconds_bucket", **health, le="+Inf") == 3
-    lot = {"method": "GET", "url_rule": "/api/v1/lots/<int:lot_id>", "status": "401"}
+    lot = {"method": "GET", "url_rule": "/api/v1/lots/<id:lot_id>", "status": "401"}
     assert grew("flask_http_request_duration_seconds_count", **lot) == 1
     unmatched = {"method": "GET", "url_rule": "unmatched", "status": "404"}
     assert grew("flask_http_request_duration_seconds_count", **unmatched) == 1
