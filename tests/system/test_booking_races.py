@@ -47,7 +47,7 @@ def seed(url: str, *, spots: int, users: int) -> tuple[int, list[tuple[int, str]
     """A lot with ``spots`` spots and ``users`` users with access tokens, committed."""
     from app.accounts.models import User
     from app.accounts.service import start_session
-    from app.lots.service import create_lot
+    from app.lots.management import create_lot
     from app.platform.extensions import db
     from tests.factories import _password_hash
 
