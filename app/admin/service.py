@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -144,16 +143,9 @@ def _percent(part: int, whole: int) -> float:
     return round(100.0 * part / whole, 2) if whole else 0.0
 
 
-def stats(render: Callable[[dict], Any] | None = None) -> Any:
-    """Admin dashboard (cached briefly; invalidated by bookings, releases and lot changes).
-
-    With ``render``, the rendered dashboard (for example its JSON) is what is cached and returned.
-    """
-    if render is None:
-        return cache.cached(cache.ADMIN_STATS, {}, compute_stats, timeout=30)
-    return cache.cached(
-        cache.ADMIN_STATS, {"rendered": True}, lambda: render(compute_stats()), timeout=30
-    )
+def stats() -> cache.Cached:
+    """Admin dashboard (cached briefly; invalidated by bookings, releases and lot changes)."""
+    return cache.Cached(cache.ADMIN_STATS, {}, compute_stats, timeout=30)
 
 
 def compute_stats() -> dict[str, Any]:

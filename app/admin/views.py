@@ -25,7 +25,6 @@ from app.lots import management
 from app.lots import service as lots
 from app.platform.auth import current_user
 from app.platform.blueprint import Blueprint
-from app.platform.dumper import dumper, json_response, raw_json_response
 from app.platform.schemas import PaginationQuery, page_of
 from app.platform.transactions import transaction
 from app.platform.web import created, protected
@@ -135,18 +134,13 @@ class AdminBookings(MethodView):
         return admin.list_bookings(**query)
 
 
-def render_stats(stats: dict) -> bytes:
-    """The dashboard as the response body (what the stats cache keeps)."""
-    return json_response(dumper(AdminStatsSchema)(stats)).get_data()
-
-
 @blp.route("/admin/stats")
 class AdminStats(MethodView):
     @protected(blp, role="admin")
     @blp.response(200, AdminStatsSchema)
     def get(self):
         """Occupancy, revenue today and this month, users, active bookings, per lot."""
-        return raw_json_response(admin.stats(render=render_stats))
+        return admin.stats()
 
 
 @blp.route("/admin/activity")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache as memoize
@@ -23,11 +24,11 @@ from sqlalchemy.exc import IntegrityError
 from app.accounts.models import User
 from app.bookings.models import Booking, Payment
 from app.bookings.pricing import PriceRule, compute_cost_cents
-from app.bookings.schemas import BookingSchema
 from app.lots.models import Lot, Spot
 from app.lots.service import get_live_lot
 from app.parking.models import RetrievalScore
 from app.platform import cache, idempotency
+from app.platform.dumper import RenderedJSON
 from app.platform.errors import Conflict, InvalidTransition, NotFound
 from app.platform.extensions import db
 from app.platform.models import get_owned_or_404, utcnow
@@ -61,7 +62,7 @@ class BookingOutcome:
     """The response of a booking request: fresh, or replayed from its Idempotency-Key."""
 
     status: int
-    body: str
+    body: bytes
     booking_id: int
     replayed: bool = False
 
@@ -107,10 +108,6 @@ def booking_view(booking: Booking, lot: Lot, spot: Spot) -> dict[str, Any]:
     }
 
 
-def _render(booking: Booking, lot: Lot, spot: Spot) -> str:
-    return current_app.json.dumps(BookingSchema().dump(booking_view(booking, lot, spot)))
-
-
 def create_booking(
     *,
     user_id: int,
@@ -118,8 +115,10 @@ def create_booking(
     vehicle_number: str,
     remarks: str | None = None,
     idempotency_key: str | None = None,
+    render: Callable[[dict], bytes],
 ) -> BookingOutcome:
-    """Book the lowest-numbered free spot of a lot for the user (run in ``run_in_transaction``)."""
+    """Book the lowest-numbered free spot of a lot for the user. ``render`` turns the booking
+    into the response body, which an Idempotency-Key keeps for replays."""
     body_hash = idempotency.request_hash(
         {"lot_id": lot_id, "vehicle_number": vehicle_number, "remarks": remarks}
     )
@@ -132,7 +131,8 @@ def create_booking(
         )
         if stored is not None:
             booking_id = current_app.json.loads(stored.body)["id"]
-            return BookingOutcome(stored.status, stored.body, booking_id, replayed=True)
+            body = RenderedJSON(stored.body.encode())
+            return BookingOutcome(stored.status, body, booking_id, replayed=True)
     lot = get_live_lot(lot_id)
     if db.session.scalar(select(Booking.id).where(Booking.active_user_id == user_id)):
         raise AlreadyParked()
@@ -171,7 +171,7 @@ def create_booking(
             raise AlreadyParked() from exc
         raise Conflict("The spot was taken; please retry.", code="spot_taken") from exc
     cache.invalidate(cache.LOTS, cache.ADMIN_STATS)
-    body = _render(booking, lot, spot)
+    body = render(booking_view(booking, lot, spot))
     if idempotency_key is not None:
         idempotency.store_response(
             user_id=user_id,
@@ -179,7 +179,7 @@ def create_booking(
             key=idempotency_key,
             body_hash=body_hash,
             status=201,
-            body=body,
+            body=body.decode(),
         )
     log.info("booking %s: user %s took spot %s of lot %s", booking.id, user_id, spot.id, lot.id)
     return BookingOutcome(201, body, booking.id)

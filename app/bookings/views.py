@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, url_for
+from flask import current_app, url_for
 from flask.views import MethodView
 
 from app.bookings import service as bookings
@@ -14,8 +14,7 @@ from app.bookings.schemas import (
     MyStatsSchema,
 )
 from app.platform.auth import current_user_id
-from app.platform.blueprint import Blueprint
-from app.platform.dumper import dumper, json_response
+from app.platform.blueprint import Blueprint, renderer
 from app.platform.extensions import limiter
 from app.platform.schemas import page_of
 from app.platform.transactions import transaction
@@ -24,18 +23,11 @@ from app.platform.web import protected
 blp = Blueprint("bookings", __name__, description="Bookings: book, release, history.")
 stats_blp = Blueprint("stats", __name__, description="Dashboards.")
 BookingPage = page_of(BookingSchema)
+RENDER_BOOKING = renderer(BookingSchema)
 
 
 def _booking_limit() -> str:
     return current_app.config["BOOKING_RATE_LIMIT"]
-
-
-def _outcome_response(outcome: bookings.BookingOutcome) -> Response:
-    # The body is sent as stored, so a replay is byte-for-byte the first answer.
-    location = url_for("bookings.BookingDetail", booking_id=outcome.booking_id)
-    return Response(
-        outcome.body, outcome.status, mimetype="application/json", headers={"Location": location}
-    )
 
 
 @blp.route("/bookings")
@@ -47,8 +39,7 @@ class Bookings(MethodView):
     @blp.response(200, BookingPage)
     def get(self, query):
         """The caller's bookings, newest first (`?status=`)."""
-        page = bookings.list_bookings(user_id=current_user_id(), **query)
-        return json_response(dumper(BookingPage)(page))
+        return bookings.list_bookings(user_id=current_user_id(), **query)
 
     @protected(blp, 404, 409, 422, 429)
     @blp.arguments(IdempotencyHeaderSchema, location="headers")
@@ -58,8 +49,12 @@ class Bookings(MethodView):
     def post(self, headers, body):
         """Book the lowest-numbered free spot of a lot (send an `Idempotency-Key`)."""
         key = headers.get("idempotency_key")
-        outcome = bookings.create_booking(user_id=current_user_id(), idempotency_key=key, **body)
-        return _outcome_response(outcome)
+        outcome = bookings.create_booking(
+            user_id=current_user_id(), idempotency_key=key, render=RENDER_BOOKING, **body
+        )
+        # A replay is byte for byte the first answer (stored in the booking's transaction).
+        location = url_for("bookings.BookingDetail", booking_id=outcome.booking_id)
+        return outcome.body, outcome.status, {"Location": location}
 
 
 @blp.route("/bookings/active")

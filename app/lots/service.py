@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
 from functools import cache as memoize
 from typing import Any
 
@@ -156,12 +155,8 @@ def list_lots(
     available: bool | None = None,
     near: tuple[float, float] | None = None,
     radius_km: float | None = None,
-    render: Callable[[dict], Any] | None = None,
-) -> Any:
-    """Lots with free/total counts; by name, or by distance from ``near`` within a radius.
-
-    With ``render``, the rendered page (for example its JSON) is what is cached and returned.
-    """
+) -> cache.Cached:
+    """Lots with free/total counts; by name, or by distance from ``near`` within a radius."""
     params = {
         "page": page,
         "per_page": per_page,
@@ -171,11 +166,7 @@ def list_lots(
         "near": near,
         "radius_km": radius_km,
     }
-    if render is None:
-        return cache.cached(cache.LOTS, params, lambda: _list_lots(**params))
-    return cache.cached(
-        cache.LOTS, {**params, "rendered": True}, lambda: render(_list_lots(**params))
-    )
+    return cache.Cached(cache.LOTS, params, lambda: _list_lots(**params))
 
 
 def _list_lots(*, page, per_page, q, pin_code, available, near, radius_km) -> dict:

@@ -7,17 +7,11 @@ from flask.views import MethodView
 from app.lots import service as lots
 from app.lots.schemas import LotQuerySchema, LotSchema
 from app.platform.blueprint import Blueprint
-from app.platform.dumper import dumper, json_response, raw_json_response
 from app.platform.schemas import page_of
 from app.platform.web import protected
 
 blp = Blueprint("lots", __name__, description="Parking lots for drivers.")
 LotPage = page_of(LotSchema)
-
-
-def render_page(page: dict) -> bytes:
-    """A page of lots as the response body (what the lot cache keeps)."""
-    return json_response(dumper(LotPage)(page)).get_data()
 
 
 @blp.route("/lots")
@@ -27,7 +21,7 @@ class Lots(MethodView):
     @blp.response(200, page_of(LotSchema))
     def get(self, query):
         """Lots with free and total spots and pricing; search by text, pin code or distance."""
-        return raw_json_response(lots.list_lots(**query, render=render_page))
+        return lots.list_lots(**query)
 
 
 @blp.route("/lots/<id:lot_id>")
@@ -36,4 +30,4 @@ class LotDetail(MethodView):
     @blp.response(200, LotSchema)
     def get(self, lot_id):
         """One lot with its pricing and free count."""
-        return json_response(dumper(LotSchema)(lots.driver_lot_view(lot_id)))
+        return lots.driver_lot_view(lot_id)

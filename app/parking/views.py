@@ -27,7 +27,6 @@ from app.parking.schemas import (
 )
 from app.platform.auth import current_user, current_user_id
 from app.platform.blueprint import Blueprint
-from app.platform.dumper import dumper, json_response
 from app.platform.schemas import page_of
 from app.platform.transactions import transaction
 from app.platform.web import created, protected
@@ -66,8 +65,7 @@ class LatestActiveEvent(MethodView):
     @blp.response(200, ParkingEventSchema)
     def get(self):
         """My newest event that is active or being retrieved (404 ``no_active_event``)."""
-        event = parking.require_latest_active_event(current_user_id())
-        return json_response(dumper(ParkingEventSchema)(event))
+        return parking.require_latest_active_event(current_user_id())
 
 
 @blp.route("/parking-events/<id:event_id>")
@@ -76,8 +74,7 @@ class ParkingEventItem(MethodView):
     @blp.response(200, ParkingEventSchema)
     def get(self, event_id):
         """One of my events, with landmarks, photo and score."""
-        event = parking.show_event(user_id=current_user_id(), event_id=event_id)
-        return json_response(dumper(ParkingEventSchema)(event))
+        return parking.show_event(user_id=current_user_id(), event_id=event_id)
 
     @protected(blp, 404, 409, 422)
     @blp.arguments(ParkingEventUpdateSchema)

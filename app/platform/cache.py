@@ -22,6 +22,7 @@ import pickle
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import redis
@@ -163,6 +164,26 @@ def is_shared() -> bool:
     serve stale free counts under gunicorn: without Redis, values are computed every time.
     """
     return "redis" in str(current_app.config.get("CACHE_TYPE", "")).lower()
+
+
+@dataclass(frozen=True)
+class Cached:
+    """A value a service answers from the cache: the view returns it as it is, and the response
+    decorator asks for its rendered body (:meth:`rendered`), which is what the cache keeps."""
+
+    namespace: str
+    params: Any
+    compute: Callable[[], Any]
+    timeout: int = 30
+
+    def value(self) -> Any:
+        """The value itself (cached as a Python object)."""
+        return cached(self.namespace, self.params, self.compute, self.timeout)
+
+    def rendered(self, render: Callable[[Any], T]) -> T:
+        """The value as ``render`` renders it (cached rendered)."""
+        params = {"params": self.params, "rendered": True}
+        return cached(self.namespace, params, lambda: render(self.compute()), self.timeout)
 
 
 def cached(namespace: str, params: Any, compute: Callable[[], T], timeout: int = 30) -> T:

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from flask import Response, current_app
+from flask import current_app
+from flask_smorest.utils import resolve_schema_instance
 from marshmallow import Schema, fields, missing
 from marshmallow.utils import get_value
 
@@ -107,15 +108,23 @@ def _attr_getter(obj: Any) -> Callable[[str, Any], Any]:
     return lambda key, default: getattr(obj, key, default)
 
 
-def json_response(body: Any, status: int = 200, headers: dict | None = None) -> Response:
-    """A JSON response exactly as ``jsonify`` renders ``body``."""
-    response = current_app.json.response(body)
-    response.status_code = status
-    if headers:
-        response.headers.update(headers)
-    return response
+class RenderedJSON(bytes):
+    """A response body already rendered by :func:`renderer` (sent byte for byte)."""
 
 
-def raw_json_response(text: str | bytes) -> Response:
-    """A response of already rendered JSON (for example from the cache)."""
-    return current_app.response_class(text, mimetype="application/json")
+def dump_function(schema: Schema | None) -> Callable[[Any], Any]:
+    if schema is None:
+        return lambda value: value
+    if schema.many or schema.only or schema.exclude:
+        return schema.dump  # instance options the compiled dumper does not know
+    return dumper(type(schema))
+
+
+def renderer(schema: type[Schema] | Schema | None) -> Callable[[Any], RenderedJSON]:
+    """``render(obj)``: ``obj`` as the body of a response documented with ``schema``."""
+    dump = dump_function(resolve_schema_instance(schema) if schema is not None else None)
+
+    def render(value: Any) -> RenderedJSON:
+        return RenderedJSON(current_app.json.response(dump(value)).get_data())
+
+    return render

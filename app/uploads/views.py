@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, request, send_file
+from flask import request, send_file
 from flask.views import MethodView
 
 from app.platform import storage
@@ -76,7 +76,6 @@ class LocalUpload(MethodView):
     def post(self):
         """Local storage only: receive a presigned POST (multipart fields + ``file``)."""
         storage.receive_local_post(request)
-        return Response(status=204)
 
 
 @blp.route("/storage/files/<path:token>")

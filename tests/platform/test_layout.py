@@ -146,3 +146,18 @@ def test_id_ranges_are_checked_only_by_the_url_converter():
         if re.search(r"\bMAX_ID\b", line)
     ]
     assert checks == []
+
+
+def test_no_view_or_service_builds_json_by_hand():
+    """Views return objects; the response decorator (app/platform/blueprint.py) renders them."""
+    pattern = re.compile(r"jsonify\(|json_response\(|json\.dumps\(|application/json")
+    offenders = [
+        f"{name}:{number}"
+        for name, path in MODULES.items()
+        if name.startswith("app.")
+        and not name.startswith("app.platform")
+        and not name.endswith(".cli")  # terminal output, not an HTTP answer
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert offenders == []
