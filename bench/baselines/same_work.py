@@ -194,7 +194,7 @@ def lots():
     return Response(cached("lots", f"{page}:{per_page}", compute), mimetype="application/json")
 
 
-@app.get("/api/v1/lots/<id:lot_id>")
+@app.get("/api/v1/lots/<int:lot_id>")
 def lot(lot_id: int):
     """One lot with its counts."""
     row = g.conn.execute(
@@ -527,7 +527,7 @@ def book():
     return reply(body, 201, {"Location": f"/api/v1/bookings/{booking_id}"})
 
 
-@app.post("/api/v1/bookings/<id:booking_id>/release")
+@app.post("/api/v1/bookings/<int:booking_id>/release")
 def release_booking(booking_id: int):
     """End an active booking, free the spot, record the payment."""
     from app.bookings.pricing import PriceRule, compute_cost_cents
