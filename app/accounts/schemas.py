@@ -5,7 +5,6 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from app.platform.schemas import StrictBoolean, StrictSchema, UTCDateTime
-from app.uploads.service import photo_url
 
 USERNAME = validate.Regexp(
     r"^[A-Za-z0-9_.-]{3,64}$", error="3 to 64 letters, digits, '.', '_' or '-'."
@@ -52,13 +51,9 @@ class UserSchema(Schema):
     is_active = fields.Boolean(required=True)
     preferences = fields.Dict(attribute="settings")
     avatar_upload_id = fields.Integer(allow_none=True)
-    avatar_url = fields.Method("get_avatar_url", allow_none=True)
+    avatar_url = fields.String(allow_none=True, metadata={"description": "Signed, short-lived."})
     created_at = UTCDateTime(required=True)
     last_login_at = UTCDateTime(allow_none=True)
-
-    def get_avatar_url(self, user) -> str | None:
-
-        return photo_url(user.avatar_upload_id)
 
 
 class TokenSchema(Schema):

@@ -16,7 +16,7 @@ from app.platform.errors import Conflict, NotFound, Unauthorized, ValidationFail
 from app.platform.extensions import db
 from app.platform.models import utcnow
 from app.platform.web import ClientInfo
-from app.uploads.service import discard_uploads, ready_upload
+from app.uploads.service import discard_uploads, photo_url, ready_upload
 
 ADMIN_PASSWORD_MIN_LENGTH = 12
 
@@ -70,6 +70,7 @@ def create_user(
             db.session.flush()
     except IntegrityError as exc:
         raise Conflict("Username or e-mail already registered.", code="already_exists") from exc
+    with_avatar_url(user)
     return user
 
 
@@ -84,7 +85,7 @@ def _issue_tokens(user: User, session: AuthSession) -> dict:
         "refresh_token": refresh,
         "token_type": "Bearer",
         "expires_in": int(expires.total_seconds()),
-        "user": user,
+        "user": with_avatar_url(user),
     }
 
 
@@ -190,8 +191,21 @@ def change_password(
     db.session.flush()
 
 
-def update_profile(user: User, changes: dict) -> User:
+def with_avatar_url(user: User) -> User:
+    """``user`` with ``avatar_url``: a signed, short-lived link to the avatar, or None."""
+    user.avatar_url = photo_url(user.avatar_upload_id)
+    return user
+
+
+def get_profile(*, user_id: int) -> User:
+    """The user's own profile, avatar link included."""
+    user = get_user(user_id)
+    return with_avatar_url(user)
+
+
+def update_profile(*, user_id: int, changes: dict) -> User:
     """Apply allowed profile changes (the schema has already rejected anything else)."""
+    user = get_user(user_id)
     if "email" in changes:
         email = normalize_email(changes.pop("email"))
         if email != user.email:
@@ -206,14 +220,16 @@ def update_profile(user: User, changes: dict) -> User:
     for name, value in changes.items():
         setattr(user, name, value)
     db.session.flush()
-    return user
+    return with_avatar_url(user)
 
 
 def set_avatar(user: User, upload_id: int | None) -> None:
     """Use one of the user's ready avatar uploads (or none); the previous one is discarded."""
 
     if upload_id is not None:
-        ready_upload(user.id, upload_id, ("avatar",), field="avatar_upload_id")
+        ready_upload(
+            user_id=user.id, upload_id=upload_id, purposes=("avatar",), field="avatar_upload_id"
+        )
     previous = user.avatar_upload_id
     user.avatar_upload_id = upload_id
     if previous is not None and previous != upload_id:

@@ -15,7 +15,7 @@ from app.accounts.schemas import (
     TokenSchema,
     UserSchema,
 )
-from app.platform.auth import current_session, current_user, token_claims
+from app.platform.auth import current_session, current_user, current_user_id, token_claims
 from app.platform.blueprint import Blueprint
 from app.platform.extensions import limiter
 from app.platform.transactions import transaction
@@ -108,7 +108,7 @@ class Me(MethodView):
     @me_blp.response(200, UserSchema)
     def get(self):
         """The current user."""
-        return current_user()
+        return users.get_profile(user_id=current_user_id())
 
     @protected(me_blp, 409, 422)
     @me_blp.arguments(ProfileUpdateSchema)
@@ -116,7 +116,7 @@ class Me(MethodView):
     @me_blp.response(200, UserSchema)
     def patch(self, changes):
         """Update the profile (never role or is_active)."""
-        return users.update_profile(current_user(), changes)
+        return users.update_profile(user_id=current_user_id(), changes=changes)
 
 
 @me_blp.route("/password")

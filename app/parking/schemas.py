@@ -20,7 +20,6 @@ from app.platform.schemas import (
     StrictSchema,
     UTCDateTime,
 )
-from app.uploads.service import photo_url
 
 NOTES = validate.Length(max=2000)
 
@@ -51,15 +50,10 @@ def _given_together(data: dict, first: str = "latitude", second: str = "longitud
 
 
 def _photo_url(obj: Any) -> str | None:
-    # Services attach batched URLs (one query for a whole list); a lone object signs its own.
+    # Services attach the signed URLs (one query for a whole list); schemas never sign.
     if isinstance(obj, dict):
         return obj.get("photo_url")
-    if "photo_url" in getattr(obj, "__dict__", {}):
-        return obj.__dict__["photo_url"]
-    if getattr(obj, "photo_upload_id", None) is None:
-        return None
-
-    return photo_url(obj.photo_upload_id)
+    return getattr(obj, "photo_url", None)
 
 
 def PhotoUrl() -> fields.Function:  # noqa: N802 - reads like a field class

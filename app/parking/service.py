@@ -79,7 +79,7 @@ def _ready_photo(user_id: int, upload_id: int | None, purposes: tuple[str, ...])
     if upload_id is None:
         return None
 
-    return ready_upload(user_id, upload_id, purposes).id
+    return ready_upload(user_id=user_id, upload_id=upload_id, purposes=purposes).id
 
 
 def _discard(upload_ids: Iterable[int | None]) -> None:

@@ -6,7 +6,6 @@ from marshmallow import Schema, fields, validate
 
 from app.platform.schemas import StrictSchema, UTCDateTime
 from app.uploads.models import CONTENT_TYPES, UPLOAD_PURPOSES
-from app.uploads.service import photo_url
 
 CONTRACT_MAX_BYTES = 10 * 1024 * 1024
 
@@ -30,11 +29,7 @@ class UploadSchema(Schema):
     status = fields.String(required=True)
     created_at = UTCDateTime(required=True)
     completed_at = UTCDateTime(allow_none=True)
-    photo_url = fields.Method("get_photo_url", allow_none=True)
-
-    def get_photo_url(self, upload) -> str | None:
-
-        return photo_url(upload.id) if upload.status == "ready" else None
+    photo_url = fields.String(allow_none=True, metadata={"description": "Signed, short-lived."})
 
 
 class UploadTicketSchema(Schema):

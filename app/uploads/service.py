@@ -21,7 +21,6 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from app.accounts.models import User
 from app.platform.errors import Conflict, NotFound, ValidationFailed
 from app.platform.extensions import db
 from app.platform.models import get_owned_or_404, utcnow
@@ -72,7 +71,7 @@ def _invalid_file(message: str) -> InvalidFile:
     return InvalidFile(message)
 
 
-def create_upload(user: User, purpose: str, content_type: str, size_bytes: int):
+def create_upload(*, user_id: int, purpose: str, content_type: str, size_bytes: int):
     """Record a pending upload under a server-chosen key and return it with a presigned POST."""
     max_bytes = int(current_app.config["UPLOAD_MAX_BYTES"])
     errors: dict[str, list[str]] = {}
@@ -84,13 +83,13 @@ def create_upload(user: User, purpose: str, content_type: str, size_bytes: int):
         errors["size_bytes"] = [f"Must be between 1 and {max_bytes} bytes."]
     if errors:
         raise ValidationFailed(fields=errors)
-    key = f"users/{user.id}/{purpose}/{uuid.uuid4().hex}.{CONTENT_TYPES[content_type]}"
+    key = f"users/{user_id}/{purpose}/{uuid.uuid4().hex}.{CONTENT_TYPES[content_type]}"
     expires_seconds = _seconds("UPLOAD_URL_EXPIRES", MAX_UPLOAD_URL_SECONDS)
     post = get_storage().presigned_post(
         incoming_key(key), content_type, size_bytes, expires_seconds
     )
     upload = Upload(
-        user_id=user.id,
+        user_id=user_id,
         purpose=purpose,
         content_type=content_type,
         size_bytes=size_bytes,
@@ -114,9 +113,15 @@ def _owned_upload(user_id: int, upload_id: int) -> Upload:
     )
 
 
-def get_upload(user: User, upload_id: int) -> Upload:
-    """One of the user's uploads, or 404."""
-    return _owned_upload(user.id, upload_id)
+def get_upload(*, user_id: int, upload_id: int) -> Upload:
+    """One of the user's uploads (with ``photo_url`` once ready), or 404."""
+    return _with_photo_url(_owned_upload(user_id, upload_id))
+
+
+def _with_photo_url(upload: Upload) -> Upload:
+    """``upload`` with ``photo_url``: a signed, short-lived link once it is ready, else None."""
+    upload.photo_url = _signed_url(upload) if upload.status == "ready" else None
+    return upload
 
 
 def _reject(upload: Upload, message: str) -> ValidationFailed:
@@ -129,11 +134,11 @@ def _reject(upload: Upload, message: str) -> ValidationFailed:
     return _invalid_file(message)
 
 
-def complete_upload(user: User, upload_id: int) -> Upload:
+def complete_upload(*, user_id: int, upload_id: int) -> Upload:
     """Check the stored object (exists, size, image signature); ready it or delete it (422)."""
-    upload = _owned_upload(user.id, upload_id)
+    upload = _owned_upload(user_id, upload_id)
     if upload.status == "ready":
-        return upload
+        return _with_photo_url(upload)
     storage = get_storage()
     incoming = incoming_key(upload.storage_key)
     max_bytes = min(upload.size_bytes, int(current_app.config["UPLOAD_MAX_BYTES"]))
@@ -159,11 +164,11 @@ def complete_upload(user: User, upload_id: int) -> Upload:
     upload.size_bytes = size
     upload.completed_at = utcnow()
     db.session.flush()
-    return upload
+    return _with_photo_url(upload)
 
 
 def ready_upload(
-    user_id: int, upload_id: int, purposes: tuple[str, ...], *, field: str = "upload_id"
+    *, user_id: int, upload_id: int, purposes: tuple[str, ...], field: str = "upload_id"
 ) -> Upload:
     """The owner's ready upload for one of ``purposes``: 404, 409 not ready, 422 wrong purpose."""
     upload = _owned_upload(user_id, upload_id)

@@ -6,7 +6,7 @@ from flask import request, send_file
 from flask.views import MethodView
 
 from app.platform import storage
-from app.platform.auth import current_user
+from app.platform.auth import current_user_id
 from app.platform.blueprint import Blueprint
 from app.platform.transactions import transaction
 from app.platform.web import created, errors, protected
@@ -24,7 +24,7 @@ class Uploads(MethodView):
     @blp.response(201, UploadTicketSchema)
     def post(self, body):
         """Start a direct upload: a pending upload and a presigned POST to send the bytes."""
-        upload, post = uploads.create_upload(current_user(), **body)
+        upload, post = uploads.create_upload(user_id=current_user_id(), **body)
         ticket = {"id": upload.id, "status": upload.status, **post}
         ticket["form_fields"] = ticket.pop("fields", {})
         return created(ticket, "uploads.UploadItem", upload_id=upload.id)
@@ -36,7 +36,7 @@ class UploadItem(MethodView):
     @blp.response(200, UploadSchema)
     def get(self, upload_id):
         """One of my uploads."""
-        return uploads.get_upload(current_user(), upload_id)
+        return uploads.get_upload(user_id=current_user_id(), upload_id=upload_id)
 
 
 @blp.route("/uploads/<id:upload_id>/complete")
@@ -46,7 +46,7 @@ class UploadComplete(MethodView):
     @blp.response(200, UploadSchema)
     def post(self, upload_id):
         """Verify the stored object (exists, size, image signature) and mark it ready."""
-        return uploads.complete_upload(current_user(), upload_id)
+        return uploads.complete_upload(user_id=current_user_id(), upload_id=upload_id)
 
 
 LOCAL_UPLOAD_FORM = {

@@ -161,3 +161,15 @@ def test_no_view_or_service_builds_json_by_hand():
         if pattern.search(line)
     ]
     assert offenders == []
+
+
+def test_schemas_never_call_services():
+    """Schemas describe and validate; services attach what needs work (signed photo URLs)."""
+    offenders = [
+        name
+        for name, path in MODULES.items()
+        if name.endswith(".schemas")
+        for _, targets, _ in _imports(path)
+        if any(target.endswith(".service") or ".service." in target for target in targets)
+    ]
+    assert offenders == []

@@ -101,16 +101,21 @@ def test_ready_upload_rules(db, user):
     ready = UploadFactory(user=user, purpose="landmark_photo")
     pending = UploadFactory(user=user, purpose="landmark_photo", status="pending")
 
-    assert ready_upload(user.id, ready.id, ("landmark_photo",)) is ready
+    assert ready_upload(user_id=user.id, upload_id=ready.id, purposes=("landmark_photo",)) is ready
     with pytest.raises(NotFound):
-        ready_upload(user.id + 1000, ready.id, ("landmark_photo",))
+        ready_upload(user_id=user.id + 1000, upload_id=ready.id, purposes=("landmark_photo",))
     with pytest.raises(NotFound):
-        ready_upload(user.id, 2**40, ("landmark_photo",))
+        ready_upload(user_id=user.id, upload_id=2**40, purposes=("landmark_photo",))
     with pytest.raises(Conflict) as not_ready:
-        ready_upload(user.id, pending.id, ("landmark_photo",))
+        ready_upload(user_id=user.id, upload_id=pending.id, purposes=("landmark_photo",))
     assert not_ready.value.code == "upload_not_ready"
     with pytest.raises(ValidationFailed) as wrong:
-        ready_upload(user.id, ready.id, ("parking_event_photo",), field="photo_upload_id")
+        ready_upload(
+            user_id=user.id,
+            upload_id=ready.id,
+            purposes=("parking_event_photo",),
+            field="photo_upload_id",
+        )
     assert "photo_upload_id" in wrong.value.fields
 
 
