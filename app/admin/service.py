@@ -78,7 +78,7 @@ def list_users(*, page: int, per_page: int, q: str | None = None) -> dict:
     return result
 
 
-def get_user(user_id: int) -> dict[str, Any]:
+def get_user(*, user_id: int) -> dict[str, Any]:
     """Admin: one user with booking count and active booking."""
     row = db.session.execute(_users_stmt().where(User.id == user_id)).first()
     if row is None:
@@ -95,7 +95,7 @@ def update_user(*, admin: User, user_id: int, changes: dict[str, Any]) -> dict[s
         raise Conflict("Admins cannot deactivate or demote themselves.", code="cannot_change_self")
     users.set_user_status(target, is_active=changes.get("is_active"), role=changes.get("role"))
     cache.invalidate(cache.ADMIN_STATS)
-    return get_user(user_id)
+    return get_user(user_id=user_id)
 
 
 def list_bookings(

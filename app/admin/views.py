@@ -48,7 +48,7 @@ class AdminLots(MethodView):
     def post(self, body):
         """Create a lot and its spots numbered 1..N."""
         lot = management.create_lot(**body)
-        return created(lots.get_lot_view(lot.id), "admin.AdminLot", lot_id=lot.id)
+        return created(lots.get_lot_view(lot_id=lot.id), "admin.AdminLot", lot_id=lot.id)
 
 
 @blp.route("/admin/lots/<id:lot_id>")
@@ -57,7 +57,7 @@ class AdminLot(MethodView):
     @blp.response(200, AdminLotSchema)
     def get(self, lot_id):
         """One lot with its counts."""
-        return lots.get_lot_view(lot_id)
+        return lots.get_lot_view(lot_id=lot_id)
 
     @protected(blp, 404, 409, 422, role="admin")
     @blp.arguments(LotUpdateSchema)
@@ -65,15 +65,15 @@ class AdminLot(MethodView):
     @blp.response(200, AdminLotSchema)
     def patch(self, changes, lot_id):
         """Update a lot; `total_spots` grows it or shrinks it (409 `lot_in_use`)."""
-        management.update_lot(lot_id, dict(changes))
-        return lots.get_lot_view(lot_id)
+        management.update_lot(lot_id=lot_id, changes=dict(changes))
+        return lots.get_lot_view(lot_id=lot_id)
 
     @protected(blp, 404, 409, role="admin")
     @transaction
     @blp.response(204)
     def delete(self, lot_id):
         """Delete a lot (refused while a spot is occupied); its history stays."""
-        management.delete_lot(lot_id)
+        management.delete_lot(lot_id=lot_id)
 
 
 @blp.route("/admin/lots/<id:lot_id>/spots")
@@ -83,7 +83,7 @@ class AdminLotSpots(MethodView):
     @blp.response(200, page_of(AdminSpotSchema))
     def get(self, query, lot_id):
         """The lot's spots with their status and current booking."""
-        return management.list_spots(lot_id, **query)
+        return management.list_spots(lot_id=lot_id, **query)
 
 
 @blp.route("/admin/spots/<id:spot_id>")
@@ -94,7 +94,7 @@ class AdminSpot(MethodView):
     @blp.response(200, AdminSpotSchema)
     def patch(self, body, spot_id):
         """Take a spot out of service or back."""
-        return management.set_spot_status(spot_id, body["status"])
+        return management.set_spot_status(spot_id=spot_id, status=body["status"])
 
 
 @blp.route("/admin/users")
@@ -113,7 +113,7 @@ class AdminUser(MethodView):
     @blp.response(200, AdminUserSchema)
     def get(self, user_id):
         """One user with booking count and active booking."""
-        return admin.get_user(user_id)
+        return admin.get_user(user_id=user_id)
 
     @protected(blp, 404, 409, 422, role="admin")
     @blp.arguments(AdminUserUpdateSchema)

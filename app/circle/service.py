@@ -44,41 +44,41 @@ def _is_stale(membership: CircleMembership, now=None) -> bool:
     return membership.status == "pending" and membership.expires_at <= (now or utcnow())
 
 
-def circle_overview(user: User) -> dict[str, list[CircleMembership]]:
+def circle_overview(*, user_id: int) -> dict[str, list[CircleMembership]]:
     """The user's circle both ways: who may see them, and whom they care for (open entries)."""
     now = utcnow()
     rows = db.session.scalars(
         with_users(select(CircleMembership))
         .where(
-            or_(CircleMembership.person_id == user.id, CircleMembership.member_id == user.id),
+            or_(CircleMembership.person_id == user_id, CircleMembership.member_id == user_id),
             CircleMembership.status.in_(("pending", "accepted")),
         )
         .order_by(CircleMembership.id)
     ).all()
     live = [row for row in rows if not _is_stale(row, now)]
     return {
-        "members": [row for row in live if row.person_id == user.id],
-        "caring_for": [row for row in live if row.member_id == user.id],
+        "members": [row for row in live if row.person_id == user_id],
+        "caring_for": [row for row in live if row.member_id == user_id],
     }
 
 
-def get_invitation(user: User, invitation_id: int) -> CircleMembership:
+def get_invitation(*, user_id: int, invitation_id: int) -> CircleMembership:
     """An invitation (or membership) the user is a party to; 404 for anyone else."""
     membership = db.session.scalar(
         with_users(select(CircleMembership)).where(CircleMembership.id == invitation_id)
     )
-    if membership is None or user.id not in (membership.person_id, membership.member_id):
+    if membership is None or user_id not in (membership.person_id, membership.member_id):
         raise NotFound("Invitation not found.", code="invitation_not_found")
     return membership
 
 
-def has_access(viewer: User, person_id: int, roles: tuple[str, ...]) -> bool:
+def has_access(*, viewer_id: int, person_id: int, roles: tuple[str, ...]) -> bool:
     """True while ``viewer`` holds an accepted membership in ``person_id``'s circle with a role."""
     return (
         db.session.scalar(
             select(CircleMembership.id).where(
                 CircleMembership.person_id == person_id,
-                CircleMembership.member_id == viewer.id,
+                CircleMembership.member_id == viewer_id,
                 CircleMembership.status == "accepted",
                 CircleMembership.role.in_(roles),
             )
@@ -87,27 +87,27 @@ def has_access(viewer: User, person_id: int, roles: tuple[str, ...]) -> bool:
     )
 
 
-def require_access(viewer: User, person_id: int, roles: tuple[str, ...]) -> None:
+def require_access(*, viewer_id: int, person_id: int, roles: tuple[str, ...]) -> None:
     """404 unless the viewer is the person or an accepted member with one of ``roles``."""
-    if viewer.id == person_id:
+    if viewer_id == person_id:
         return
-    if not has_access(viewer, person_id, roles):
+    if not has_access(viewer_id=viewer_id, person_id=person_id, roles=roles):
         # The same answer whether or not the person exists: membership is not revealed.
         raise NotFound("Person not found.", code="person_not_found")
 
 
-def person_latest_active_event(viewer: User, person_id: int):
+def person_latest_active_event(*, viewer_id: int, person_id: int):
     """The person's active parking event, for the person and their accepted caregivers only."""
-    require_access(viewer, person_id, CAREGIVER_ROLES)
+    require_access(viewer_id=viewer_id, person_id=person_id, roles=CAREGIVER_ROLES)
 
-    return require_latest_active_event(person_id)
+    return require_latest_active_event(user_id=person_id)
 
 
-def person_score_trend(viewer: User, person_id: int, period: str):
+def person_score_trend(*, viewer_id: int, person_id: int, period: str):
     """The person's score trend, for the person and their accepted caregivers and viewers."""
-    require_access(viewer, person_id, TREND_ROLES)
+    require_access(viewer_id=viewer_id, person_id=person_id, roles=TREND_ROLES)
 
-    return score_trend(person_id, period)
+    return score_trend(user_id=person_id, period=period)
 
 
 def accepted_caregivers(person_id: int) -> list[User]:
@@ -162,7 +162,7 @@ def _notify_other_party(membership: CircleMembership, action: str) -> None:
     enqueue("circle.deliver_circle_notice", membership.id, action)
 
 
-def invite(person: User, *, login: str, role: str) -> CircleMembership:
+def invite(*, person_id: int, login: str, role: str) -> CircleMembership:
     """Invite a user (by username or e-mail) as caregiver or viewer; they must accept.
 
     An unknown or inactive login is a 404 ``user_not_found``: registration already tells whether
@@ -172,11 +172,11 @@ def invite(person: User, *, login: str, role: str) -> CircleMembership:
     member = find_user_by_login(login)
     if member is None or not member.is_active:
         raise NotFound("No user with that username or e-mail.", code="user_not_found")
-    if member.id == person.id:
+    if member.id == person_id:
         raise ValidationFailed(
             "You cannot invite yourself.", fields={"login": ["You cannot invite yourself."]}
         )
-    open_key = f"{person.id}:{member.id}"
+    open_key = f"{person_id}:{member.id}"
     existing = db.session.scalar(
         select(CircleMembership).where(CircleMembership.open_key == open_key)
     )
@@ -184,10 +184,10 @@ def invite(person: User, *, login: str, role: str) -> CircleMembership:
         if not _is_stale(existing):
             code = "already_member" if existing.status == "accepted" else "invitation_pending"
             raise Conflict("This user is already in your circle or invited.", code=code)
-        _close(existing, "expired", actor_id=person.id)
+        _close(existing, "expired", actor_id=person_id)
     now = utcnow()
     membership = CircleMembership(
-        person_id=person.id,
+        person_id=person_id,
         member_id=member.id,
         role=role,
         status="pending",
@@ -202,20 +202,20 @@ def invite(person: User, *, login: str, role: str) -> CircleMembership:
         raise Conflict(
             "This user is already in your circle or invited.", code="invitation_pending"
         ) from exc
-    membership.person = person
+    membership.person = db.session.get(User, person_id)
     membership.member = member
-    _audit(membership, actor_id=person.id, action="invited", role=role)
+    _audit(membership, actor_id=person_id, action="invited", role=role)
     _notify_other_party(membership, "invited")
     return membership
 
 
-def _pending_invitation_for(user: User, invitation_id: int) -> CircleMembership:
+def _pending_invitation_for(user_id: int, invitation_id: int) -> CircleMembership:
     membership = db.session.scalar(
         with_users(select(CircleMembership))
         .where(CircleMembership.id == invitation_id)
         .with_for_update()
     )
-    if membership is None or membership.member_id != user.id:
+    if membership is None or membership.member_id != user_id:
         raise NotFound("Invitation not found.", code="invitation_not_found")
     # A stale pending invitation is expired already; the expire-invitations job records it.
     if membership.status == "expired" or _is_stale(membership):
@@ -225,39 +225,39 @@ def _pending_invitation_for(user: User, invitation_id: int) -> CircleMembership:
     return membership
 
 
-def accept_invitation(user: User, invitation_id: int) -> CircleMembership:
+def accept_invitation(*, user_id: int, invitation_id: int) -> CircleMembership:
     """The invitee accepts a pending invitation; access starts now."""
-    membership = _pending_invitation_for(user, invitation_id)
-    _close(membership, "accepted", actor_id=user.id)
+    membership = _pending_invitation_for(user_id, invitation_id)
+    _close(membership, "accepted", actor_id=user_id)
     return membership
 
 
-def decline_invitation(user: User, invitation_id: int) -> CircleMembership:
+def decline_invitation(*, user_id: int, invitation_id: int) -> CircleMembership:
     """The invitee declines a pending invitation; it grants nothing."""
-    membership = _pending_invitation_for(user, invitation_id)
-    _close(membership, "declined", actor_id=user.id)
+    membership = _pending_invitation_for(user_id, invitation_id)
+    _close(membership, "declined", actor_id=user_id)
     return membership
 
 
-def remove_member(user: User, other_user_id: int) -> None:
+def remove_member(*, user_id: int, other_user_id: int) -> None:
     """End a membership: the person revokes a member (or withdraws an invitation), or a member
     leaves a person's circle (a pending invitation to the user is declined)."""
     as_person = db.session.scalar(
         select(CircleMembership)
-        .where(CircleMembership.open_key == f"{user.id}:{other_user_id}")
+        .where(CircleMembership.open_key == f"{user_id}:{other_user_id}")
         .with_for_update()
     )
     if as_person is not None:
-        _close(as_person, "revoked", actor_id=user.id)
+        _close(as_person, "revoked", actor_id=user_id)
         return
     as_member = db.session.scalar(
         select(CircleMembership)
-        .where(CircleMembership.open_key == f"{other_user_id}:{user.id}")
+        .where(CircleMembership.open_key == f"{other_user_id}:{user_id}")
         .with_for_update()
     )
     if as_member is None:
         raise NotFound("Not in your circle.", code="member_not_found")
-    _close(as_member, "left" if as_member.status == "accepted" else "declined", actor_id=user.id)
+    _close(as_member, "left" if as_member.status == "accepted" else "declined", actor_id=user_id)
 
 
 def expire_invitations(now=None) -> int:

@@ -8,7 +8,7 @@ from flask.views import MethodView
 from app.circle import service as circle
 from app.circle.schemas import CircleSchema, InvitationCreateSchema, MembershipSchema
 from app.parking.schemas import ParkingEventSchema, ScoreTrendQuery, ScoreTrendSchema
-from app.platform.auth import current_user
+from app.platform.auth import current_user_id
 from app.platform.blueprint import Blueprint
 from app.platform.extensions import limiter
 from app.platform.transactions import transaction
@@ -27,7 +27,7 @@ class Circle(MethodView):
     @blp.response(200, CircleSchema)
     def get(self):
         """My caregivers and viewers (with status), and the people I care for."""
-        return circle.circle_overview(current_user())
+        return circle.circle_overview(user_id=current_user_id())
 
 
 @blp.route("/circle/invitations")
@@ -40,7 +40,9 @@ class Invitations(MethodView):
     @blp.response(201, MembershipSchema)
     def post(self, body):
         """Invite a user by username or e-mail; they must accept (404 ``user_not_found``)."""
-        invitation = circle.invite(current_user(), login=body["login"], role=body["role"])
+        invitation = circle.invite(
+            person_id=current_user_id(), login=body["login"], role=body["role"]
+        )
         return created(invitation, "circle.Invitation", invitation_id=invitation.id)
 
 
@@ -50,7 +52,7 @@ class Invitation(MethodView):
     @blp.response(200, MembershipSchema)
     def get(self, invitation_id):
         """An invitation I sent or received."""
-        return circle.get_invitation(current_user(), invitation_id)
+        return circle.get_invitation(user_id=current_user_id(), invitation_id=invitation_id)
 
 
 @blp.route("/invitations/<id:invitation_id>/accept")
@@ -60,7 +62,7 @@ class AcceptInvitation(MethodView):
     @blp.response(200, MembershipSchema)
     def post(self, invitation_id):
         """Accept a pending invitation sent to me (409 ``invitation_expired``)."""
-        return circle.accept_invitation(current_user(), invitation_id)
+        return circle.accept_invitation(user_id=current_user_id(), invitation_id=invitation_id)
 
 
 @blp.route("/invitations/<id:invitation_id>/decline")
@@ -70,7 +72,7 @@ class DeclineInvitation(MethodView):
     @blp.response(200, MembershipSchema)
     def post(self, invitation_id):
         """Decline a pending invitation sent to me."""
-        return circle.decline_invitation(current_user(), invitation_id)
+        return circle.decline_invitation(user_id=current_user_id(), invitation_id=invitation_id)
 
 
 @blp.route("/circle/members/<id:user_id>")
@@ -80,7 +82,7 @@ class Member(MethodView):
     @blp.response(204)
     def delete(self, user_id):
         """Remove someone from my circle, or leave theirs; access ends at once."""
-        circle.remove_member(current_user(), user_id)
+        circle.remove_member(user_id=current_user_id(), other_user_id=user_id)
 
 
 @blp.route("/people/<id:user_id>/parking-events/latest-active")
@@ -89,7 +91,7 @@ class PersonLatestActiveEvent(MethodView):
     @blp.response(200, ParkingEventSchema)
     def get(self, user_id):
         """The person's active parking event with photo and landmarks (caregivers only)."""
-        return circle.person_latest_active_event(current_user(), user_id)
+        return circle.person_latest_active_event(viewer_id=current_user_id(), person_id=user_id)
 
 
 @blp.route("/people/<id:user_id>/scores/trend")
@@ -99,4 +101,6 @@ class PersonScoreTrend(MethodView):
     @blp.response(200, ScoreTrendSchema(many=True))
     def get(self, query, user_id):
         """The person's retrieval score trend (caregivers and viewers)."""
-        return circle.person_score_trend(current_user(), user_id, query["period"])
+        return circle.person_score_trend(
+            viewer_id=current_user_id(), person_id=user_id, period=query["period"]
+        )

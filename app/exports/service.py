@@ -67,22 +67,22 @@ class ExportExpired(AppError):
 
 def request_export(
     *,
-    user: User,
+    user_id: int,
     kind: str,
     email: bool = False,
     date_from: datetime | None = None,
     date_to: datetime | None = None,
 ) -> Export:
-    """Record a pending export for ``user`` and run it after the commit (one at a time)."""
+    """Record a pending export for the user and run it after the commit (one at a time)."""
     date_from, date_to = _export_range(date_from, date_to)
     in_progress = db.session.scalar(
-        select(Export.id).where(Export.active_user_id == user.id).limit(1)
+        select(Export.id).where(Export.active_user_id == user_id).limit(1)
     )
     if in_progress is not None:
         raise ExportInProgress()
     export = Export(
-        user_id=user.id,
-        active_user_id=user.id,
+        user_id=user_id,
+        active_user_id=user_id,
         kind=kind,
         status="pending",
         email=email,
@@ -115,25 +115,27 @@ def _enqueue_export(export_id: int) -> None:
     enqueue("exports.run_export", export_id)
 
 
-def get_export(*, user: User, export_id: int) -> Export:
+def get_export(*, user_id: int, export_id: int) -> Export:
     """The user's own export, or 404."""
-    return get_owned_or_404(Export, export_id, owner_id=user.id, error=NotFound("No such export."))
+    return get_owned_or_404(Export, export_id, owner_id=user_id, error=NotFound("No such export."))
 
 
-def list_exports(*, user: User, page: int, per_page: int) -> dict[str, Any]:
+def list_exports(*, user_id: int, page: int, per_page: int) -> dict[str, Any]:
     """The user's exports, newest first."""
     stmt = (
         select(Export)
-        .where(Export.user_id == user.id)
+        .where(Export.user_id == user_id)
         .order_by(Export.created_at.desc(), Export.id.desc())
     )
     return paginate(stmt, page=page, per_page=per_page)
 
 
-def download_file(*, user: User, export_id: int) -> tuple[str | None, Iterator[bytes] | None, str]:
+def download_file(
+    *, user_id: int, export_id: int
+) -> tuple[str | None, Iterator[bytes] | None, str]:
     """Where the owner gets the file: ``(signed_url, None, name)`` or ``(None, chunks, name)``."""
 
-    export = get_export(user=user, export_id=export_id)
+    export = get_export(user_id=user_id, export_id=export_id)
     if export.status == "expired":
         raise ExportExpired()
     if export.status != "done" or not export.storage_key:

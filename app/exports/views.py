@@ -7,7 +7,7 @@ from flask.views import MethodView
 
 from app.exports import service as exports
 from app.exports.schemas import ExportCreateSchema, ExportListQuery, ExportSchema
-from app.platform.auth import current_user
+from app.platform.auth import current_user_id
 from app.platform.blueprint import Blueprint
 from app.platform.schemas import page_of
 from app.platform.transactions import transaction
@@ -24,7 +24,7 @@ class Exports(MethodView):
     @blp.response(202, ExportSchema)
     def post(self, body):
         """Start a CSV export; poll it (or wait for the e-mail) until it is done."""
-        export = exports.request_export(user=current_user(), **body)
+        export = exports.request_export(user_id=current_user_id(), **body)
         location = url_for("exports.ExportItem", export_id=export.id)
         return export, 202, {"Location": location}
 
@@ -33,7 +33,7 @@ class Exports(MethodView):
     @blp.response(200, page_of(ExportSchema))
     def get(self, query):
         """The caller's exports, newest first."""
-        return exports.list_exports(user=current_user(), **query)
+        return exports.list_exports(user_id=current_user_id(), **query)
 
 
 @blp.route("/exports/<id:export_id>")
@@ -42,7 +42,7 @@ class ExportItem(MethodView):
     @blp.response(200, ExportSchema)
     def get(self, export_id):
         """One of the caller's exports, with ``download_url`` once it is done."""
-        return exports.get_export(user=current_user(), export_id=export_id)
+        return exports.get_export(user_id=current_user_id(), export_id=export_id)
 
 
 @blp.route("/exports/<id:export_id>/download")
@@ -52,7 +52,9 @@ class ExportDownload(MethodView):
     @blp.alt_response(302, description="Redirect to a short-lived signed storage URL.")
     def get(self, export_id):
         """Download the CSV of a finished export (owner only)."""
-        url, chunks, filename = exports.download_file(user=current_user(), export_id=export_id)
+        url, chunks, filename = exports.download_file(
+            user_id=current_user_id(), export_id=export_id
+        )
         if url is not None:
             return redirect(url, 302)
         headers = {"Content-Disposition": f'attachment; filename="{filename}"'}

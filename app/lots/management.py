@@ -96,7 +96,7 @@ def _resize(lot: Lot, target: int) -> None:
     db.session.flush()
 
 
-def update_lot(lot_id: int, changes: dict[str, Any]) -> Lot:
+def update_lot(*, lot_id: int, changes: dict[str, Any]) -> Lot:
     """Admin: change name, address, pin code, coordinates, price rule; grow or shrink."""
     lot = get_live_lot(lot_id, lock=True)
     target = changes.pop("total_spots", None)
@@ -115,7 +115,7 @@ def update_lot(lot_id: int, changes: dict[str, Any]) -> Lot:
     return lot
 
 
-def delete_lot(lot_id: int) -> None:
+def delete_lot(*, lot_id: int) -> None:
     """Admin: hide a lot; refused while any spot is occupied. Its history stays."""
     lot = get_live_lot(lot_id, lock=True)
     # Locking every spot of the lot makes a booking racing this delete wait (or skip them).
@@ -130,7 +130,7 @@ def delete_lot(lot_id: int) -> None:
     log.info("lot %s deleted", lot.id)
 
 
-def list_spots(lot_id: int, *, page: int, per_page: int) -> dict:
+def list_spots(*, lot_id: int, page: int, per_page: int) -> dict:
     """Admin: the lot's spots with their state and current booking (one query per page)."""
     get_live_lot(lot_id)
     active = aliased(Booking)
@@ -173,7 +173,7 @@ def spot_view(spot: Spot, booking: Booking | None, username: str | None) -> dict
     }
 
 
-def set_spot_status(spot_id: int, status: str) -> dict:
+def set_spot_status(*, spot_id: int, status: str) -> dict:
     """Admin: take a spot out of service or back (a car already there stays until release)."""
     spot = db.session.scalar(
         select(Spot)

@@ -209,7 +209,7 @@ def _list_lots(*, page, per_page, q, pin_code, available, near, radius_km) -> di
     }
 
 
-def get_lot_view(lot_id: int) -> dict:
+def get_lot_view(*, lot_id: int) -> dict:
     """One lot (not deleted) with its counts and pricing, or 404."""
     row = db.session.connection().execute(_lot_detail(), {"lot_id": lot_id}).first()
     if row is None:
@@ -217,7 +217,7 @@ def get_lot_view(lot_id: int) -> dict:
     return lot_view(row, row.free, row.total, row.occupied, row.out_of_service)
 
 
-def driver_lot_view(lot_id: int) -> dict:
+def driver_lot_view(*, lot_id: int) -> dict:
     """One lot (not deleted) as drivers see it: pricing, free and total counts; or 404."""
     row = db.session.connection().execute(_lot_detail(True), {"lot_id": lot_id}).first()
     if row is None:

@@ -30,4 +30,4 @@ class LotDetail(MethodView):
     @blp.response(200, LotSchema)
     def get(self, lot_id):
         """One lot with its pricing and free count."""
-        return lots.driver_lot_view(lot_id)
+        return lots.driver_lot_view(lot_id=lot_id)

@@ -121,35 +121,35 @@ def _email_html(user: User, body: str) -> str:
 
 
 def list_notifications(
-    user: User, *, unread: bool = False, page: int = 1, per_page: int = 20
+    *, user_id: int, unread: bool = False, page: int = 1, per_page: int = 20
 ) -> dict[str, Any]:
     """The user's inbox, newest first, with the number of unread entries."""
-    stmt = select(Notification).where(Notification.user_id == user.id)
+    stmt = select(Notification).where(Notification.user_id == user_id)
     if unread:
         stmt = stmt.where(Notification.read_at.is_(None))
     result = paginate(stmt.order_by(Notification.id.desc()), page=page, per_page=per_page)
-    result["unread_count"] = unread_count(user)
+    result["unread_count"] = unread_count(user_id=user_id)
     return result
 
 
-def unread_count(user: User) -> int:
+def unread_count(*, user_id: int) -> int:
     """How many of the user's notifications are unread."""
     return (
         db.session.scalar(
             select(func.count())
             .select_from(Notification)
-            .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+            .where(Notification.user_id == user_id, Notification.read_at.is_(None))
         )
         or 0
     )
 
 
-def mark_read(user: User, notification_id: int) -> Notification:
+def mark_read(*, user_id: int, notification_id: int) -> Notification:
     """Mark one of the user's notifications read (reading twice keeps the first time)."""
     notification = get_owned_or_404(
         Notification,
         notification_id,
-        owner_id=user.id,
+        owner_id=user_id,
         error=NotFound("Notification not found.", code="notification_not_found"),
     )
     if notification.read_at is None:
@@ -158,11 +158,11 @@ def mark_read(user: User, notification_id: int) -> Notification:
     return notification
 
 
-def mark_all_read(user: User) -> int:
+def mark_all_read(*, user_id: int) -> int:
     """Mark every unread notification of the user read; returns how many changed."""
     result = db.session.execute(
         update(Notification)
-        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
         .values(read_at=utcnow())
         .execution_options(synchronize_session=False)
     )

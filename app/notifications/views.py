@@ -6,7 +6,7 @@ from flask.views import MethodView
 
 from app.notifications import service as notifications
 from app.notifications.schemas import InboxPageSchema, NotificationQuery, NotificationSchema
-from app.platform.auth import current_user
+from app.platform.auth import current_user_id
 from app.platform.blueprint import Blueprint
 from app.platform.transactions import transaction
 from app.platform.web import protected
@@ -21,7 +21,7 @@ class Notifications(MethodView):
     @blp.response(200, InboxPageSchema)
     def get(self, query):
         """My notifications, newest first (``?unread=true``), with the unread count."""
-        return notifications.list_notifications(current_user(), **query)
+        return notifications.list_notifications(user_id=current_user_id(), **query)
 
 
 @blp.route("/notifications/<id:notification_id>/read")
@@ -31,7 +31,7 @@ class ReadNotification(MethodView):
     @blp.response(200, NotificationSchema)
     def post(self, notification_id):
         """Mark one notification read."""
-        return notifications.mark_read(current_user(), notification_id)
+        return notifications.mark_read(user_id=current_user_id(), notification_id=notification_id)
 
 
 @blp.route("/notifications/read-all")
@@ -41,4 +41,4 @@ class ReadAllNotifications(MethodView):
     @blp.response(204)
     def post(self):
         """Mark every notification read."""
-        notifications.mark_all_read(current_user())
+        notifications.mark_all_read(user_id=current_user_id())

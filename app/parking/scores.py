@@ -109,7 +109,7 @@ def _mean(values: list[float]) -> float:
     return round(sum(values) / len(values), 2)
 
 
-def score_trend(user_id: int, period: str) -> list[dict[str, Any]]:
+def score_trend(*, user_id: int, period: str) -> list[dict[str, Any]]:
     """Per week or month, oldest first: count, mean score, mean time ratio, mean assist level."""
     if period not in PERIODS:
         raise ValueError(f"period must be one of {PERIODS}, got {period!r}")

@@ -127,7 +127,14 @@ def _event_by_client_uuid(user_id: int, client_uuid: str, *, lock: bool) -> Park
 
 
 def create_event(*, user_id: int, data: dict[str, Any]) -> tuple[ParkingEvent, bool]:
-    """Save where the car is; a repeated ``client_uuid`` returns the first event (created=False)."""
+    """Save where the car is; a repeated ``client_uuid`` returns the first event (created=False).
+    The event comes back with its photo links signed."""
+    event, is_new = _save_event(user_id, data)
+    attach_photo_urls([event])
+    return event, is_new
+
+
+def _save_event(user_id: int, data: dict[str, Any]) -> tuple[ParkingEvent, bool]:
     client_uuid = data.get("client_uuid")
     if isinstance(client_uuid, uuid.UUID):
         client_uuid = str(client_uuid)
@@ -316,7 +323,7 @@ def latest_active_event_view(user_id: int) -> dict | None:
     return _read_event_view(_event_view(True), {"user_id": user_id})
 
 
-def require_latest_active_event(user_id: int) -> dict:
+def require_latest_active_event(*, user_id: int) -> dict:
     """The newest open event with its photo URLs, or 404 ``no_active_event``."""
     event = latest_active_event_view(user_id)
     if event is None:

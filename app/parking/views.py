@@ -25,7 +25,7 @@ from app.parking.schemas import (
     ScoreTrendQuery,
     ScoreTrendSchema,
 )
-from app.platform.auth import current_user, current_user_id
+from app.platform.auth import current_user_id
 from app.platform.blueprint import Blueprint
 from app.platform.schemas import page_of
 from app.platform.transactions import transaction
@@ -43,7 +43,7 @@ class ParkingEvents(MethodView):
     @blp.response(200, page_of(ParkingEventSchema))
     def get(self, query):
         """My parking events, newest first, optionally of one ``status``."""
-        return parking.list_events(user_id=current_user().id, **query)
+        return parking.list_events(user_id=current_user_id(), **query)
 
     @protected(blp, 404, 409, 422)
     @blp.arguments(ParkingEventCreateSchema)
@@ -52,8 +52,7 @@ class ParkingEvents(MethodView):
     @blp.alt_response(200, schema=ParkingEventSchema, description="A repeated `client_uuid`.")
     def post(self, data):
         """Save where I parked (a repeated ``client_uuid`` returns the first event with 200)."""
-        event, is_new = parking.create_event(user_id=current_user().id, data=data)
-        parking.attach_photo_urls([event])
+        event, is_new = parking.create_event(user_id=current_user_id(), data=data)
         if not is_new:
             return event, 200
         return created(event, "parking.ParkingEventItem", event_id=event.id)
@@ -65,7 +64,7 @@ class LatestActiveEvent(MethodView):
     @blp.response(200, ParkingEventSchema)
     def get(self):
         """My newest event that is active or being retrieved (404 ``no_active_event``)."""
-        return parking.require_latest_active_event(current_user_id())
+        return parking.require_latest_active_event(user_id=current_user_id())
 
 
 @blp.route("/parking-events/<id:event_id>")
@@ -82,14 +81,14 @@ class ParkingEventItem(MethodView):
     @blp.response(200, ParkingEventSchema)
     def patch(self, changes, event_id):
         """Correct the pin, notes, level, spot or photo (the status is never patchable)."""
-        return parking.update_event(user_id=current_user().id, event_id=event_id, changes=changes)
+        return parking.update_event(user_id=current_user_id(), event_id=event_id, changes=changes)
 
     @protected(blp, 404)
     @transaction
     @blp.response(204)
     def delete(self, event_id):
         """Delete an event with its landmarks, help log and score; photos are discarded."""
-        parking.delete_event(user_id=current_user().id, event_id=event_id)
+        parking.delete_event(user_id=current_user_id(), event_id=event_id)
 
 
 @blp.route("/parking-events/<id:event_id>/landmarks")
@@ -98,7 +97,7 @@ class EventLandmarks(MethodView):
     @blp.response(200, LandmarkSchema(many=True))
     def get(self, event_id):
         """The landmarks I noted near the car."""
-        return parking.list_landmarks(user_id=current_user().id, event_id=event_id)
+        return parking.list_landmarks(user_id=current_user_id(), event_id=event_id)
 
     @protected(blp, 404, 409, 422)
     @blp.arguments(LandmarkCreateSchema)
@@ -106,7 +105,7 @@ class EventLandmarks(MethodView):
     @blp.response(201, LandmarkSchema)
     def post(self, data, event_id):
         """Add a landmark (at most 10 per event: 409 ``too_many_landmarks``)."""
-        landmark = parking.add_landmark(user_id=current_user().id, event_id=event_id, data=data)
+        landmark = parking.add_landmark(user_id=current_user_id(), event_id=event_id, data=data)
         return created(landmark, "parking.LandmarkItem", landmark_id=landmark.id)
 
 
@@ -119,7 +118,7 @@ class LandmarkItem(MethodView):
     def patch(self, changes, landmark_id):
         """Correct a landmark."""
         return parking.update_landmark(
-            user_id=current_user().id, landmark_id=landmark_id, changes=changes
+            user_id=current_user_id(), landmark_id=landmark_id, changes=changes
         )
 
     @protected(blp, 404)
@@ -127,7 +126,7 @@ class LandmarkItem(MethodView):
     @blp.response(204)
     def delete(self, landmark_id):
         """Remove a landmark."""
-        parking.delete_landmark(user_id=current_user().id, landmark_id=landmark_id)
+        parking.delete_landmark(user_id=current_user_id(), landmark_id=landmark_id)
 
 
 @blp.route("/parking-events/<id:event_id>/directions")
@@ -138,7 +137,7 @@ class Directions(MethodView):
     def get(self, query, event_id):
         """Distance, bearing and walking links from ``?from=lat,lng`` to the car."""
         return retrieval.directions(
-            user_id=current_user().id, event_id=event_id, position=query.get("from_")
+            user_id=current_user_id(), event_id=event_id, position=query.get("from_")
         )
 
 
@@ -151,7 +150,7 @@ class RetrievalStart(MethodView):
     def post(self, body, event_id):
         """Start walking back (active → retrieving); the answer holds ``expected_seconds``."""
         return retrieval.start_retrieval(
-            user_id=current_user().id,
+            user_id=current_user_id(),
             event_id=event_id,
             latitude=body.get("latitude"),
             longitude=body.get("longitude"),
@@ -165,7 +164,7 @@ class RetrievalPause(MethodView):
     @blp.response(200, ParkingEventSchema)
     def post(self, event_id):
         """Pause the walk back; paused time does not count."""
-        return retrieval.pause_retrieval(user_id=current_user().id, event_id=event_id)
+        return retrieval.pause_retrieval(user_id=current_user_id(), event_id=event_id)
 
 
 @blp.route("/parking-events/<id:event_id>/retrieval/resume")
@@ -175,7 +174,7 @@ class RetrievalResume(MethodView):
     @blp.response(200, ParkingEventSchema)
     def post(self, event_id):
         """Resume a paused walk back."""
-        return retrieval.resume_retrieval(user_id=current_user().id, event_id=event_id)
+        return retrieval.resume_retrieval(user_id=current_user_id(), event_id=event_id)
 
 
 @blp.route("/parking-events/<id:event_id>/retrieval/complete")
@@ -187,7 +186,7 @@ class RetrievalComplete(MethodView):
     def post(self, body, event_id):
         """Finish (retrieving → retrieved); the server computes and stores the score."""
         return retrieval.complete_retrieval(
-            user_id=current_user().id, event_id=event_id, found=body["found"], recall=body["recall"]
+            user_id=current_user_id(), event_id=event_id, found=body["found"], recall=body["recall"]
         )
 
 
@@ -199,7 +198,7 @@ class Assist(MethodView):
     @blp.response(200, AssistResponseSchema)
     def post(self, body, event_id):
         """Help at one level: 1 notes, 2 landmarks, 3 the way, 4 call me, 5 SOS (logged)."""
-        return retrieval.request_assist(user_id=current_user().id, event_id=event_id, **body)
+        return retrieval.request_assist(user_id=current_user_id(), event_id=event_id, **body)
 
 
 @blp.route("/parking-events/<id:event_id>/score")
@@ -208,7 +207,7 @@ class EventScore(MethodView):
     @blp.response(200, ScoreSchema)
     def get(self, event_id):
         """A retrieval's score with every part and ``score_version`` (409 ``no_score`` before)."""
-        return scores.get_score(user_id=current_user().id, event_id=event_id)
+        return scores.get_score(user_id=current_user_id(), event_id=event_id)
 
 
 @blp.route("/scores")
@@ -219,7 +218,7 @@ class Scores(MethodView):
     def get(self, query):
         """My scores, newest first, completed at or after ``from`` and before ``to``."""
         return scores.list_scores(
-            user_id=current_user().id,
+            user_id=current_user_id(),
             start=query.get("from_"),
             end=query.get("to"),
             page=query["page"],
@@ -234,4 +233,4 @@ class ScoreTrend(MethodView):
     @blp.response(200, ScoreTrendSchema(many=True))
     def get(self, query):
         """Per week or month, oldest first: count, mean score, time ratio and assist level."""
-        return scores.score_trend(current_user().id, query["period"])
+        return scores.score_trend(user_id=current_user_id(), period=query["period"])

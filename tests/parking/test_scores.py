@@ -82,9 +82,9 @@ def test_score_trend_service_for_the_care_circle(app, user, history):
     from app.parking.scores import score_trend
 
     with app.test_request_context():
-        assert [row["count"] for row in score_trend(user.id, "month")] == [1, 3]
+        assert [row["count"] for row in score_trend(user_id=user.id, period="month")] == [1, 3]
         with pytest.raises(ValueError):
-            score_trend(user.id, "decade")
+            score_trend(user_id=user.id, period="decade")
 
 
 def test_history_newest_first_with_from_and_to(client, headers, history):

@@ -173,3 +173,35 @@ def test_schemas_never_call_services():
         if any(target.endswith(".service") or ".service." in target for target in targets)
     ]
     assert offenders == []
+
+
+def test_views_call_services_by_keyword():
+    """Every service function a view calls takes keyword-only arguments (ids in, no objects)."""
+    positional = []
+    for name, path in MODULES.items():
+        if not name.endswith(".views"):
+            continue
+        tree = ast.parse(path.read_text())
+        aliases = {}
+        for node in tree.body:
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("app."):
+                for alias in node.names:
+                    target = f"{node.module}.{alias.name}"
+                    if target in MODULES and not target.startswith("app.platform"):
+                        aliases[alias.asname or alias.name] = target
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id in aliases
+            ):
+                target = aliases[node.func.value.id]
+                positional.extend(
+                    f"{target}.{function.name}"
+                    for function in ast.parse(MODULES[target].read_text()).body
+                    if isinstance(function, ast.FunctionDef)
+                    and function.name == node.func.attr
+                    and (function.args.args or function.args.posonlyargs)
+                )
+    assert sorted(set(positional)) == []
