@@ -71,3 +71,8 @@ class AuthSession(db.Model):
     revoked_reason: Mapped[str | None] = mapped_column(sa.String(32))
     user_agent: Mapped[str | None] = mapped_column(sa.String(255))
     ip_address: Mapped[str | None] = mapped_column(sa.String(45))
+
+
+def wants(preferences: dict | None, name: str) -> bool:
+    """A user's preference with the default filled in."""
+    return bool({**DEFAULT_PREFERENCES, **(preferences or {})}.get(name, True))

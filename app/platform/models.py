@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -135,3 +137,8 @@ def get_owned_or_404(
     if found is None:
         raise error
     return found
+
+
+def local_now() -> datetime:
+    """Now in the configured ``TIMEZONE``."""
+    return utcnow().astimezone(ZoneInfo(current_app.config.get("TIMEZONE") or "UTC"))

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import request, url_for
+from flask import current_app, request, url_for
 from werkzeug.routing import IntegerConverter
 
 from app.platform.auth import auth_required
@@ -101,3 +101,9 @@ def client_info() -> ClientInfo:
         ip_address=request.remote_addr,
         user_agent=(request.headers.get("User-Agent") or "")[:255] or None,
     )
+
+
+def public_link(path: str) -> str:
+    """``path`` on the public address of the app (``PUBLIC_BASE_URL``), for e-mails."""
+    base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
+    return f"{base}{path}"

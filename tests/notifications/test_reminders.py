@@ -1,20 +1,16 @@
-"""Reminders and the operator summary: each message is sent once, however often a job runs."""
+"""Reminders: each message is sent once, however often a job runs."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-
-import pytest
 
 from app.platform.models import utcnow
 from tests.factories import (
     BookingFactory,
     LotFactory,
     ParkingEventFactory,
-    SpotFactory,
     UserFactory,
 )
-from tests.support.webhook import webhook_receiver
 
 
 def test_booking_reminders_once_per_quiet_spell_and_opt_out(db, smtp, mailing, run_job):
@@ -69,26 +65,3 @@ def test_parking_event_reminder_says_where_the_car_is_once(app, db, smtp, mailin
     assert "https://www.google.com/maps/dir/?api=1&destination=12.971600,77.594600" in text
     assert "Riverside Garage" in message.get_body(("html",)).get_content()
     assert event.id
-
-
-@pytest.fixture
-def webhook(app, monkeypatch):
-    with webhook_receiver("/x") as (url, received):
-        monkeypatch.setitem(app.config, "NOTIFY_WEBHOOK_URL", url)
-        yield received
-
-
-def test_operator_summary_posts_once_a_day(db, webhook, run_job):
-    spot = SpotFactory()
-    BookingFactory(spot=spot, lot=spot.lot, started_at=utcnow() - timedelta(days=1))
-    first = run_job("operator-summary")
-    second = run_job("operator-summary")
-    assert first["posted"] is True and second["posted"] is False
-    assert len(webhook) == 1
-    assert webhook[0]["text"].startswith("ParkMind daily summary for ")
-    assert "bookings started" in webhook[0]["text"]
-
-
-def test_operator_summary_without_webhook_is_a_no_op(app, db, monkeypatch, run_job):
-    monkeypatch.setitem(app.config, "NOTIFY_WEBHOOK_URL", None)
-    assert run_job("operator-summary")["posted"] is False
