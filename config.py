@@ -93,6 +93,10 @@ class Config:
     OPENAPI_SWAGGER_UI_URL = "/api/docs/assets/"
 
     IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
+    # A promised side effect the broker never took is given up (status failed, logged) after this.
+    OUTBOX_GIVE_UP_AFTER = timedelta(hours=24)
+    # /ready calls the outbox "delayed" when its oldest pending row is older than this.
+    OUTBOX_DELAYED_AFTER = timedelta(minutes=2)
     UPLOAD_MAX_BYTES = 10 * 1024 * 1024
     UPLOAD_URL_EXPIRES = timedelta(minutes=10)
     DOWNLOAD_URL_EXPIRES = timedelta(minutes=5)

@@ -9,6 +9,7 @@ from flask import current_app
 from sqlalchemy import text
 
 from app.platform.extensions import db
+from app.platform.queue import backlog
 
 
 def _timed(check) -> dict:
@@ -44,4 +45,11 @@ def readiness() -> dict:
     if broker and broker != config.get("REDIS_URL") and broker.startswith("redis"):
         checks["broker"] = _timed(lambda: _ping_redis(broker))
     status = "ok" if all(c["status"] == "ok" for c in checks.values()) else "unavailable"
+    if checks["database"]["status"] == "ok":
+        # Reported, not a reason to take this instance out of service: a stuck relay or a broker
+        # outage shows here as a growing backlog.
+        outbox = backlog()
+        delayed = outbox["oldest_age_seconds"] > config["OUTBOX_DELAYED_AFTER"].total_seconds()
+        checks["outbox"] = {"status": "delayed" if delayed else "ok", **outbox}
+        db.session.rollback()
     return {"status": status, "checks": checks}

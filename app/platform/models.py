@@ -119,6 +119,33 @@ class OutboundMessage(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+OUTBOX_STATUSES = ("pending", "sent", "failed")
+
+
+class OutboxMessage(db.Model):
+    """A side effect a committed change promised: a Celery task (name and id arguments), written
+    in the same transaction as the change and handed to the broker after the commit; retried by
+    the ``relay-outbox`` job until the broker takes it (or given up, ``failed``, after
+    ``OUTBOX_GIVE_UP_AFTER``)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        sa.CheckConstraint(check_in("status", OUTBOX_STATUSES), name="status"),
+        sa.Index("ix_outbox_status_due_at", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task: Mapped[str] = mapped_column(sa.String(128))
+    args: Mapped[list] = mapped_column(JSONText())
+    options: Mapped[dict | None] = mapped_column(JSONText())
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(sa.String(255))
+
+
 def get_owned_or_404(
     model: type,
     object_id: int,

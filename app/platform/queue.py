@@ -1,26 +1,39 @@
-"""Background work is sent only after the transaction that asked for it has committed.
+"""Background work through a transactional outbox: nothing the API promised is lost.
 
-``enqueue("domain.task_name", *ids)`` records the call on the session; once the session commits,
-the edge (request, task or CLI command) calls :func:`send_ready_tasks`, which hands them to Celery
-(a worker on Redis, or in-process without a broker). A rollback discards them. Tasks are named,
-never imported, by the code that enqueues them; they get ids, never objects.
+``enqueue("domain.task_name", *ids)`` writes an :class:`~app.platform.models.OutboxMessage` row in
+the **same transaction** as the change that causes it, so the promise and the change commit or
+roll back together. Once the transaction has committed, the edge (request, task or CLI command)
+calls :func:`send_ready_tasks`: each new row is handed to Celery (a worker on Redis, or
+in-process without a broker) and marked ``sent``. A row the broker could not take stays
+``pending`` with a later ``due_at``; the ``relay-outbox`` job (every minute) hands it over again
+with backoff, and gives up after ``OUTBOX_GIVE_UP_AFTER`` with an error in the log and the row
+``failed`` (``/ready`` and ``/metrics`` show the backlog). Delivery is at least once: every task
+is safe to run twice. Tasks are named, never imported, by the code that enqueues them; they get
+ids, never objects.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import event
+from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from app.platform.extensions import db
+from app.platform.models import OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
 
 PENDING = "parkmind_pending_tasks"
 READY = "parkmind_ready_tasks"
+# A row written now is the API's to send right after the commit; the relay job leaves it alone
+# for this long, so the two do not race for fresh rows.
+RELAY_GRACE = timedelta(seconds=30)
+MAX_BACKOFF = timedelta(minutes=5)
+RELAY_BATCH = 500
 
 
 class UnknownTask(LookupError):
@@ -28,14 +41,20 @@ class UnknownTask(LookupError):
 
 
 def enqueue(task_name: str, *args: Any, **options: Any) -> None:
-    """Run the task ``task_name(*args)`` in the background once the current transaction commits.
+    """Promise the task ``task_name(*args)``: written now, sent once the transaction commits.
 
     ``options`` go to Celery's ``apply_async`` (``countdown``, ``retries``).
     """
     celery_app = current_app.extensions["celery"]
     if task_name not in celery_app.tasks:
         raise UnknownTask(task_name)
-    db.session().info.setdefault(PENDING, []).append((task_name, args, options))
+    message = OutboxMessage(
+        task=task_name, args=list(args), options=options or None, due_at=utcnow() + RELAY_GRACE
+    )
+    session = db.session()
+    session.add(message)
+    session.flush()  # its id, to mark it sent after the commit
+    session.info.setdefault(PENDING, []).append((message.id, task_name, list(args), options))
 
 
 @event.listens_for(Session, "after_commit")
@@ -52,18 +71,103 @@ def _rolled_back(session: Session, previous_transaction) -> None:
         session.info.pop(PENDING, None)
 
 
+def _backoff(attempts: int) -> timedelta:
+    return min(MAX_BACKOFF, timedelta(seconds=15 * 2 ** max(0, attempts - 1)))
+
+
+def _hand_over(task_name: str, args: list, options: dict | None) -> str | None:
+    """Give one task to Celery; the error's text when the broker would not take it."""
+    try:
+        # This app's Celery (its broker and eager mode), not the process default.
+        current_app.extensions["celery"].tasks[task_name].apply_async(args=args, **(options or {}))
+    except Exception as exc:  # noqa: BLE001 - any failure leaves the promise pending
+        log.warning("broker did not take %s: %s", task_name, exc)
+        return f"{type(exc).__name__}: {exc}"[:255]
+    return None
+
+
 def send_ready_tasks() -> int:
-    """Hand every committed task to Celery; a broker that is down is logged, not raised."""
+    """Hand the tasks of the transaction that just committed to Celery and mark them; a broker
+    that is down leaves them pending for the relay job. Never raises."""
     session = db.session()
     ready = session.info.pop(READY, None) or []
-    sent = 0
-    # This app's Celery (its broker and eager mode), not the process default, which is whichever
-    # app was built last.
-    tasks = current_app.extensions["celery"].tasks
-    for task_name, args, options in ready:
-        try:
-            tasks[task_name].apply_async(args=args, **options)
-            sent += 1
-        except Exception:
-            log.exception("could not enqueue %s; a sweeper job will retry", task_name)
-    return sent
+    if not ready:
+        return 0
+    sent: list[int] = []
+    refused: list[tuple[int, str]] = []
+    for message_id, task_name, args, options in ready:
+        error = _hand_over(task_name, args, options)
+        if error is None:
+            sent.append(message_id)
+        else:
+            refused.append((message_id, error))
+    try:
+        now = utcnow()
+        if sent:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(sent))
+                .values(status="sent", sent_at=now, attempts=OutboxMessage.attempts + 1)
+            )
+        for message_id, error in refused:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id)
+                .values(
+                    attempts=OutboxMessage.attempts + 1, due_at=now + _backoff(1), last_error=error
+                )
+            )
+        session.commit()
+    except Exception:
+        log.exception("could not mark %d outbox rows; the relay job will resend them", len(ready))
+        session.rollback()
+    return len(sent)
+
+
+def relay_due_messages(*, now=None) -> dict[str, int]:
+    """Hand every due pending row to Celery again (backoff on failure); give up on rows older
+    than ``OUTBOX_GIVE_UP_AFTER``. Runs inside the caller's transaction (the job edge commits)."""
+    now = now or utcnow()
+    give_up_before = now - current_app.config["OUTBOX_GIVE_UP_AFTER"]
+    rows = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.status == "pending", OutboxMessage.due_at <= now)
+        .order_by(OutboxMessage.id)
+        .limit(RELAY_BATCH)
+        .with_for_update(skip_locked=True)
+    ).all()
+    counts = {"sent": 0, "retrying": 0, "given_up": 0}
+    for row in rows:
+        if row.created_at < give_up_before:
+            row.status = "failed"
+            counts["given_up"] += 1
+            log.error(
+                "outbox %s (%s %s) given up after %s attempts: %s",
+                row.id,
+                row.task,
+                row.args,
+                row.attempts,
+                row.last_error,
+            )
+            continue
+        error = _hand_over(row.task, row.args, row.options)
+        row.attempts += 1
+        if error is None:
+            row.status, row.sent_at = "sent", now
+            counts["sent"] += 1
+        else:
+            row.due_at, row.last_error = now + _backoff(row.attempts), error
+            counts["retrying"] += 1
+    db.session.flush()
+    return counts
+
+
+def backlog() -> dict[str, Any]:
+    """Pending outbox rows and the age of the oldest, in seconds (0 when none)."""
+    count, oldest = db.session.execute(
+        select(func.count(OutboxMessage.id), func.min(OutboxMessage.created_at)).where(
+            OutboxMessage.status == "pending"
+        )
+    ).one()
+    age = 0.0 if oldest is None else max(0.0, (utcnow() - oldest).total_seconds())
+    return {"pending": int(count or 0), "oldest_age_seconds": round(age, 1)}
