@@ -97,6 +97,9 @@ class Config:
     OUTBOX_GIVE_UP_AFTER = timedelta(hours=24)
     # /ready calls the outbox "delayed" when its oldest pending row is older than this.
     OUTBOX_DELAYED_AFTER = timedelta(minutes=2)
+    # An e-mail or webhook claimed longer ago than this and still pending was abandoned by a
+    # sender that died (longer than any sending task's time limit): it is sent again.
+    MAIL_CLAIM_LEASE = timedelta(minutes=10)
     UPLOAD_MAX_BYTES = 10 * 1024 * 1024
     UPLOAD_URL_EXPIRES = timedelta(minutes=10)
     DOWNLOAD_URL_EXPIRES = timedelta(minutes=5)

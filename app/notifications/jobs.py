@@ -21,7 +21,7 @@ from app.lots.models import Lot
 from app.parking.geo import walking_links
 from app.parking.models import ParkingEvent
 from app.platform.extensions import db
-from app.platform.mail import send_email
+from app.platform.mail import MessageInFlight, send_email
 from app.platform.models import utcnow
 from app.platform.scheduling import job
 from app.platform.web import public_link
@@ -46,13 +46,19 @@ def _send_reminders(
             skipped += 1
             continue
         values = context(row)
-        if send_email(
-            dedupe_key=dedupe_key(row),
-            to=row.email,
-            subject=subject,
-            text=render_template(f"email/{template}.txt", **values),
-            html=render_template(f"email/{template}.html", **values),
-        ):
+        try:
+            delivered = send_email(
+                dedupe_key=dedupe_key(row),
+                to=row.email,
+                subject=subject,
+                text=render_template(f"email/{template}.txt", **values),
+                html=render_template(f"email/{template}.html", **values),
+            )
+        except MessageInFlight:
+            # Another run is sending it now; a run after the claim's lease sends it if that
+            # sender died.
+            continue
+        if delivered:
             sent += 1
     return {"sent": sent, "opted_out": skipped}
 

@@ -12,11 +12,17 @@ savepoint in the caller's transaction instead: a second connection would wait on
 write lock.
 
 A delivery failure marks the row ``failed`` and re-raises, so the caller's task retries; a later
-call with the same key claims a ``failed`` row again and sends it.
+call with the same key claims a ``failed`` row again and sends it. A row still ``pending`` is
+another sender's, in flight: the call raises :class:`MessageInFlight` (the caller retries later).
+A claim older than ``MAIL_CLAIM_LEASE`` belongs to a sender that died mid-conversation (a worker
+killed during the SMTP exchange): it is claimed again and sent, so the person gets the message.
+That makes delivery at least once; every attempt carries the same ``Message-ID``, derived from
+the key, so a mail client shows a repeat as one message.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import smtplib
 import ssl
@@ -26,7 +32,7 @@ from email.utils import make_msgid
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -57,7 +63,14 @@ def send_email(
     attachments: Iterable[tuple[str, bytes, str]] = (),
 ) -> bool:
     """Send one e-mail once per ``dedupe_key``; False when that key was already sent."""
-    message = build_message(to=to, subject=subject, text=text, html=html, attachments=attachments)
+    message = build_message(
+        to=to,
+        subject=subject,
+        text=text,
+        html=html,
+        attachments=attachments,
+        message_id=stable_message_id(dedupe_key),
+    )
     return deliver_once(
         dedupe_key=dedupe_key,
         channel="email",
@@ -67,6 +80,15 @@ def send_email(
     )
 
 
+class MessageInFlight(OSError):
+    """Another sender has claimed this message and not finished yet: try again later."""
+
+
+def stable_message_id(dedupe_key: str) -> str:
+    """The ``Message-ID`` of every attempt at the message recorded under ``dedupe_key``."""
+    return f"<{hashlib.sha256(dedupe_key.encode()).hexdigest()[:32]}@parkmind>"
+
+
 def build_message(
     *,
     to: str,
@@ -74,6 +96,7 @@ def build_message(
     text: str,
     html: str | None = None,
     attachments: Iterable[tuple[str, bytes, str]] = (),
+    message_id: str | None = None,
 ) -> EmailMessage:
     """Build a MIME message: a text body, an optional HTML alternative and attachments."""
     config = current_app.config
@@ -81,7 +104,7 @@ def build_message(
     message["From"] = config["MAIL_DEFAULT_SENDER"]
     message["To"] = to
     message["Subject"] = subject
-    message["Message-ID"] = make_msgid(domain="parkmind")
+    message["Message-ID"] = message_id or make_msgid(domain="parkmind")
     message.set_content(text)
     if html is not None:
         message.add_alternative(html, subtype="html")
@@ -130,7 +153,7 @@ def deliver_once(
     """Record ``dedupe_key``, call ``send`` and mark it sent; False when already claimed."""
     ledger = _Ledger()
     if not ledger.claim(dedupe_key, channel, recipient[:255], (subject or "")[:255] or None):
-        log.info("%s %s already sent or in progress; skipped", channel, dedupe_key)
+        log.info("%s %s already sent; skipped", channel, dedupe_key)
         return False
     try:
         send()
@@ -169,6 +192,7 @@ class _Ledger:
                     status="pending",
                     attempts=1,
                     created_at=now,
+                    claimed_at=now,
                 )
             )
 
@@ -177,13 +201,39 @@ class _Ledger:
             return True
         except IntegrityError:
             pass
-        # Already recorded: only a failed delivery may be claimed again (by exactly one caller).
+        # Already recorded: a failed delivery, or a claim whose sender died (older than the
+        # lease), may be claimed again, by exactly one caller.
+        abandoned = now - current_app.config["MAIL_CLAIM_LEASE"]
         reclaim = (
             update(OutboundMessage)
-            .where(OutboundMessage.dedupe_key == key, OutboundMessage.status == "failed")
-            .values(status="pending", attempts=OutboundMessage.attempts + 1, error=None)
+            .where(
+                OutboundMessage.dedupe_key == key,
+                or_(
+                    OutboundMessage.status == "failed",
+                    and_(
+                        OutboundMessage.status == "pending",
+                        func.coalesce(OutboundMessage.claimed_at, OutboundMessage.created_at)
+                        < abandoned,
+                    ),
+                ),
+            )
+            .values(
+                status="pending",
+                attempts=OutboundMessage.attempts + 1,
+                error=None,
+                claimed_at=now,
+            )
         )
-        return bool(self._run(lambda conn: conn.execute(reclaim).rowcount))
+        if self._run(lambda conn: conn.execute(reclaim).rowcount):
+            return True
+        status = self._run(
+            lambda conn: conn.scalar(
+                select(OutboundMessage.status).where(OutboundMessage.dedupe_key == key)
+            )
+        )
+        if status == "pending":
+            raise MessageInFlight(f"{key} is being sent by another worker")
+        return False
 
     def finish(self, key: str, *, status: str, error: str | None) -> None:
         values: dict[str, Any] = {"status": status, "error": error}

@@ -116,6 +116,8 @@ class OutboundMessage(db.Model):
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     error: Mapped[str | None] = mapped_column(sa.String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # When the current attempt was claimed: a claim older than MAIL_CLAIM_LEASE was abandoned.
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 

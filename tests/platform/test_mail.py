@@ -58,7 +58,7 @@ def test_without_mail_server_mail_is_logged_and_recorded(app, db, smtp, monkeypa
     monkeypatch.setitem(app.config, "MAIL_SERVER", None)
     caplog.set_level("INFO", logger="app.platform.mail")
     assert send_email(dedupe_key="test:logged", to="bo@example.com", subject="Hi", text="hello")
-    assert smtp.messages == []
+    assert smtp.to("di@example.com") == []
     assert "MAIL_SERVER unset" in caplog.text and "hello" in caplog.text
     assert ledger(db, "test:logged").status == "sent"
 
@@ -123,3 +123,55 @@ def test_webhook_is_a_no_op_without_url(app, db, monkeypatch):
     monkeypatch.setitem(app.config, "NOTIFY_WEBHOOK_URL", None)
     assert post_webhook(dedupe_key="hook:none", payload={"text": "x"}) is False
     assert ledger(db, "hook:none") is None
+
+
+def test_a_claim_abandoned_mid_send_is_sent_again_with_the_same_message_id(mail_app, db, smtp):
+    """A worker killed during the SMTP exchange leaves its claim ``pending``: once the claim is
+    older than the lease, the next attempt sends the message, under the same Message-ID."""
+    from datetime import timedelta
+
+    from app.platform.mail import stable_message_id
+    from app.platform.models import utcnow
+
+    long_ago = utcnow() - mail_app.config["MAIL_CLAIM_LEASE"] - timedelta(minutes=1)
+    db.session.add(
+        OutboundMessage(
+            dedupe_key="test:abandoned",
+            channel="email",
+            recipient="cy@example.com",
+            status="pending",
+            attempts=1,
+            created_at=long_ago,
+            claimed_at=long_ago,
+        )
+    )
+    db.session.commit()
+    kwargs = {"dedupe_key": "test:abandoned", "to": "cy@example.com", "subject": "S", "text": "t"}
+    assert send_email(**kwargs) is True
+    assert send_email(**kwargs) is False  # sent: never again
+    [message] = smtp.wait_for(1, timeout=5)
+    assert message["Message-ID"] == stable_message_id("test:abandoned")
+    row = ledger(db, "test:abandoned")
+    assert row.status == "sent" and row.attempts == 2
+
+
+def test_a_claim_in_flight_is_left_to_its_sender(mail_app, db, smtp):
+    from app.platform.mail import MessageInFlight
+    from app.platform.models import utcnow
+
+    db.session.add(
+        OutboundMessage(
+            dedupe_key="test:in-flight",
+            channel="email",
+            recipient="di@example.com",
+            status="pending",
+            attempts=1,
+            created_at=utcnow(),
+            claimed_at=utcnow(),
+        )
+    )
+    db.session.commit()
+    with pytest.raises(MessageInFlight):
+        send_email(dedupe_key="test:in-flight", to="di@example.com", subject="S", text="t")
+    assert ledger(db, "test:in-flight").attempts == 1
+    assert smtp.to("di@example.com") == []
