@@ -229,6 +229,10 @@ def engine_options(database_url: str) -> dict:
         # SQLite: a busy writer waits instead of failing at once.
         return {"connect_args": {"timeout": 30}}
     return {
+        # Every read sees what has committed, also after waiting for a row lock: a check that
+        # guards a write (a cap, a uniqueness, a state) reads current data. MariaDB's default,
+        # REPEATABLE READ, would answer from the snapshot of the request's first read.
+        "isolation_level": "READ COMMITTED",
         "pool_pre_ping": True,
         "pool_recycle": 280,
         "pool_size": env_int("DB_POOL_SIZE", 10),

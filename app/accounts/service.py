@@ -127,6 +127,9 @@ class RefreshTokenReused(Unauthorized):
 
 def rotate_refresh(*, session: AuthSession, user: User, jti: str) -> dict:
     """Exchange a refresh token for a new pair; reusing a rotated one revokes the family."""
+    # The current refresh token, read under the session's row lock: two uses of one token at
+    # once give one winner, and the other is a reuse.
+    db.session.refresh(session, with_for_update=True)
     if session.refresh_jti != jti:
         revoke_session(session, reason="refresh_reuse")
         raise RefreshTokenReused(
@@ -219,7 +222,12 @@ def update_profile(*, user_id: int, changes: dict) -> User:
         set_avatar(user, changes.pop("avatar_upload_id"))
     for name, value in changes.items():
         setattr(user, name, value)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as exc:
+        # Another request took the e-mail between the check above and this write.
+        raise Conflict("An account with this e-mail already exists.", code="email_taken") from exc
     return with_avatar_url(user)
 
 
