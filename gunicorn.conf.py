@@ -48,6 +48,10 @@ keepalive = 5  # longer than nothing, shorter than nginx's upstream keepalive_ti
 max_requests = _env_int("PARKMIND_MAX_REQUESTS", 2000)
 max_requests_jitter = _env_int("PARKMIND_MAX_REQUESTS_JITTER", 200)
 
+# nginx accepts request lines up to 8 KB (large_client_header_buffers 4 8k); gunicorn accepts what
+# nginx forwards (its default, 4094 bytes, would answer a long query string with an HTML 414).
+limit_request_line = 8190
+
 # X-Forwarded-Proto is honoured only from these peers (nginx on the same host by default).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 

@@ -224,6 +224,9 @@ def start_gunicorn(
         str(graceful_timeout),
         "--timeout",
         "60",
+        # As gunicorn.conf.py: the request lines nginx forwards (up to 8 KB) reach the app.
+        "--limit-request-line",
+        "8190",
     ]
     process = spawn_group(command, log_path, env=environ)
     base = f"http://127.0.0.1:{port}"
