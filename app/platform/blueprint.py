@@ -10,6 +10,7 @@ is what the cache keeps. A ``Response`` is returned as it is (file downloads, CS
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -20,13 +21,55 @@ from flask_smorest.utils import (
     set_status_and_headers_in_response,
     unpack_tuple_response,
 )
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
+from werkzeug.exceptions import UnsupportedMediaType
 
 from app.platform.cache import Cached
 from app.platform.dumper import RenderedJSON, dump_function, renderer
 
 
+def _has_lone_surrogate(value: Any) -> bool:
+    """True when a string anywhere in ``value`` holds a UTF-16 surrogate (not valid Unicode)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(item) for item in value)
+    return False
+
+
+class BodyParser(FlaskParser):
+    """webargs' Flask parser, refusing bodies that parse as JSON in Python but that the app must
+    not take: a lone UTF-16 surrogate (``"\\ud800"``, no text can store it), nesting deeper than
+    Python's recursion limit and integers longer than its digit limit are 400 ``bad_request``
+    like any invalid JSON; a body that is not JSON at all is 415 ``unsupported_media_type``.
+    (``_raw_load_json`` is webargs' hook for loading the body; pinned by
+    tests/platform/test_hostile_input.py.)"""
+
+    def _raw_load_json(self, req):
+        if req.content_length and not is_json_request(req):
+            raise UnsupportedMediaType("Send the body as application/json.")
+        try:
+            data = super()._raw_load_json(req)
+        except json.JSONDecodeError:
+            raise
+        except (ValueError, RecursionError) as exc:
+            raise json.JSONDecodeError(f"unusable JSON ({type(exc).__name__})", "-", 0) from exc
+        if data is not core.missing and _has_lone_surrogate(data):
+            raise json.JSONDecodeError("a string holds a lone UTF-16 surrogate", "-", 0)
+        return data
+
+
 class Blueprint(flask_smorest.Blueprint):
     """flask-smorest's Blueprint whose ``response`` serialises with the compiled dumper."""
+
+    ARGUMENTS_PARSER = BodyParser()
 
     def response(self, status_code, schema=None, **kwargs):  # type: ignore[override]
         """Document the response (flask-smorest) and serialise what the view returns."""

@@ -36,7 +36,10 @@ class UTCDateTime(fields.DateTime):
             raise ValidationError("Not a valid ISO 8601 datetime.") from exc
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=UTC)
-        return parsed.astimezone(UTC)
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError as exc:  # 0001-01-01T00:00:00+01:00 is before the year 1 in UTC
+            raise ValidationError("The datetime is out of range.") from exc
 
 
 class StrictBoolean(fields.Boolean):
