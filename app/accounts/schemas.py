@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from app.platform.schemas import StrictBoolean, StrictSchema, UTCDateTime
+from app.platform.schemas import SingleLine, StrictBoolean, StrictSchema, UTCDateTime
 
 USERNAME = validate.Regexp(
     r"^[A-Za-z0-9_.-]{3,64}$", error="3 to 64 letters, digits, '.', '_' or '-'."
@@ -25,7 +25,7 @@ class RegisterSchema(StrictSchema):
     username = fields.String(required=True, validate=USERNAME)
     email = fields.Email(required=True, validate=validate.Length(max=255))
     password = fields.String(required=True, load_only=True, validate=PASSWORD)
-    full_name = fields.String(validate=validate.Length(max=120), allow_none=True)
+    full_name = fields.String(validate=[validate.Length(max=120), SingleLine()], allow_none=True)
     phone = fields.String(validate=PHONE, allow_none=True)
 
 
@@ -67,10 +67,12 @@ class TokenSchema(Schema):
 class ProfileUpdateSchema(StrictSchema):
     """What a user may change about themselves: never role, is_active or id."""
 
-    full_name = fields.String(validate=validate.Length(max=120), allow_none=True)
+    full_name = fields.String(validate=[validate.Length(max=120), SingleLine()], allow_none=True)
     phone = fields.String(validate=PHONE, allow_none=True)
     email = fields.Email(validate=validate.Length(max=255))
-    vehicle_number = fields.String(validate=validate.Length(min=1, max=32), allow_none=True)
+    vehicle_number = fields.String(
+        validate=[validate.Length(min=1, max=32), SingleLine()], allow_none=True
+    )
     preferences = fields.Nested(PreferencesSchema)
     avatar_upload_id = fields.Integer(
         allow_none=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1)

@@ -9,6 +9,7 @@ from app.lots.schemas import LotSchema
 from app.platform.schemas import (
     Id,
     PaginationQuery,
+    SingleLine,
     StrictBoolean,
     StrictSchema,
     UTCDateTime,
@@ -16,8 +17,8 @@ from app.platform.schemas import (
 
 MAX_SPOTS = 5000
 CENTS = validate.Range(min=0, max=10_000_000)
-NAME = validate.Length(min=1, max=120)
-ADDRESS = validate.Length(min=1, max=255)
+NAME = [validate.Length(min=1, max=120), SingleLine()]
+ADDRESS = [validate.Length(min=1, max=255), SingleLine()]
 PIN = validate.Regexp(r"^[A-Za-z0-9 -]{3,16}$", error="3 to 16 letters, digits, spaces or '-'.")
 
 

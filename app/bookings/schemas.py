@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from app.platform.schemas import Id, PaginationQuery, StrictSchema, UTCDateTime
+from app.platform.schemas import Id, PaginationQuery, SingleLine, StrictSchema, UTCDateTime
 
 BOOKING_STATUS = validate.OneOf(["active", "completed", "cancelled"])
 
@@ -12,7 +12,8 @@ BOOKING_STATUS = validate.OneOf(["active", "completed", "cancelled"])
 class BookingCreateSchema(StrictSchema):
     lot_id = Id(required=True)
     vehicle_number = fields.String(
-        required=True, validate=[validate.Length(min=1, max=32), validate.Regexp(r"\S")]
+        required=True,
+        validate=[validate.Length(min=1, max=32), validate.Regexp(r"\S"), SingleLine()],
     )
     remarks = fields.String(validate=validate.Length(max=500), allow_none=True)
 

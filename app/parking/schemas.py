@@ -16,6 +16,7 @@ from app.platform.schemas import (
     LAT_LNG_PATTERN,
     Id,
     PaginationQuery,
+    SingleLine,
     StrictBoolean,
     StrictSchema,
     UTCDateTime,
@@ -77,10 +78,10 @@ class ParkingEventCreateSchema(StrictSchema):
     latitude = Latitude(required=True)
     longitude = Longitude(required=True)
     accuracy_m = fields.Float(validate=validate.Range(min=0, max=100_000), allow_none=True)
-    address = fields.String(validate=validate.Length(max=255), allow_none=True)
+    address = fields.String(validate=[validate.Length(max=255), SingleLine()], allow_none=True)
     location_type = fields.String(load_default="outdoor", validate=validate.OneOf(LOCATION_TYPES))
-    level = fields.String(validate=validate.Length(max=32), allow_none=True)
-    spot_label = fields.String(validate=validate.Length(max=32), allow_none=True)
+    level = fields.String(validate=[validate.Length(max=32), SingleLine()], allow_none=True)
+    spot_label = fields.String(validate=[validate.Length(max=32), SingleLine()], allow_none=True)
     notes = fields.String(validate=NOTES, allow_none=True)
     booking_id = Id(allow_none=True)
     photo_upload_id = Id(allow_none=True)
@@ -101,10 +102,10 @@ class ParkingEventUpdateSchema(StrictSchema):
     latitude = Latitude()
     longitude = Longitude()
     accuracy_m = fields.Float(validate=validate.Range(min=0, max=100_000), allow_none=True)
-    address = fields.String(validate=validate.Length(max=255), allow_none=True)
+    address = fields.String(validate=[validate.Length(max=255), SingleLine()], allow_none=True)
     location_type = fields.String(validate=validate.OneOf(LOCATION_TYPES))
-    level = fields.String(validate=validate.Length(max=32), allow_none=True)
-    spot_label = fields.String(validate=validate.Length(max=32), allow_none=True)
+    level = fields.String(validate=[validate.Length(max=32), SingleLine()], allow_none=True)
+    spot_label = fields.String(validate=[validate.Length(max=32), SingleLine()], allow_none=True)
     notes = fields.String(validate=NOTES, allow_none=True)
     photo_upload_id = Id(allow_none=True)
 
@@ -120,7 +121,7 @@ class ParkingEventListQuery(PaginationQuery):
 class LandmarkCreateSchema(StrictSchema):
     """A personal cue near the car; coordinates optional, but as a pair."""
 
-    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=120), SingleLine()])
     description = fields.String(validate=validate.Length(max=500), allow_none=True)
     latitude = Latitude(allow_none=True)
     longitude = Longitude(allow_none=True)
@@ -134,7 +135,7 @@ class LandmarkCreateSchema(StrictSchema):
 class LandmarkUpdateSchema(StrictSchema):
     """Corrections to a landmark; ``null`` clears an optional field (coordinates as a pair)."""
 
-    name = fields.String(validate=validate.Length(min=1, max=120))
+    name = fields.String(validate=[validate.Length(min=1, max=120), SingleLine()])
     description = fields.String(validate=validate.Length(max=500), allow_none=True)
     latitude = Latitude(allow_none=True)
     longitude = Longitude(allow_none=True)

@@ -103,7 +103,9 @@ def build_message(
     message = EmailMessage()
     message["From"] = config["MAIL_DEFAULT_SENDER"]
     message["To"] = to
-    message["Subject"] = subject
+    # A header is one line: a name with a line break (stored before names were checked) must
+    # not stop the message, so whitespace runs and control characters become single spaces.
+    message["Subject"] = " ".join("".join(" " if ord(c) < 32 else c for c in subject).split())
     message["Message-ID"] = message_id or make_msgid(domain="parkmind")
     message.set_content(text)
     if html is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime
 from functools import cache
 
@@ -15,6 +16,18 @@ class StrictSchema(Schema):
 
     class Meta:
         unknown = RAISE
+
+
+class SingleLine(validate.Validator):
+    """One line of text: no control characters (line breaks, tabs, NUL). A name or a label ends
+    up in e-mail headers and one-line displays, where they make no sense."""
+
+    error = "Must be a single line without control characters."
+
+    def __call__(self, value: str) -> str:
+        if any(unicodedata.category(char) == "Cc" for char in value):
+            raise ValidationError(self.error)
+        return value
 
 
 class UTCDateTime(fields.DateTime):

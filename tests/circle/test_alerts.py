@@ -299,3 +299,29 @@ def test_jobs_are_registered():
     jobs = discover_jobs()
     assert {"stalled-retrievals", "expiring-parking-events", "expire-invitations"} <= set(jobs)
     assert jobs["stalled-retrievals"].cron == "* * * * *"
+
+
+def test_an_sos_email_goes_out_when_the_name_holds_a_line_break(
+    client, auth, db, mailing_app, smtp, circle
+):
+    """A name stored with a line break (before names were checked) must not stop the SOS."""
+    person, carers, _ = circle
+    person.full_name = "Ada\r\nPerson"
+    db.session.commit()
+    event = ParkingEventFactory(user=person)
+    response = client.post(
+        f"{API}/parking-events/{event.id}/assist", json={"level": 5}, headers=auth(person)
+    )
+    assert response.status_code == 200, response.get_json()
+    messages = smtp.wait_for(2)
+    assert sorted(m["To"] for m in messages) == sorted(c.email for c in carers)
+    assert all("\n" not in m["Subject"] and "Ada Person" in m["Subject"] for m in messages)
+
+
+def test_names_and_labels_refuse_control_characters(client, auth, user):
+    for body in ({"full_name": "Ada\nPerson"}, {"vehicle_number": "KA\t01"}):
+        response = client.patch(f"{API}/me", json=body, headers=auth(user))
+        assert response.status_code == 422
+        assert set(body) <= set(response.get_json()["error"]["fields"])
+    fine = client.patch(f"{API}/me", json={"full_name": "Ada Person"}, headers=auth(user))
+    assert fine.status_code == 200
