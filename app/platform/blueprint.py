@@ -27,6 +27,7 @@ from werkzeug.exceptions import UnsupportedMediaType
 
 from app.platform.cache import Cached
 from app.platform.dumper import RenderedJSON, dump_function, renderer
+from app.platform.errors import BadRequest
 
 
 def _has_lone_surrogate(value: Any) -> bool:
@@ -53,6 +54,10 @@ class BodyParser(FlaskParser):
     tests/platform/test_hostile_input.py.)"""
 
     def _raw_load_json(self, req):
+        if req.method == "PATCH" and not req.get_data(cache=True):
+            # A PATCH without a body is a client mistake, not an empty change set. Checked here,
+            # with the arguments: after authentication and authorisation.
+            raise BadRequest("A JSON body is required.", code="body_required")
         if req.content_length and not is_json_request(req):
             raise UnsupportedMediaType("Send the body as application/json.")
         try:

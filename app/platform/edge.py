@@ -11,12 +11,10 @@ from time import perf_counter
 import structlog
 from flask import Flask, g, request
 
-from app.platform.errors import BadRequest
 from app.platform.extensions import take_cors_hook
 from app.platform.transactions import commit_response, safe_rollback
 
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
-WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def register_request_hooks(app: Flask) -> None:
@@ -38,20 +36,6 @@ def register_request_hooks(app: Flask) -> None:
 
     # First of all hooks, so a request the rate limiter refuses has its id and is counted too.
     app.before_request_funcs.setdefault(None, []).insert(0, start_request)
-
-    @app.before_request
-    def prepare_write() -> None:
-        method = request.method
-        if method not in WRITE_METHODS:
-            return
-        if (
-            method == "PATCH"
-            and request.url_rule is not None  # an unsupported method stays a 405
-            and request.path.startswith("/api/")
-            and not request.get_data(cache=True)
-        ):
-            # A PATCH without a body is a client mistake, not an empty change set.
-            raise BadRequest("A JSON body is required.", code="body_required")
 
     @app.after_request
     def finish_request(response):

@@ -53,6 +53,14 @@ HTTP_MESSAGES = {
 }
 
 
+# What a 422 says when only one part of the request is at fault.
+LOCATION_MESSAGES = {
+    frozenset({"query"}): "Query parameters are invalid.",
+    frozenset({"headers"}): "Request headers are invalid.",
+    frozenset({"json"}): HTTP_MESSAGES[422],
+}
+
+
 class AppError(Exception):
     """An error with an HTTP status and a stable snake_case code clients can switch on."""
 
@@ -178,9 +186,9 @@ def handle_http_exception(exc: HTTPException):
     data = getattr(exc, "data", None) or {}
     messages = data.get("messages") if isinstance(data, dict) else None
     if status == 422 and messages is not None:
-        return error_response(
-            422, "validation_error", HTTP_MESSAGES[422], flatten_messages(messages), headers
-        )
+        where = set(messages) if isinstance(messages, dict) else set()
+        message = LOCATION_MESSAGES.get(frozenset(where), HTTP_MESSAGES[422])
+        return error_response(422, "validation_error", message, flatten_messages(messages), headers)
     if status == 400 and messages is not None:
         return error_response(400, "bad_request", "The request body is not valid JSON.")
     code = HTTP_CODES.get(status, "http_error")

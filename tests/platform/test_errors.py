@@ -117,3 +117,24 @@ def test_rate_limited_is_429_with_retry_after(database_url):
     response = client.post(f"{API}/auth/login", json=payload)
     assert_error(response, 429, "rate_limited")
     assert int(response.headers["Retry-After"]) > 0
+
+
+def test_authentication_and_authorisation_come_before_body_checks(client, user, auth):
+    anonymous = client.patch("/api/v1/admin/lots/1")
+    assert anonymous.status_code == 401
+    driver = client.patch("/api/v1/admin/lots/1", headers=auth(user))
+    assert driver.status_code == 403
+    assert driver.get_json()["error"]["code"] == "forbidden"
+    own = client.patch("/api/v1/me", headers=auth(user))
+    assert own.status_code == 400
+    assert own.get_json()["error"]["code"] == "body_required"
+
+
+def test_a_bad_query_parameter_says_so(client, user, auth):
+    response = client.get("/api/v1/lots?page=0", headers=auth(user))
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["message"] == "Query parameters are invalid."
+    assert "page" in error["fields"]
+    body = client.post("/api/v1/bookings", json={"lot_id": "x"}, headers=auth(user))
+    assert body.get_json()["error"]["message"] == "Request body is invalid."
