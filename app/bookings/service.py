@@ -133,7 +133,7 @@ def create_booking(
             booking_id = current_app.json.loads(stored.body)["id"]
             body = RenderedJSON(stored.body.encode())
             return BookingOutcome(stored.status, body, booking_id, replayed=True)
-    lot = get_live_lot(lot_id)
+    lot = get_live_lot(lot_id, share=True)
     if db.session.scalar(select(Booking.id).where(Booking.active_user_id == user_id)):
         raise AlreadyParked()
     spot = db.session.scalar(

@@ -245,11 +245,15 @@ def driver_lot_view(*, lot_id: int) -> dict:
     }
 
 
-def get_live_lot(lot_id: int, *, lock: bool = False) -> Lot:
-    """A lot that is not deleted, or 404."""
+def get_live_lot(lot_id: int, *, lock: bool = False, share: bool = False) -> Lot:
+    """A lot that is not deleted, or 404. ``lock`` takes its row lock (to change the lot);
+    ``share`` a shared lock: many bookings hold it at once, and a delete or resize waits for
+    them (and they for it), so no booking lands in a lot deleted meanwhile."""
     stmt = select(Lot).where(Lot.id == lot_id, Lot.deleted_at.is_(None))
     if lock:
         stmt = stmt.with_for_update()
+    elif share:
+        stmt = stmt.with_for_update(read=True)
     lot = db.session.scalar(stmt)
     if lot is None:
         raise lot_not_found()

@@ -14,7 +14,7 @@ from tests.system.test_booking_races import bearer, burst, cluster, codes, sql  
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
-def _people(url: str, count: int, *, landmarks: int = 0) -> list[dict]:
+def _people(url: str, count: int, *, landmarks: int = 0, role: str = "user") -> list[dict]:
     """``count`` users, each with a session's tokens and a parking event with ``landmarks``."""
     from app.accounts.models import User
     from app.accounts.service import start_session
@@ -32,7 +32,7 @@ def _people(url: str, count: int, *, landmarks: int = 0) -> list[dict]:
                 username=f"w{tag}_{index}",
                 email=f"w{tag}_{index}@example.com",
                 password_hash=_password_hash(),
-                role="user",
+                role=role,
                 preferences={},
             )
             db.session.add(person)
@@ -111,3 +111,37 @@ def test_six_users_taking_one_email_at_once_get_one_200_and_409s(cluster):  # no
     assert codes(results) == {(200, None): 1, (409, "email_taken"): 5}
     [(holders,)] = sql(url, "SELECT count(*) FROM users WHERE email = :e", e=wanted)
     assert holders == 1
+
+
+def test_deleting_a_lot_while_drivers_book_leaves_no_booking_in_a_deleted_lot(cluster):  # noqa: F811
+    from tests.system.test_booking_races import seed
+
+    url, bases = cluster["url"], cluster["bases"]
+    lot_id, people = seed(url, spots=20, users=12)
+    admin = _people(url, 1, role="admin")[0]
+    calls = [
+        (
+            "POST",
+            f"{bases[i % len(bases)]}/api/v1/bookings",
+            bearer(token),
+            {"lot_id": lot_id, "vehicle_number": f"DL{i:04d}"},
+        )
+        for i, (_, token) in enumerate(people)
+    ]
+    calls.insert(
+        6, ("DELETE", f"{bases[0]}/api/v1/admin/lots/{lot_id}", bearer(admin["access_token"]), None)
+    )
+    results = burst(calls)
+    assert all(status < 500 for status, _ in results), results
+    deleted = results[6][0] == 204
+    rows = sql(
+        url,
+        "SELECT count(*) FROM bookings b JOIN lots l ON l.id = b.lot_id "
+        "WHERE b.lot_id = :l AND b.status = 'active' AND l.deleted_at IS NOT NULL",
+        l=lot_id,
+    )
+    assert rows == [(0,)]
+    booked = sum(1 for status, _ in results if status == 201)
+    # Deleted only if no booking got in first; a booking after the delete finds no lot.
+    assert deleted == (booked == 0)
+    assert results[6][0] in (204, 409)
