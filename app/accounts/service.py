@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from datetime import datetime
 
@@ -21,16 +22,30 @@ from app.uploads.service import discard_uploads, photo_url, ready_upload
 ADMIN_PASSWORD_MIN_LENGTH = 12
 
 
+def canonical_login(*, login: str) -> str:
+    """A username or e-mail address as the account it names: NFKC (a full-width letter is the
+    letter), no invisible format characters (zero-width spaces and joiners), case-folded."""
+    folded = unicodedata.normalize("NFKC", login)
+    visible = "".join(char for char in folded if unicodedata.category(char) != "Cf")
+    return visible.strip().casefold()
+
+
 def normalize_email(email: str) -> str:
-    """E-mail addresses compare case-insensitively."""
-    return email.strip().lower()
+    """E-mail addresses are stored and compared in their canonical form."""
+    return canonical_login(login=email)
 
 
 def find_user_by_login(login: str) -> User | None:
-    """A user by username or e-mail address."""
-    login = login.strip()
+    """A user by username or e-mail address, however the login is spelled."""
+    canonical = canonical_login(login=login)
     return db.session.scalar(
-        select(User).where(or_(User.username == login, User.email == normalize_email(login)))
+        select(User).where(
+            or_(
+                User.username == login.strip(),
+                User.username == canonical,
+                User.email == canonical,
+            )
+        )
     )
 
 

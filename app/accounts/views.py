@@ -44,7 +44,8 @@ def _login_account_key() -> str:
     except Exception:  # noqa: BLE001 - an oversized body is answered 413 by the view
         body = None
     login = body.get("login") if isinstance(body, dict) else None
-    return f"account:{str(login).strip().lower()[:255]}" if login else "account:"
+    # The account, not the spelling: a full-width or zero-width variant counts as the same login.
+    return f"account:{users.canonical_login(login=str(login))[:255]}" if login else "account:"
 
 
 @blp.route("/register")

@@ -254,3 +254,12 @@ def test_token_without_expiry_is_refused(client, app, user):
     claims.pop("exp")
     forged = pyjwt.encode(claims, app.config["JWT_SECRET_KEY"], algorithm="HS256")
     assert_401(client.get(f"{API}/me", headers=bearer(forged)))
+
+
+def test_a_login_spelled_another_way_finds_the_same_account(client, user):
+    from tests.factories import PASSWORD
+
+    full_width = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in user.email)
+    for spelling in (user.email.upper(), full_width, "\u200b" + user.email):
+        response = client.post("/api/v1/auth/login", json={"login": spelling, "password": PASSWORD})
+        assert response.status_code == 200, (spelling, response.get_json())

@@ -290,3 +290,20 @@ def test_every_response_says_nosniff(client, auth, user):
     ]
     assert not missing, missing
     assert all(r.status_code < 500 for r in responses.values())
+
+
+def test_the_per_account_limit_counts_the_account_not_the_spelling(limited):
+    app = limited(LOGIN_RATE_LIMIT="100 per minute", LOGIN_ACCOUNT_RATE_LIMIT="2 per minute")
+    client = app.test_client()
+
+    def guess(login: str, n: int):
+        return client.post(
+            f"{API}/auth/login",
+            json={"login": login, "password": "guess-1234"},
+            environ_base={"REMOTE_ADDR": f"198.51.100.{n}"},
+        )
+
+    assert [guess("Victim", n).status_code for n in range(2)] == [401, 401]
+    full_width = "".join(chr(ord(char) + 0xFEE0) for char in "VICTIM")  # U+FF36 ...
+    for n, spelling in enumerate((full_width, "vic\u200btim", " victim ", "VICTIM")):
+        assert_rate_limited(guess(spelling, 10 + n))
