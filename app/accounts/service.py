@@ -249,7 +249,7 @@ def update_profile(*, user_id: int, changes: dict) -> User:
 def set_avatar(user: User, upload_id: int | None) -> None:
     """Use one of the user's ready avatar uploads (or none); the previous one is discarded."""
 
-    if upload_id is not None:
+    if upload_id is not None and upload_id != user.avatar_upload_id:
         ready_upload(
             user_id=user.id, upload_id=upload_id, purposes=("avatar",), field="avatar_upload_id"
         )

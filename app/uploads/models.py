@@ -35,4 +35,7 @@ class Upload(db.Model):
     status: Mapped[str] = mapped_column(sa.String(16), default="pending")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When a profile, parking event or landmark took it: one photo has one owner, so discarding
+    # it with that owner never removes another's photo.
+    attached_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

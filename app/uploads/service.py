@@ -170,14 +170,25 @@ def complete_upload(*, user_id: int, upload_id: int) -> Upload:
 def ready_upload(
     *, user_id: int, upload_id: int, purposes: tuple[str, ...], field: str = "upload_id"
 ) -> Upload:
-    """The owner's ready upload for one of ``purposes``: 404, 409 not ready, 422 wrong purpose."""
-    upload = _owned_upload(user_id, upload_id)
+    """The owner's ready, unused upload for one of ``purposes``, now attached to what asked for
+    it: 404, 409 not ready or already used elsewhere, 422 wrong purpose."""
+    upload = get_owned_or_404(
+        Upload,
+        upload_id,
+        owner_id=user_id,
+        where=(Upload.status != "deleted",),
+        lock=True,  # two requests attaching one photo at once: one wins
+        error=NotFound("No such upload.", code="upload_not_found"),
+    )
     if upload.status != "ready":
         raise Conflict("This upload has not been completed.", code="upload_not_ready")
     if upload.purpose not in purposes:
         raise ValidationFailed(
             fields={field: [f"This upload is for {upload.purpose}, not {' or '.join(purposes)}."]}
         )
+    if upload.attached_at is not None:
+        raise Conflict("This photo is already used elsewhere.", code="upload_in_use")
+    upload.attached_at = utcnow()
     return upload
 
 

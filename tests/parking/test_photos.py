@@ -66,3 +66,32 @@ def test_landmark_photo_uses_the_landmark_purpose(client, headers, user, new_eve
     assert client.delete(f"{API}/landmarks/{landmark_id}", headers=headers).status_code == 204
     db.session.expire_all()
     assert db.session.get(Upload, right.id).status == "deleted"
+
+
+def test_one_photo_belongs_to_one_event(client, auth, user):
+    """Before: the same upload could be attached to two events, and deleting one removed the
+    other's photo."""
+    from tests.factories import UploadFactory
+
+    headers = auth(user)
+    photo = UploadFactory(user=user, purpose="parking_event_photo", status="ready")
+    first = client.post(
+        "/api/v1/parking-events",
+        json={"latitude": 48.85, "longitude": 2.29, "photo_upload_id": photo.id},
+        headers=headers,
+    )
+    assert first.status_code == 201, first.get_json()
+    second = client.post(
+        "/api/v1/parking-events",
+        json={"latitude": 48.86, "longitude": 2.30, "photo_upload_id": photo.id},
+        headers=headers,
+    )
+    assert second.status_code == 409
+    assert second.get_json()["error"]["code"] == "upload_in_use"
+    # Saving the same photo on its own event again is not a second use.
+    same = client.patch(
+        f"/api/v1/parking-events/{first.get_json()['id']}",
+        json={"photo_upload_id": photo.id},
+        headers=headers,
+    )
+    assert same.status_code == 200, same.get_json()
