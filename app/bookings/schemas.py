@@ -13,7 +13,7 @@ class BookingCreateSchema(StrictSchema):
     lot_id = Id(required=True)
     vehicle_number = fields.String(
         required=True,
-        validate=[validate.Length(min=1, max=32), validate.Regexp(r"\S"), SingleLine()],
+        validate=[validate.Length(min=1, max=32), SingleLine(visible=True)],
     )
     remarks = fields.String(validate=validate.Length(max=500), allow_none=True)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import UTC, datetime
 from functools import cache
 
@@ -18,15 +17,27 @@ class StrictSchema(Schema):
         unknown = RAISE
 
 
-class SingleLine(validate.Validator):
-    """One line of text: no control characters (line breaks, tabs, NUL). A name or a label ends
-    up in e-mail headers and one-line displays, where they make no sense."""
+# Any text but control characters (Unicode category Cc: U+0000-U+001F, U+007F-U+009F).
+SINGLE_LINE = r"^[^\x00-\x1f\x7f-\x9f]*$"
+# The same, with at least one visible character.
+VISIBLE_SINGLE_LINE = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
 
-    error = "Must be a single line without control characters."
+
+class SingleLine(validate.Regexp):
+    """One line of text: no control characters (line breaks, tabs, NUL). A name or a label ends
+    up in e-mail headers and one-line displays, where they make no sense. A regular expression,
+    so the OpenAPI spec states the rule as a ``pattern``."""
+
+    def __init__(self, *, visible: bool = False) -> None:
+        super().__init__(
+            VISIBLE_SINGLE_LINE if visible else SINGLE_LINE,
+            error="Must be a single line without control characters.",
+        )
 
     def __call__(self, value: str) -> str:
-        if any(unicodedata.category(char) == "Cc" for char in value):
-            raise ValidationError(self.error)
+        # The whole value (``$`` alone would let a final line break through).
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
         return value
 
 
