@@ -61,6 +61,7 @@ def _assert_answer(response, what: str) -> None:
 @settings(
     max_examples=120,
     deadline=None,
+    derandomize=True,  # the same examples on every machine: CI fails only on a real defect
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(data=st.data())
