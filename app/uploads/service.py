@@ -103,12 +103,13 @@ def create_upload(*, user_id: int, purpose: str, content_type: str, size_bytes: 
     return upload, post
 
 
-def _owned_upload(user_id: int, upload_id: int) -> Upload:
+def _owned_upload(user_id: int, upload_id: int, *, lock: bool = False) -> Upload:
     return get_owned_or_404(
         Upload,
         upload_id,
         owner_id=user_id,
         where=(Upload.status != "deleted",),
+        lock=lock,
         error=NotFound("No such upload.", code="upload_not_found"),
     )
 
@@ -172,14 +173,8 @@ def ready_upload(
 ) -> Upload:
     """The owner's ready, unused upload for one of ``purposes``, now attached to what asked for
     it: 404, 409 not ready or already used elsewhere, 422 wrong purpose."""
-    upload = get_owned_or_404(
-        Upload,
-        upload_id,
-        owner_id=user_id,
-        where=(Upload.status != "deleted",),
-        lock=True,  # two requests attaching one photo at once: one wins
-        error=NotFound("No such upload.", code="upload_not_found"),
-    )
+    # Locked: of two requests attaching one photo at once, one wins.
+    upload = _owned_upload(user_id, upload_id, lock=True)
     if upload.status != "ready":
         raise Conflict("This upload has not been completed.", code="upload_not_ready")
     if upload.purpose not in purposes:
