@@ -141,11 +141,13 @@ def cmd_export(args) -> dict:
             date_from=date_from,
             date_to=utcnow(),
             started_at=utcnow(),
+            heartbeat_at=utcnow(),
+            attempts=1,
         )
         db.session.add(export)
         db.session.commit()
         began = time.perf_counter()
-        count = exports.produce_export(export.id)
+        count = exports.produce_export(export.id, 1)
         db.session.commit()
         return count, began
 

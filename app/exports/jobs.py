@@ -9,7 +9,7 @@ from celery.schedules import crontab
 from sqlalchemy import and_, or_, select, update
 
 from app.exports.models import Export
-from app.exports.service import STUCK_AFTER, _enqueue_export, fail_export
+from app.exports.service import _enqueue_export, abandoned, fail_export
 from app.platform.extensions import db
 from app.platform.models import utcnow
 from app.platform.scheduling import job
@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 # an export once, so a copy that was merely slow does nothing).
 REQUEUE_AFTER = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
+# How often the sweeper looks: an export whose worker died resumes within ABANDONED_AFTER plus
+# this (35 s), not after the task's time limit.
+SWEEP_EVERY = timedelta(seconds=20)
 BATCH = 500
 
 
@@ -53,9 +56,9 @@ def expire_exports() -> dict:
     return {"expired": expired}
 
 
-@job("sweep-exports", schedule=crontab(minute="*/5"))
+@job("sweep-exports", schedule=SWEEP_EVERY)
 def sweep_exports() -> dict:
-    """Re-enqueue pending exports whose task never started, and running ones left stuck."""
+    """Re-enqueue pending exports whose task never started, and running ones whose worker died."""
     now = utcnow()
     stale = db.session.execute(
         select(Export.id, Export.attempts)
@@ -65,7 +68,7 @@ def sweep_exports() -> dict:
                     Export.status == "pending",
                     or_(Export.queued_at.is_(None), Export.queued_at < now - REQUEUE_AFTER),
                 ),
-                and_(Export.status == "running", Export.started_at < now - STUCK_AFTER),
+                and_(Export.status == "running", abandoned(now)),
             )
         )
         .order_by(Export.id)

@@ -46,5 +46,7 @@ class Export(db.Model):
     # When the export was last handed to the broker; the sweeper re-sends pending ones.
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Stamped every few seconds by the task producing the file; a stale stamp means its worker died.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -2,33 +2,35 @@
 
 ``POST /exports`` records a ``pending`` export and enqueues ``exports.run_export`` after the
 commit. The task claims it (``running``, committed so the client and the sweeper can see it),
-streams the rows with Core selects and ``yield_per`` into a temporary file, stores the file under
-the export's own key (a rerun overwrites it) and marks the export ``done``. Everything is keyed by
-the export id, so a task delivered twice does the work once and mails the link once.
+keeps a heartbeat on it while it works, streams the rows with Core selects and ``yield_per`` into
+a temporary file, stores the file under the export's own key (a rerun overwrites it) and marks
+the export ``done``. Everything is keyed by the export id and the claim's attempt number, so a
+task delivered twice does the work once and mails the link once, and an export whose worker died
+is claimed again as soon as its heartbeat stops (by the sweeper within a minute, or at once by
+the task's redelivered copy).
 """
 
 from __future__ import annotations
 
-import csv
+import functools
 import logging
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from flask import current_app, render_template
-from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
-from app.bookings.models import Booking
 from app.exports.models import Export
-from app.lots.models import Lot, Spot
-from app.parking.models import ParkingEvent, RetrievalScore
+from app.exports.rows import export_rows, write_csv
 from app.platform.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.platform.extensions import db
+from app.platform.heartbeat import Heartbeat
 from app.platform.mail import send_email
 from app.platform.models import get_owned_or_404, utcnow
 from app.platform.pagination import paginate
@@ -38,14 +40,13 @@ from app.platform.storage import LocalStorage, get_storage
 log = logging.getLogger(__name__)
 
 MAX_RANGE = timedelta(days=366)
-FETCH_ROWS = 1000
-# A running export whose worker died is claimed again after this long (the task's hard limit
-# is well below it, so a live task is never overtaken).
-STUCK_AFTER = timedelta(minutes=20)
+# A running export's task stamps ``heartbeat_at`` every HEARTBEAT_SECONDS; one whose stamp is
+# older than ABANDONED_AFTER (three missed beats) belongs to a worker that died, and is claimed
+# again by the sweeper (every 20 s) or by the task's redelivered copy.
+HEARTBEAT_SECONDS = 5.0
+ABANDONED_AFTER = timedelta(seconds=15)
 DOWNLOAD_URL_SECONDS = 300
 MAX_ERROR_LENGTH = 255
-# Spreadsheet programs evaluate cells starting with these as formulas (CSV injection).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 class ExportInProgress(Conflict):
@@ -170,50 +171,100 @@ def download_link(export_id: int) -> str:
 # --- the background task -----------------------------------------------------------------------
 
 
-def claim_export(export_id: int) -> bool:
-    """Move a pending (or abandoned running) export to running; False when nothing to do."""
+def claim_export(export_id: int) -> int | None:
+    """Move a pending (or abandoned running) export to running; returns the claim's attempt
+    number, or None when there is nothing to do."""
     now = utcnow()
     result = db.session.execute(
         update(Export)
-        .where(
-            Export.id == export_id,
-            or_(
-                Export.status == "pending",
-                and_(Export.status == "running", Export.started_at < now - STUCK_AFTER),
-            ),
+        .where(Export.id == export_id, _claimable(now))
+        .values(
+            status="running",
+            started_at=now,
+            heartbeat_at=now,
+            attempts=Export.attempts + 1,
+            error=None,
         )
-        .values(status="running", started_at=now, attempts=Export.attempts + 1, error=None)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    if result.rowcount != 1:
+        return None
+    return db.session.scalar(select(Export.attempts).where(Export.id == export_id))
 
 
-def produce_export(export_id: int) -> int:
-    """Write the CSV of a running export to storage and mark it done; returns the row count."""
+def _claimable(now: datetime):
+    """Pending, or running with a heartbeat that stopped (its worker died)."""
+    return or_(
+        Export.status == "pending",
+        and_(Export.status == "running", abandoned(now)),
+    )
+
+
+def abandoned(now: datetime):
+    """A running export's heartbeat stopped more than ABANDONED_AFTER ago."""
+    return or_(Export.heartbeat_at.is_(None), Export.heartbeat_at < now - ABANDONED_AFTER)
+
+
+def is_running(export_id: int) -> bool:
+    """True while the export is running (after :func:`claim_export` refused it: its heartbeat
+    is recent, so another worker is on it or has only just died)."""
+    status = db.session.scalar(select(Export.status).where(Export.id == export_id))
+    return status == "running"
+
+
+def produce_export(export_id: int, attempt: int) -> int:
+    """Write the CSV of the export claimed as ``attempt`` to storage and mark it done; returns
+    the row count. While it works, a heartbeat shows the claim is alive; if another worker took
+    the export over meanwhile, this attempt's result is dropped (that worker finishes it)."""
     export = db.session.get(Export, export_id, populate_existing=True)
-    if export is None or export.status != "running":
+    if export is None or export.status != "running" or export.attempts != attempt:
         return 0
     fd, path = tempfile.mkstemp(prefix="parkmind-export-", suffix=".csv")
     try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
-            count = write_csv(handle, export_rows(export))
-        key = storage_key(export)
-        get_storage().put_file(key, path, "text/csv")
+        with Heartbeat(
+            db.engine,
+            functools.partial(_beat, export_id, attempt),
+            interval=HEARTBEAT_SECONDS,
+            name=f"export-{export_id}",
+        ):
+            with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
+                count = write_csv(handle, export_rows(export))
+            key = storage_key(export)
+            get_storage().put_file(key, path, "text/csv")
     finally:
         os.unlink(path)
     now = utcnow()
-    export.status = "done"
-    export.active_user_id = None
-    export.row_count = count
-    export.storage_key = key
-    export.error = None
-    export.finished_at = now
-    export.expires_at = now + current_app.config["EXPORT_FILE_TTL"]
-    db.session.flush()
+    finished = db.session.execute(
+        update(Export)
+        .where(Export.id == export_id, Export.status == "running", Export.attempts == attempt)
+        .values(
+            status="done",
+            active_user_id=None,
+            row_count=count,
+            storage_key=key,
+            error=None,
+            finished_at=now,
+            expires_at=now + current_app.config["EXPORT_FILE_TTL"],
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if finished.rowcount != 1:
+        log.warning("export %s attempt %s was taken over; result dropped", export_id, attempt)
+        return 0
     if export.email:
-        enqueue("mail.send_export_email", export.id)
-    log.info("export %s done: %s rows", export.id, count)
+        enqueue("mail.send_export_email", export_id)
+    log.info("export %s done: %s rows", export_id, count)
     return count
+
+
+def _beat(export_id: int, attempt: int, connection: Connection) -> bool:
+    """Stamp the export's heartbeat; False once the claim is no longer this attempt's."""
+    result = connection.execute(
+        update(Export)
+        .where(Export.id == export_id, Export.status == "running", Export.attempts == attempt)
+        .values(heartbeat_at=utcnow())
+    )
+    return result.rowcount == 1
 
 
 def requeue_export(export_id: int, error: str) -> None:
@@ -266,146 +317,3 @@ def send_export_email(export_id: int) -> bool:
         text=render_template("email/export_ready.txt", **context),
         html=render_template("email/export_ready.html", **context),
     )
-
-
-# --- rows and cells ------------------------------------------------------------------------------
-
-BOOKING_COLUMNS = (
-    "id",
-    "lot_id",
-    "lot_name",
-    "spot_number",
-    "spot_level",
-    "vehicle_number",
-    "status",
-    "started_at",
-    "ended_at",
-    "duration_minutes",
-    "hourly_rate_cents",
-    "cost_cents",
-    "currency",
-    "remarks",
-)
-PARKING_EVENT_COLUMNS = (
-    "id",
-    "status",
-    "parked_at",
-    "latitude",
-    "longitude",
-    "accuracy_m",
-    "address",
-    "location_type",
-    "level",
-    "spot_label",
-    "notes",
-    "lot_id",
-    "lot_name",
-    "booking_id",
-    "retrieval_started_at",
-    "retrieval_completed_at",
-    "found",
-    "score_total",
-    "expired_at",
-)
-
-
-def export_query(export: Export) -> tuple[tuple[str, ...], Select]:
-    """The header and the Core SELECT of one export (columns only, never ORM objects)."""
-    if export.kind == "bookings":
-        stmt = (
-            select(
-                Booking.id,
-                Booking.lot_id,
-                Lot.name,
-                Spot.number,
-                Spot.level,
-                Booking.vehicle_number,
-                Booking.status,
-                Booking.started_at,
-                Booking.ended_at,
-                Booking.duration_minutes,
-                Booking.hourly_rate_cents,
-                Booking.cost_cents,
-                Booking.currency,
-                Booking.remarks,
-            )
-            .join(Lot, Lot.id == Booking.lot_id)
-            .join(Spot, Spot.id == Booking.spot_id)
-            .where(Booking.user_id == export.user_id)
-            .order_by(Booking.started_at, Booking.id)
-        )
-        return BOOKING_COLUMNS, _within_range(stmt, Booking.started_at, export)
-    stmt = (
-        select(
-            ParkingEvent.id,
-            ParkingEvent.status,
-            ParkingEvent.parked_at,
-            ParkingEvent.latitude,
-            ParkingEvent.longitude,
-            ParkingEvent.accuracy_m,
-            ParkingEvent.address,
-            ParkingEvent.location_type,
-            ParkingEvent.level,
-            ParkingEvent.spot_label,
-            ParkingEvent.notes,
-            ParkingEvent.lot_id,
-            Lot.name,
-            ParkingEvent.booking_id,
-            ParkingEvent.retrieval_started_at,
-            ParkingEvent.retrieval_completed_at,
-            ParkingEvent.found,
-            RetrievalScore.total,
-            ParkingEvent.expired_at,
-        )
-        .outerjoin(Lot, Lot.id == ParkingEvent.lot_id)
-        .outerjoin(RetrievalScore, RetrievalScore.event_id == ParkingEvent.id)
-        .where(ParkingEvent.user_id == export.user_id)
-        .order_by(ParkingEvent.parked_at, ParkingEvent.id)
-    )
-    return PARKING_EVENT_COLUMNS, _within_range(stmt, ParkingEvent.parked_at, export)
-
-
-def _within_range(stmt: Select, column, export: Export) -> Select:
-    """Only rows whose ``column`` lies in the export's date range (both ends included)."""
-    if export.date_from is not None:
-        stmt = stmt.where(column >= export.date_from)
-    if export.date_to is not None:
-        stmt = stmt.where(column <= export.date_to)
-    return stmt
-
-
-def export_rows(export: Export) -> Iterator[tuple]:
-    """The header, then every row, fetched ``FETCH_ROWS`` at a time (constant memory)."""
-    header, stmt = export_query(export)
-    yield header
-    result = db.session.execute(stmt.execution_options(yield_per=FETCH_ROWS))
-    try:
-        yield from result
-    finally:
-        result.close()
-
-
-def write_csv(handle, rows: Iterable[Iterable[Any]]) -> int:
-    """Write ``rows`` (a header first) as CSV with safe cells; returns the data row count."""
-    writer = csv.writer(handle)
-    count = -1
-    for row in rows:
-        writer.writerow([csv_cell(value) for value in row])
-        count += 1
-    return max(count, 0)
-
-
-def csv_cell(value: Any) -> Any:
-    """One cell: ISO UTC times with ``Z``, numbers as numbers, text safe from formula injection."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float | Decimal):
-        return value
-    text = str(value)
-    if text.startswith(FORMULA_PREFIXES):
-        return "'" + text
-    return text

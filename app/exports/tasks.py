@@ -18,6 +18,9 @@ from app.platform.transactions import is_retryable, run_in_transaction
 log = logging.getLogger(__name__)
 
 MAX_RETRIES = 5
+# A copy that finds the export running waits for the heartbeat to go stale this many times
+# (a redelivery after its worker died takes over at once; a mere duplicate gives up).
+MAX_WAITS = 3
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -38,11 +41,17 @@ def _is_transient(exc: BaseException) -> bool:
 def run_export(self, export_id: int) -> int | None:
     """Produce one export's CSV file; safe to run twice (the second run finds it done)."""
     # Committed at once, so the client sees ``running`` and a duplicate delivery backs off.
-    if not run_in_transaction(lambda: exports.claim_export(export_id)):
+    attempt = run_in_transaction(lambda: exports.claim_export(export_id))
+    if attempt is None:
+        if exports.is_running(export_id) and self.request.retries < MAX_WAITS:
+            # Redelivered because its worker died (acks_late, reject_on_worker_lost): the
+            # heartbeat is still fresh; claim it once the heartbeat has stopped.
+            countdown = exports.ABANDONED_AFTER.total_seconds() + exports.HEARTBEAT_SECONDS
+            raise self.retry(countdown=countdown, max_retries=MAX_RETRIES + MAX_WAITS)
         log.info("export %s is not pending; nothing to do", export_id)
         return None
     try:
-        return exports.produce_export(export_id)
+        return exports.produce_export(export_id, attempt)
     except SoftTimeLimitExceeded:
         db.session.rollback()
         run_in_transaction(lambda: exports.fail_export(export_id, "timed out"))

@@ -1,5 +1,6 @@
 """Scheduled jobs: each is a plain function of its domain (``app/<domain>/jobs.py``) that declares
-its own ``crontab`` on the ``@job`` decorator. Beat sends ``jobs.run_job(name)`` at those times;
+its own ``crontab`` (or, for a watchdog that must react within seconds, an interval given as a
+``timedelta``) on the ``@job`` decorator. Beat sends ``jobs.run_job(name)`` at those times;
 ``flask jobs run NAME`` runs the same function. Times are in the configured ``TIMEZONE``.
 
 Nothing is listed by hand: :func:`discover_jobs` imports the ``jobs`` module of every package under
@@ -15,6 +16,7 @@ import itertools
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from celery.schedules import crontab
 
@@ -27,11 +29,13 @@ class Job:
     name: str
     func: Callable[[], dict | int | None]
     description: str
-    schedule: crontab
+    schedule: crontab | timedelta
 
     @property
     def cron(self) -> str:
-        """The schedule as the five crontab fields (``"0 18 * * *"``)."""
+        """The schedule as the five crontab fields (``"0 18 * * *"``), or ``every 20s``."""
+        if isinstance(self.schedule, timedelta):
+            return f"every {int(self.schedule.total_seconds())}s"
         return " ".join(
             _cron_field(getattr(self.schedule, field), first, size)
             for field, first, size in CRON_FIELDS
@@ -62,10 +66,17 @@ def _cron_field(values: set[int], first: int, size: int) -> str:
 JOBS: dict[str, Job] = {}
 
 
-def job(name: str, *, schedule: crontab) -> Callable:
+# A shorter interval would keep beat and the workers busy with bookkeeping.
+MIN_INTERVAL = timedelta(seconds=10)
+
+
+def job(name: str, *, schedule: crontab | timedelta) -> Callable:
     """Register ``func`` as the job ``name``, run by beat at ``schedule``."""
-    if not isinstance(schedule, crontab):
-        raise TypeError(f"job {name!r}: schedule must be a celery.schedules.crontab")
+    if isinstance(schedule, timedelta):
+        if schedule < MIN_INTERVAL or schedule.microseconds:
+            raise ValueError(f"job {name!r}: an interval is whole seconds, at least {MIN_INTERVAL}")
+    elif not isinstance(schedule, crontab):
+        raise TypeError(f"job {name!r}: schedule must be a crontab or a timedelta")
 
     def decorator(func: Callable) -> Callable:
         doc = (func.__doc__ or "").strip().splitlines()
@@ -100,8 +111,10 @@ def discover_jobs() -> dict[str, Job]:
     return JOBS
 
 
-def _expires_seconds(schedule: crontab) -> int:
+def _expires_seconds(schedule: crontab | timedelta) -> int:
     # Just under one period: a tick no worker picked up in time is dropped, not piled up.
+    if isinstance(schedule, timedelta):
+        return int(schedule.total_seconds()) - 2
     minutes = sorted(schedule.minute)
     every_hour = len(schedule.hour) == 24
     if len(minutes) == 60 and every_hour:

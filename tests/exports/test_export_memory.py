@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from app.bookings.models import Booking
 from app.exports.models import Export
-from app.exports.service import export_rows, write_csv
+from app.exports.rows import export_rows, write_csv
 from app.platform.models import utcnow
 from tests.factories import ExportFactory, SpotFactory
 

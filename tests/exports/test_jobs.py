@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from unittest import mock
 
+import sqlalchemy as sa
+
 from app.exports.models import Export
 from app.platform.models import utcnow
 from app.platform.storage import get_storage
@@ -89,3 +91,103 @@ def test_stuck_running_export_is_reclaimed_and_hopeless_one_fails(app, db, user,
     assert db.session.get(Export, stuck.id).status == "done"
     failed = db.session.get(Export, hopeless.id)
     assert failed.status == "failed" and failed.active_user_id is None
+
+
+def test_running_export_is_reclaimed_as_soon_as_its_heartbeat_stops(app, db, user, run_job):
+    """A worker that died mid-export stops stamping the heartbeat: the next sweep (every 20 s)
+    takes the export over, long before the task's time limit; a live one is left alone."""
+    from app.exports.service import ABANDONED_AFTER
+    from app.platform.scheduling import JOBS
+    from tests.factories import UserFactory
+
+    started = utcnow() - timedelta(seconds=40)
+    dead = ExportFactory(
+        user=user,
+        status="running",
+        active_user_id=user.id,
+        attempts=1,
+        started_at=started,
+        heartbeat_at=utcnow() - ABANDONED_AFTER - timedelta(seconds=2),
+    )
+    other = UserFactory()
+    alive = ExportFactory(
+        user=other,
+        status="running",
+        active_user_id=other.id,
+        attempts=1,
+        started_at=started,
+        heartbeat_at=utcnow() - timedelta(seconds=2),
+    )
+    assert JOBS["sweep-exports"].cron == "every 20s"
+    assert ABANDONED_AFTER + JOBS["sweep-exports"].schedule <= timedelta(seconds=40)
+    assert run_job("sweep-exports") == {"requeued": 1, "failed": 0}
+    db.session.expire_all()
+    assert db.session.get(Export, dead.id).status == "done"
+    assert db.session.get(Export, dead.id).attempts == 2
+    assert db.session.get(Export, alive.id).status == "running"
+
+
+def test_an_attempt_taken_over_drops_its_result_and_sends_no_mail(app, db, user, mailing):
+    """Two workers on one export (the first only seemed dead): the later claim wins; the earlier
+    attempt neither marks the export done nor queues the e-mail."""
+    from sqlalchemy import select
+
+    from app.exports import service as exports
+    from app.platform.models import OutboxMessage
+
+    BookingFactory(user=user)
+    export = ExportFactory(user=user, status="pending", active_user_id=user.id, email=True)
+    db.session.commit()
+    first = exports.claim_export(export.id)
+    db.session.commit()
+    db.session.execute(
+        sa.update(Export)
+        .where(Export.id == export.id)
+        .values(heartbeat_at=utcnow() - timedelta(minutes=1))
+    )
+    second = exports.claim_export(export.id)
+    db.session.commit()
+    assert (first, second) == (1, 2)
+
+    assert exports.produce_export(export.id, first) == 0
+    assert exports.produce_export(export.id, second) == 1
+    db.session.commit()
+    done = db.session.get(Export, export.id, populate_existing=True)
+    assert (done.status, done.row_count, done.attempts) == ("done", 1, 2)
+    tasks = db.session.scalars(select(OutboxMessage.task)).all()
+    assert tasks.count("mail.send_export_email") == 1
+
+
+def test_heartbeat_stamps_its_row_until_closed_and_stops_when_taken_over(app, db):
+    """The mechanism: beats on its own connection while the caller's transaction stays open."""
+    import threading
+
+    from app.platform.heartbeat import Heartbeat
+
+    beats: list[int] = []
+    taken_over = threading.Event()
+
+    def beat(connection) -> bool:
+        beats.append(connection.execute(sa.text("SELECT 1")).scalar_one())
+        return not taken_over.is_set()
+
+    engine = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    try:
+        with Heartbeat(engine, beat, interval=0.02, name="probe") as heartbeat:
+            _wait(lambda: len(beats) >= 3)
+            assert not heartbeat.lost
+            taken_over.set()
+            _wait(lambda: heartbeat.lost)
+    finally:
+        engine.dispose()
+    count = len(beats)
+    assert count >= 4 and beats == [1] * count
+
+
+def _wait(predicate, timeout: float = 5.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)

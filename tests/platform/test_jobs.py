@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -50,14 +51,25 @@ def test_schedule_times():
     jobs = discover_jobs()
     assert jobs["booking-reminders"].cron == "0 18 * * *"
     assert jobs["monthly-reports"].schedule.day_of_month == {1}
-    assert jobs["sweep-exports"].cron == "*/5 * * * *"
+    assert jobs["sweep-exports"].cron == "every 20s"
+    assert jobs["relay-outbox"].cron == "* * * * *"
     assert jobs["purge-idempotency-keys"].cron == "15 * * * *"
     assert Job("x", print, "x", crontab(minute="30", hour="7")).cron == "30 7 * * *"
 
 
-def test_a_schedule_is_a_crontab():
+def test_a_schedule_is_a_crontab_or_an_interval_of_whole_seconds():
     with pytest.raises(TypeError):
         job("x", schedule="daily at 07:30")
+    with pytest.raises(ValueError):
+        job("x", schedule=timedelta(seconds=2))
+    with pytest.raises(ValueError):
+        job("x", schedule=timedelta(seconds=30, milliseconds=500))
+
+
+def test_an_interval_job_expires_before_its_next_tick():
+    entry = beat_schedule()["job:sweep-exports"]
+    assert entry["schedule"] == timedelta(seconds=20)
+    assert entry["options"] == {"expires": 18}
 
 
 def _decorated(name: str) -> list[tuple[Path, ast.Call]]:

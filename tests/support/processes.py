@@ -266,3 +266,28 @@ def start_celery_worker(env: dict[str, str], log_path: Path, name: str) -> subpr
 
     await_started(process, ready, name="celery worker", log_path=log_path, timeout=60, interval=0.2)
     return process
+
+
+def start_celery_beat(env: dict[str, str], log_path: Path, workdir: Path) -> subprocess.Popen:
+    """Start ``celery -A celery_worker beat`` (schedule file in ``workdir``); wait for it."""
+    environ = {**os.environ, "APP_ENV": "testing", "PYTHONUNBUFFERED": "1", **env}
+    environ.pop("CELERY_RESULT_BACKEND", None)
+    workdir.mkdir(parents=True, exist_ok=True)
+    start = log_path.stat().st_size if log_path.exists() else 0
+    command = [
+        str(CELERY),
+        "-A",
+        "celery_worker",
+        "beat",
+        "--loglevel=INFO",
+        "--schedule",
+        str(workdir / "celerybeat-schedule"),
+        "--pidfile=",
+    ]
+    process = spawn_group(command, log_path, env=environ, append=True)
+
+    def ticking() -> bool:
+        return "beat: Starting..." in log_path.read_text(errors="replace")[start:]
+
+    await_started(process, ticking, name="celery beat", log_path=log_path, timeout=60, interval=0.2)
+    return process

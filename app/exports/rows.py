@@ -1,0 +1,162 @@
+"""The rows of an export and their CSV cells: Core selects streamed ``FETCH_ROWS`` at a time, and
+cells safe to open in a spreadsheet."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, select
+
+from app.bookings.models import Booking
+from app.exports.models import Export
+from app.lots.models import Lot, Spot
+from app.parking.models import ParkingEvent, RetrievalScore
+from app.platform.extensions import db
+
+FETCH_ROWS = 1000
+# Spreadsheet programs evaluate cells starting with these as formulas (CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+BOOKING_COLUMNS = (
+    "id",
+    "lot_id",
+    "lot_name",
+    "spot_number",
+    "spot_level",
+    "vehicle_number",
+    "status",
+    "started_at",
+    "ended_at",
+    "duration_minutes",
+    "hourly_rate_cents",
+    "cost_cents",
+    "currency",
+    "remarks",
+)
+PARKING_EVENT_COLUMNS = (
+    "id",
+    "status",
+    "parked_at",
+    "latitude",
+    "longitude",
+    "accuracy_m",
+    "address",
+    "location_type",
+    "level",
+    "spot_label",
+    "notes",
+    "lot_id",
+    "lot_name",
+    "booking_id",
+    "retrieval_started_at",
+    "retrieval_completed_at",
+    "found",
+    "score_total",
+    "expired_at",
+)
+
+
+def export_query(export: Export) -> tuple[tuple[str, ...], Select]:
+    """The header and the Core SELECT of one export (columns only, never ORM objects)."""
+    if export.kind == "bookings":
+        stmt = (
+            select(
+                Booking.id,
+                Booking.lot_id,
+                Lot.name,
+                Spot.number,
+                Spot.level,
+                Booking.vehicle_number,
+                Booking.status,
+                Booking.started_at,
+                Booking.ended_at,
+                Booking.duration_minutes,
+                Booking.hourly_rate_cents,
+                Booking.cost_cents,
+                Booking.currency,
+                Booking.remarks,
+            )
+            .join(Lot, Lot.id == Booking.lot_id)
+            .join(Spot, Spot.id == Booking.spot_id)
+            .where(Booking.user_id == export.user_id)
+            .order_by(Booking.started_at, Booking.id)
+        )
+        return BOOKING_COLUMNS, _within_range(stmt, Booking.started_at, export)
+    stmt = (
+        select(
+            ParkingEvent.id,
+            ParkingEvent.status,
+            ParkingEvent.parked_at,
+            ParkingEvent.latitude,
+            ParkingEvent.longitude,
+            ParkingEvent.accuracy_m,
+            ParkingEvent.address,
+            ParkingEvent.location_type,
+            ParkingEvent.level,
+            ParkingEvent.spot_label,
+            ParkingEvent.notes,
+            ParkingEvent.lot_id,
+            Lot.name,
+            ParkingEvent.booking_id,
+            ParkingEvent.retrieval_started_at,
+            ParkingEvent.retrieval_completed_at,
+            ParkingEvent.found,
+            RetrievalScore.total,
+            ParkingEvent.expired_at,
+        )
+        .outerjoin(Lot, Lot.id == ParkingEvent.lot_id)
+        .outerjoin(RetrievalScore, RetrievalScore.event_id == ParkingEvent.id)
+        .where(ParkingEvent.user_id == export.user_id)
+        .order_by(ParkingEvent.parked_at, ParkingEvent.id)
+    )
+    return PARKING_EVENT_COLUMNS, _within_range(stmt, ParkingEvent.parked_at, export)
+
+
+def _within_range(stmt: Select, column, export: Export) -> Select:
+    """Only rows whose ``column`` lies in the export's date range (both ends included)."""
+    if export.date_from is not None:
+        stmt = stmt.where(column >= export.date_from)
+    if export.date_to is not None:
+        stmt = stmt.where(column <= export.date_to)
+    return stmt
+
+
+def export_rows(export: Export) -> Iterator[tuple]:
+    """The header, then every row, fetched ``FETCH_ROWS`` at a time (constant memory)."""
+    header, stmt = export_query(export)
+    yield header
+    result = db.session.execute(stmt.execution_options(yield_per=FETCH_ROWS))
+    try:
+        yield from result
+    finally:
+        result.close()
+
+
+def write_csv(handle, rows: Iterable[Iterable[Any]]) -> int:
+    """Write ``rows`` (a header first) as CSV with safe cells; returns the data row count."""
+    writer = csv.writer(handle)
+    count = -1
+    for row in rows:
+        writer.writerow([csv_cell(value) for value in row])
+        count += 1
+    return max(count, 0)
+
+
+def csv_cell(value: Any) -> Any:
+    """One cell: ISO UTC times with ``Z``, numbers as numbers, text safe from formula injection."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | Decimal):
+        return value
+    text = str(value)
+    if text.startswith(FORMULA_PREFIXES):
+        return "'" + text
+    return text
