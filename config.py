@@ -98,8 +98,10 @@ class Config:
     # /ready calls the outbox "delayed" when its oldest pending row is older than this.
     OUTBOX_DELAYED_AFTER = timedelta(minutes=2)
     # An e-mail or webhook claimed longer ago than this and still pending was abandoned by a
-    # sender that died (longer than any sending task's time limit): it is sent again.
-    MAIL_CLAIM_LEASE = timedelta(minutes=10)
+    # sender that died mid-conversation: it is sent again. Longer than one SMTP exchange can last
+    # (each of its steps times out after 15 s), short enough that an SOS e-mail whose worker was
+    # killed goes out again within minutes.
+    MAIL_CLAIM_LEASE = timedelta(minutes=3)
     UPLOAD_MAX_BYTES = 10 * 1024 * 1024
     UPLOAD_URL_EXPIRES = timedelta(minutes=10)
     DOWNLOAD_URL_EXPIRES = timedelta(minutes=5)

@@ -9,6 +9,8 @@ from app.circle import delivery
 from app.platform.queue import enqueue
 
 MAX_RETRIES = 5
+# A few caregivers, each an in-app entry, an e-mail and a webhook post with bounded timeouts.
+LIMITS = {"soft_time_limit": 270, "time_limit": 300}
 
 
 def _retry_later(task, *args) -> None:
@@ -19,7 +21,7 @@ def _retry_later(task, *args) -> None:
     enqueue(task.name, *args, countdown=countdown, retries=task.request.retries + 1)
 
 
-@shared_task(bind=True, name="circle.deliver_assist_alert")
+@shared_task(bind=True, name="circle.deliver_assist_alert", **LIMITS)
 def deliver_assist_alert(self, assist_id: int) -> bool:
     """Notify every accepted caregiver of an assist request (in-app, e-mail, webhook), once."""
     ok = delivery.deliver_assist_alert(assist_id)
@@ -28,7 +30,7 @@ def deliver_assist_alert(self, assist_id: int) -> bool:
     return ok
 
 
-@shared_task(bind=True, name="circle.deliver_circle_notice")
+@shared_task(bind=True, name="circle.deliver_circle_notice", **LIMITS)
 def deliver_circle_notice(self, membership_id: int, action: str) -> bool:
     """Tell the other party that an invitation was sent, answered or a membership ended."""
     ok = delivery.deliver_circle_notice(membership_id, action)
@@ -37,7 +39,7 @@ def deliver_circle_notice(self, membership_id: int, action: str) -> bool:
     return ok
 
 
-@shared_task(bind=True, name="circle.deliver_event_notice")
+@shared_task(bind=True, name="circle.deliver_event_notice", **LIMITS)
 def deliver_event_notice(self, kind: str, event_id: int) -> bool:
     """Tell the person and their caregivers about a stalled retrieval or an expiring event."""
     ok = delivery.deliver_event_notice(kind, event_id)

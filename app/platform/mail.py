@@ -4,12 +4,13 @@ Every message is first recorded in ``outbound_messages`` under its unique key, t
 marked ``sent``. A second call with the same key finds the row and sends nothing, so a job or task
 that runs twice (a Celery retry, a second beat, ``flask jobs run``) never mails anyone twice.
 
-On MariaDB the record is written in a short transaction of its own and committed before the SMTP
-conversation, so the claim survives a later rollback of the caller's work and a concurrent caller
-with the same key waits on the unique index and then backs off. On SQLite (one writer at a time,
-the embedded default) and on a session bound to a single connection (the test suite) it is a
-savepoint in the caller's transaction instead: a second connection would wait on the caller's own
-write lock.
+The record is written in a short transaction of its own and committed before the SMTP
+conversation, so the claim survives a later rollback of the caller's work or a killed worker, and
+a concurrent caller with the same key waits on the unique index and then backs off. On SQLite (one
+writer at a time, the embedded default) the caller's transaction is committed first, or the claim
+would wait on the caller's own write lock: mail is sent only by background tasks and jobs, whose
+work is idempotent, so committing it early is safe. Only a session bound to a single connection
+(the test suite's rollback-per-test harness) keeps the claim in a savepoint.
 
 A delivery failure marks the row ``failed`` and re-raises, so the caller's task retries; a later
 call with the same key claims a ``failed`` row again and sends it. A row still ``pending`` is
@@ -51,6 +52,10 @@ MAIL_RETRY = {
 }
 
 SMTP_TIMEOUT_SECONDS = 15
+# The most socket operations one message's SMTP exchange makes, each bounded by the timeout:
+# connect, EHLO, STARTTLS, EHLO, AUTH, MAIL, RCPT, DATA, the message, QUIT. A live sender never
+# holds a claim longer than this; MAIL_CLAIM_LEASE must be longer.
+SMTP_EXCHANGE_STEPS = 10
 
 
 def send_email(
@@ -171,11 +176,14 @@ class _Ledger:
 
     def __init__(self) -> None:
         bind = db.session.get_bind()
-        self.own_transaction = isinstance(bind, Engine) and bind.dialect.name != "sqlite"
+        self.own_transaction = isinstance(bind, Engine)
         self.engine = bind
+        self.single_writer = self.own_transaction and bind.dialect.name == "sqlite"
 
     def _run(self, work: Callable[[Connection], Any]) -> Any:
         if self.own_transaction:
+            if self.single_writer and db.session().in_transaction():
+                db.session.commit()  # release SQLite's write lock (see the module docstring)
             with self.engine.begin() as conn:
                 return work(conn)
         with db.session.begin_nested():

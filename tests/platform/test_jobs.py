@@ -115,3 +115,27 @@ def test_beat_uses_the_configured_timezone(app):
     assert celery_app.conf.timezone == app.config["TIMEZONE"]
     entry = celery_app.conf.beat_schedule["job:booking-reminders"]["schedule"]
     assert entry.hour == {18} and entry.minute == {0}
+
+
+def test_the_visibility_timeout_outlasts_every_task_and_every_countdown(app):
+    """Redis hands an unacknowledged message to another worker after the visibility timeout: it
+    must outlast the longest time limit plus the longest wait before a run, or a live task would
+    run twice at once. Every countdown the code can ask for is capped below that wait."""
+    from app.circle import tasks as circle_tasks
+    from app.exports import tasks as export_tasks
+    from app.exports.service import ABANDONED_AFTER, HEARTBEAT_SECONDS
+    from app.platform.celery_app import MAX_COUNTDOWN
+
+    celery_app = app.extensions["celery"]
+    timeout = celery_app.conf.broker_transport_options["visibility_timeout"]
+    ours = {name: task for name, task in celery_app.tasks.items() if not name.startswith("celery.")}
+    assert len(ours) >= 8
+    for name, task in ours.items():
+        limit = task.time_limit or celery_app.conf.task_time_limit
+        assert timeout > limit + MAX_COUNTDOWN, name
+        if getattr(task, "autoretry_for", ()):
+            assert getattr(task, "retry_backoff_max", 600) <= MAX_COUNTDOWN, name
+    assert 30 * 2 ** (circle_tasks.MAX_RETRIES - 1) <= MAX_COUNTDOWN
+    assert 10 * 2**export_tasks.MAX_RETRIES <= 600 <= MAX_COUNTDOWN  # the export retry's cap
+    assert ABANDONED_AFTER.total_seconds() + HEARTBEAT_SECONDS <= MAX_COUNTDOWN
+    assert timeout <= 2 * 3600  # a dead worker's message comes back the same day

@@ -175,3 +175,48 @@ def test_a_claim_in_flight_is_left_to_its_sender(mail_app, db, smtp):
         send_email(dedupe_key="test:in-flight", to="di@example.com", subject="S", text="t")
     assert ledger(db, "test:in-flight").attempts == 1
     assert smtp.to("di@example.com") == []
+
+
+def test_the_claim_lease_outlasts_any_live_send():
+    """A live sender never loses its claim to a second sender (no double send while it works)."""
+    from datetime import timedelta
+
+    from app.platform.mail import SMTP_EXCHANGE_STEPS, SMTP_TIMEOUT_SECONDS
+    from app.platform.webhook import WEBHOOK_TIMEOUT_SECONDS
+    from config import Config
+
+    lease = Config.MAIL_CLAIM_LEASE
+    assert lease > timedelta(seconds=SMTP_EXCHANGE_STEPS * SMTP_TIMEOUT_SECONDS)
+    assert lease > timedelta(seconds=2 * WEBHOOK_TIMEOUT_SECONDS)
+    assert lease <= timedelta(minutes=5)  # an SOS e-mail lost with its worker goes out again soon
+
+
+def test_on_sqlite_a_sent_message_stays_recorded_when_the_caller_rolls_back(
+    tmp_path, smtp, mail_config
+):
+    """The embedded SQLite set-up: the claim and its ``sent`` mark are committed on their own,
+    so a task that fails after sending (and rolls back) sends nothing twice when it runs again."""
+    import flask_migrate
+
+    from app.accounts.models import User
+    from app.platform.extensions import db as database
+    from tests.conftest import MIGRATIONS, make_app
+    from tests.support.celery_worker import _restore_celery_current_app
+
+    kwargs = {"dedupe_key": "test:sqlite", "to": "ed@example.com", "subject": "S", "text": "t"}
+    with _restore_celery_current_app():
+        app = make_app(f"sqlite:///{tmp_path / 'ledger.db'}", **mail_config)
+        with app.app_context():
+            flask_migrate.upgrade(directory=MIGRATIONS)
+            try:
+                database.session.add(User(username="ed", email="ed@example.com", password_hash="x"))
+                database.session.flush()  # the caller holds SQLite's write lock
+                assert send_email(**kwargs) is True
+                database.session.rollback()  # the task failed after sending
+                assert send_email(**kwargs) is False  # its rerun sends nothing twice
+                assert database.session.scalar(select(User).where(User.username == "ed"))
+                assert ledger(database, "test:sqlite").status == "sent"
+            finally:
+                database.session.remove()
+                database.engine.dispose()
+    assert len(smtp.wait_for(2, timeout=1)) == 1

@@ -10,8 +10,11 @@ from datetime import timedelta
 import flask_migrate
 import pytest
 from celery import shared_task
+from celery.exceptions import Retry
+from sqlalchemy import delete as sa_delete
 from sqlalchemy import select
 
+from app.notifications.models import Notification
 from app.platform.extensions import db
 from app.platform.models import OutboxMessage, utcnow
 from app.platform.queue import backlog, enqueue, relay_due_messages, send_ready_tasks
@@ -49,8 +52,8 @@ def test_a_promise_is_written_with_the_change_and_sent_after_the_commit(app):
         db.session.commit()
         assert send_ready_tasks() == 1
         assert RECORDED == [7]
-        [row] = _rows()
-        assert row.status == "sent" and row.attempts == 1 and row.sent_at is not None
+        # In-process (no broker), the hand-over was the run: nothing is left in flight.
+        assert _rows() == []
 
 
 @pytest.mark.usefixtures("db")
@@ -83,10 +86,14 @@ def test_a_broker_that_is_down_keeps_the_promise_until_the_relay_delivers_it(tmp
             # The broker is back (here: tasks run in-process), and the row is due.
             down.extensions["celery"].conf.task_always_eager = True
             later = utcnow() + timedelta(minutes=10)
-            assert relay_due_messages(now=later) == {"sent": 1, "retrying": 0, "given_up": 0}
+            assert relay_due_messages(now=later) == {
+                "sent": 1,
+                "retrying": 0,
+                "given_up": 0,
+                "lost": 0,
+            }
             db.session.commit()
-            [row] = _rows()
-            assert row.status == "sent" and row.attempts == 2
+            assert _rows() == []  # run in-process: done
             assert relay_due_messages(now=later)["sent"] == 0  # sent once
             db.session.remove()
             db.engine.dispose()
@@ -134,5 +141,111 @@ def test_an_sos_writes_its_alert_in_the_same_transaction(client, auth, db):
     )
     assert response.status_code == 200 and response.get_json()["care_circle_alerted"] is True
     rows = [row for row in _rows() if row.task == "circle.deliver_assist_alert"]
-    assert [row.args for row in rows] == [[response.get_json()["assist_id"]]]
-    assert rows[0].status == "sent"
+    # Written with the SOS, run in-process after the commit: acknowledged, so deleted. (Before
+    # the commit it was there: a rolled-back SOS leaves no row and sends nothing.)
+    assert rows == []
+    alerts = db.session.scalars(
+        select(Notification).where(
+            Notification.user_id == carer.id, Notification.kind == "assist_level_5"
+        )
+    ).all()
+    assert len(alerts) == 1
+
+
+# --- a task in flight reports back; one that never does is handed over again ----------------------
+
+
+@shared_task(name="tests.outbox.flaky", bind=True)
+def flaky(self, outcome: str) -> str:
+    if outcome == "retry":
+        raise self.retry(countdown=600)
+    if outcome == "fail":
+        raise ValueError("no such parking event")
+    return outcome
+
+
+@pytest.fixture
+def broker_app(tmp_path):
+    """An app whose broker takes messages and keeps them (kombu's in-memory transport): a row
+    handed over stays in flight until a task reports back."""
+    url = f"sqlite:///{tmp_path / 'flight.db'}"
+    with _restore_celery_current_app():
+        app = make_app(url, CELERY_BROKER_URL="memory://")
+        app.extensions["celery"].conf.task_always_eager = False
+        with app.app_context():
+            flask_migrate.upgrade(directory=MIGRATIONS)
+        with app.test_request_context():
+            yield app
+            db.session.remove()
+            db.engine.dispose()
+
+
+def _in_flight(task_name: str, *args) -> OutboxMessage:
+    enqueue(task_name, *args)
+    db.session.commit()
+    assert send_ready_tasks() == 1
+    [row] = _rows()
+    assert row.status == "sent" and row.attempts == 1
+    return row
+
+
+def _run_as_worker(task, row: OutboxMessage, *args) -> None:
+    """Run ``task`` as a worker would run the message handed over for ``row`` (the test's own
+    transaction ends first, so it then reads what the worker committed)."""
+    db.session.commit()
+    task.push_request(
+        id=f"outbox-{row.id}-0a1b2c3d4e5f",
+        is_eager=False,
+        called_directly=False,
+        retries=0,
+        args=list(args),
+        kwargs={},
+    )
+    try:
+        task(*args)
+    finally:
+        task.pop_request()
+        db.session.commit()
+
+
+def test_a_task_in_flight_has_a_deadline_and_reports_back_by_deleting_its_row(broker_app):
+    row = _in_flight("tests.outbox.record", 11)
+    limit = broker_app.extensions["celery"].conf.task_time_limit
+    seconds = (row.due_at - row.sent_at).total_seconds()
+    assert limit + 55 <= seconds <= limit + 65
+    _run_as_worker(broker_app.extensions["celery"].tasks["tests.outbox.record"], row, 11)
+    assert RECORDED == [11]
+    assert _rows() == []
+
+
+def test_a_task_that_never_reports_back_is_handed_over_again_after_its_deadline(broker_app):
+    """A worker killed mid-task, or a broker restarted without its queue: the row is still
+    ``sent`` after its deadline, and the relay hands the task over again (at least once)."""
+    row = _in_flight("tests.outbox.record", 12)
+    assert relay_due_messages()["lost"] == 0  # within its deadline: left alone
+    later = row.due_at + timedelta(seconds=1)
+    assert relay_due_messages(now=later) == {"sent": 1, "retrying": 0, "given_up": 0, "lost": 1}
+    db.session.commit()
+    [again] = _rows()
+    assert again.status == "sent" and again.attempts == 2 and again.due_at > later
+    _run_as_worker(broker_app.extensions["celery"].tasks["tests.outbox.record"], again, 12)
+    assert _rows() == []
+
+
+def test_a_retry_moves_the_deadline_and_a_final_failure_is_kept_for_the_operator(broker_app):
+    task = broker_app.extensions["celery"].tasks["tests.outbox.flaky"]
+    row = _in_flight("tests.outbox.flaky", "retry")
+    deadline = row.due_at
+    with pytest.raises(Retry):
+        _run_as_worker(task, row, "retry")
+    [row] = _rows()
+    assert row.status == "sent" and row.due_at >= deadline + timedelta(seconds=590)
+
+    db.session.execute(sa_delete(OutboxMessage))
+    db.session.commit()
+    row = _in_flight("tests.outbox.flaky", "fail")
+    with pytest.raises(ValueError):
+        _run_as_worker(task, row, "fail")
+    [row] = _rows()
+    assert row.status == "failed" and "no such parking event" in row.last_error
+    assert relay_due_messages(now=row.due_at + timedelta(hours=1))["sent"] == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import threading
@@ -20,6 +21,29 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self._lock = threading.Lock()
+        self._stall_for: str | None = None
+        self.stalled = threading.Event()
+        self._release = threading.Event()
+
+    def stall(self, address: str) -> None:
+        """Hold the next conversation that names ``address`` as a recipient at RCPT, unanswered,
+        until :meth:`release`: a sender caught in the middle of the SMTP exchange."""
+        self.stalled.clear()
+        self._release.clear()
+        self._stall_for = address
+
+    def release(self) -> None:
+        self._stall_for = None
+        self._release.set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        if self._stall_for is not None and address == self._stall_for:
+            self.stalled.set()
+            while not self._release.is_set():
+                await asyncio.sleep(0.05)
+            return "451 Try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
@@ -31,6 +55,7 @@ class Inbox:
     def clear(self) -> None:
         with self._lock:
             self.messages.clear()
+        self.release()
 
     def to(self, address: str) -> list[EmailMessage]:
         """Messages whose envelope recipients include ``address``."""

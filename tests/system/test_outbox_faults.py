@@ -3,6 +3,8 @@ and started again, and a real Celery worker."""
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 import uuid
 from datetime import timedelta
@@ -10,6 +12,9 @@ from datetime import timedelta
 from tests.conftest import require
 from tests.support.processes import start_celery_worker, stop_group, wait_until
 from tests.system.test_faults import API, _run_job, export_stack
+
+RELAYED = {"sent": 1, "retrying": 0, "given_up": 0, "lost": 0}
+NOTHING_DUE = {"sent": 0, "retrying": 0, "given_up": 0, "lost": 0}
 
 
 def _person_with_caregiver(api) -> dict:
@@ -107,7 +112,7 @@ def test_sos_while_the_broker_is_down_reaches_the_caregiver_once_it_returns(tmp_
         worker = start_celery_worker(worker_env, worker_log, f"sos-{uuid.uuid4().hex[:6]}")
         try:
             _make_due(api)
-            assert _run_job(api, "relay-outbox") == {"sent": 1, "retrying": 0, "given_up": 0}
+            assert _run_job(api, "relay-outbox") == RELAYED
             wait_until(
                 lambda: _sos_alerts(api, people["carer_id"]) == 1,
                 60,
@@ -115,7 +120,7 @@ def test_sos_while_the_broker_is_down_reaches_the_caregiver_once_it_returns(tmp_
                 message=lambda: f"the SOS never arrived:\n{worker_log.read_text()[-3000:]}",
             )
             messages = smtp.wait_for(1, timeout=30)
-            assert _run_job(api, "relay-outbox") == {"sent": 0, "retrying": 0, "given_up": 0}
+            assert _run_job(api, "relay-outbox") == NOTHING_DUE
             time.sleep(1.0)  # a duplicate, if any, would arrive now
         finally:
             stop_group(worker)
@@ -123,4 +128,112 @@ def test_sos_while_the_broker_is_down_reaches_the_caregiver_once_it_returns(tmp_
         assert _sos_alerts(api, people["carer_id"]) == 1
         assert [m["To"] for m in messages] == [people["carer_email"]]
         assert "SOS" in messages[0]["Subject"]
-        assert _outbox(api) == [("circle.deliver_assist_alert", "sent", 2)]
+        assert _outbox(api) == []  # the task reported back: nothing in flight
+
+
+def _time_passes(api) -> None:
+    """Move past the in-flight task's deadline and its e-mail claim's lease (minutes, in
+    production): what the relay job and the next attempt would see by then."""
+    from sqlalchemy import update
+
+    from app.platform.extensions import db
+    from app.platform.models import OutboundMessage, OutboxMessage, utcnow
+
+    with api.app_context():
+        past = utcnow() - api.config["MAIL_CLAIM_LEASE"] - timedelta(seconds=1)
+        db.session.execute(
+            update(OutboxMessage).where(OutboxMessage.status == "sent").values(due_at=past)
+        )
+        db.session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.status == "pending")
+            .values(claimed_at=past, created_at=past)
+        )
+        db.session.commit()
+
+
+def _ledger(api) -> list[tuple[str, str, int]]:
+    from sqlalchemy import select
+
+    from app.platform.extensions import db
+    from app.platform.models import OutboundMessage
+
+    with api.app_context():
+        rows = db.session.execute(
+            select(OutboundMessage.channel, OutboundMessage.status, OutboundMessage.attempts)
+        ).all()
+        db.session.rollback()
+        return [tuple(row) for row in rows]
+
+
+def test_a_worker_killed_during_the_sos_e_mail_exchange_still_gets_it_out_once(tmp_path, smtp):
+    """SIGKILL of the worker while the SMTP server holds the SOS e-mail at RCPT: the in-app alert
+    is there once, the e-mail's claim is left ``pending`` and the task never reported back. Once
+    the task's deadline and the claim's lease have passed, the relay hands the task to another
+    worker, which sends the e-mail: it arrives once, and the in-app alert is not repeated."""
+    from app.platform.mail import stable_message_id
+    from tests.factories import PASSWORD
+
+    require("redis")
+    with export_stack(tmp_path, smtp) as (api, _broker, worker_env, _storage):
+        people = _person_with_caregiver(api)
+        client = api.test_client()
+        token = client.post(
+            f"{API}/auth/login", json={"login": people["username"], "password": PASSWORD}
+        ).get_json()["access_token"]
+        worker_log = tmp_path / "worker.log"
+        first = start_celery_worker(worker_env, worker_log, f"doomed-{uuid.uuid4().hex[:6]}")
+        second = None
+        try:
+            smtp.stall(people["carer_email"])
+            response = client.post(
+                f"{API}/parking-events/{people['event_id']}/assist",
+                json={"level": 5, "latitude": 48.86, "longitude": 2.29},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert response.status_code == 200, response.get_json()
+            assert response.get_json()["care_circle_alerted"] is True
+            assert smtp.stalled.wait(30), f"no SMTP exchange began:\n{worker_log.read_text()}"
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait(10)
+            smtp.release()
+
+            assert _sos_alerts(api, people["carer_id"]) == 1
+            assert _ledger(api) == [("email", "pending", 1)]
+            assert _outbox(api) == [("circle.deliver_assist_alert", "sent", 1)]
+            assert smtp.to(people["carer_email"]) == []
+
+            second = start_celery_worker(worker_env, worker_log, f"heir-{uuid.uuid4().hex[:6]}")
+            _time_passes(api)
+            assert _run_job(api, "relay-outbox") == {**RELAYED, "lost": 1}
+            wait_until(
+                lambda: len(smtp.to(people["carer_email"])) >= 1 and _outbox(api) == [],
+                60,
+                interval=0.3,
+                message=lambda: f"the SOS e-mail never went out:\n{worker_log.read_text()[-3000:]}",
+            )
+            time.sleep(1.0)  # a duplicate, if any, would arrive now
+        finally:
+            stop_group(first, signal.SIGKILL)
+            if second is not None:
+                stop_group(second)
+
+        [message] = smtp.to(people["carer_email"])
+        assert "SOS" in message["Subject"]
+        assert _sos_alerts(api, people["carer_id"]) == 1
+        assert _ledger(api) == [("email", "sent", 2)]
+        key = message["Message-ID"]
+        assert key.startswith("<") and "@" in key
+        assert key in {stable_message_id(k) for k in _ledger_keys(api)}
+
+
+def _ledger_keys(api) -> list[str]:
+    from sqlalchemy import select
+
+    from app.platform.extensions import db
+    from app.platform.models import OutboundMessage
+
+    with api.app_context():
+        keys = db.session.scalars(select(OutboundMessage.dedupe_key)).all()
+        db.session.rollback()
+        return list(keys)
