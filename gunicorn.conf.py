@@ -48,9 +48,14 @@ keepalive = 5  # longer than nothing, shorter than nginx's upstream keepalive_ti
 max_requests = _env_int("PARKMIND_MAX_REQUESTS", 2000)
 max_requests_jitter = _env_int("PARKMIND_MAX_REQUESTS_JITTER", 200)
 
-# nginx accepts request lines up to 8 KB (large_client_header_buffers 4 8k); gunicorn accepts what
-# nginx forwards (its default, 4094 bytes, would answer a long query string with an HTML 414).
+# gunicorn accepts whatever the shipped nginx forwards, so that a request refused for its size is
+# refused by nginx, in the API's JSON error shape, never by gunicorn in plain text. nginx takes
+# request lines and header lines of up to 8 KB each and 32 KB of headers in all
+# (large_client_header_buffers 4 8k); its X-Forwarded-For can be a few bytes longer than the
+# client's. gunicorn's defaults (4094-byte lines, 100 headers, 8190-byte header lines) are lower.
 limit_request_line = 8190
+limit_request_fields = 32768
+limit_request_field_size = 16384
 
 # X-Forwarded-Proto is honoured only from these peers (nginx on the same host by default).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")

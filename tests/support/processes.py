@@ -224,9 +224,14 @@ def start_gunicorn(
         str(graceful_timeout),
         "--timeout",
         "60",
-        # As gunicorn.conf.py: the request lines nginx forwards (up to 8 KB) reach the app.
+        # As gunicorn.conf.py: whatever nginx forwards (8 KB lines, 32 KB of headers) reaches
+        # the app.
         "--limit-request-line",
         "8190",
+        "--limit-request-fields",
+        "32768",
+        "--limit-request-field_size",
+        "16384",
     ]
     process = spawn_group(command, log_path, env=environ)
     base = f"http://127.0.0.1:{port}"

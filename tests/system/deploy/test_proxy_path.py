@@ -261,3 +261,32 @@ def test_nginx_hides_its_version_and_sends_hsts(stack):
     reply = stack.request("GET", "/api/v1/health", source="127.0.0.8")
     assert reply.headers["Server"] == "nginx"
     assert reply.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_requests_too_large_for_the_proxy_get_the_api_error_shape(stack):
+    """What nginx or gunicorn refuse before the app runs: a request line or a header too long
+    for the proxy's buffers answers in the API's one error shape, and everything nginx forwards
+    (a long query string, a hundred-odd headers, a long forwarded-for chain) reaches the app."""
+    source = "127.0.0.9"
+    long_line = "/api/v1/lots?q=" + "a" * 9000
+    error = assert_error_shape(stack.request("GET", long_line, source=source), 414, "uri_too_long")
+    assert "shorter" in error["message"]
+
+    huge_header = {"X-Padding": "p" * 9000}
+    error = assert_error_shape(
+        stack.request("GET", "/api/v1/lots", source=source, headers=huge_header),
+        431,
+        "request_header_too_large",
+    )
+    assert "header" in error["message"]
+
+    # Under the proxy's limits: the app answers (a 404 for an unknown path, in JSON).
+    under = "/api/v1/no-such-thing?q=" + "a" * 8000
+    assert_error_shape(stack.request("GET", under, source=source), 404, "not_found")
+    many = {f"X-Client-Hint-{n}": "1" for n in range(150)}
+    reply = stack.request("GET", "/api/v1/health", source=source, headers=many)
+    assert reply.status == 200, reply.body
+    # A forwarded-for chain as long as nginx takes; nginx appends the client's address to it.
+    chain = {"X-Forwarded-For": ("10.0.0.1, " * 1000)[:8160].rstrip(", ")}
+    reply = stack.request("GET", "/api/v1/health", source=source, headers=chain)
+    assert reply.status == 200, reply.body
