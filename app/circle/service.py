@@ -17,6 +17,7 @@ from sqlalchemy.orm import joinedload
 
 from app.accounts.models import User
 from app.accounts.service import find_user_by_login
+from app.circle import alerts
 from app.circle.models import CircleAudit, CircleMembership
 from app.parking.scores import score_trend
 from app.parking.service import require_latest_active_event
@@ -226,9 +227,12 @@ def _pending_invitation_for(user_id: int, invitation_id: int) -> CircleMembershi
 
 
 def accept_invitation(*, user_id: int, invitation_id: int) -> CircleMembership:
-    """The invitee accepts a pending invitation; access starts now."""
+    """The invitee accepts a pending invitation; access starts now, and a new caregiver is sent
+    the person's alerts that are still open (an SOS raised before they joined)."""
     membership = _pending_invitation_for(user_id, invitation_id)
     _close(membership, "accepted", actor_id=user_id)
+    if membership.role in CAREGIVER_ROLES:
+        alerts.alert_new_caregiver(person_id=membership.person_id)
     return membership
 
 

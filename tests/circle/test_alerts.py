@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from app.circle.models import CircleMembership
 from app.notifications.models import Notification
 from app.platform.models import OutboundMessage, utcnow
 from app.platform.queue import send_ready_tasks
@@ -325,3 +326,60 @@ def test_names_and_labels_refuse_control_characters(client, auth, user):
         assert set(body) <= set(response.get_json()["error"]["fields"])
     fine = client.patch(f"{API}/me", json={"full_name": "Ada Person"}, headers=auth(user))
     assert fine.status_code == 200
+
+
+def test_a_caregiver_who_joins_during_an_open_sos_is_alerted_too(
+    client, auth, db, mailing_app, smtp, circle
+):
+    """The SOS went to the caregivers of the moment; someone who accepts an invitation while the
+    person is still walking back gets it as well (once), and nobody else gets it again. A viewer
+    who joins, or a caregiver who joins after the walk ended, gets nothing."""
+    person, carers, others = circle
+    event = ParkingEventFactory(user=person, status="retrieving", retrieval_started_at=utcnow())
+    sos = client.post(
+        f"{API}/parking-events/{event.id}/assist", json={"level": 5}, headers=auth(person)
+    )
+    assert sos.status_code == 200 and sos.get_json()["care_circle_alerted"] is True
+    assert [len(inbox(db, carer, "assist_level_5")) for carer in carers] == [1, 1]
+    smtp.wait_for(2, timeout=5)
+
+    invitation = db.session.scalar(
+        select(CircleMembership.id).where(CircleMembership.member_id == others["invited"].id)
+    )
+    accepted = client.post(
+        f"{API}/invitations/{invitation}/accept", headers=auth(others["invited"])
+    )
+    assert accepted.status_code == 200, accepted.get_json()
+    [alert] = inbox(db, others["invited"], "assist_level_5")
+    assert alert.data["assist_id"] == sos.get_json()["assist_id"]
+    assert [len(inbox(db, carer, "assist_level_5")) for carer in carers] == [1, 1]
+    smtp.wait_for(4, timeout=5)  # and the person is told who joined
+    assert [len(smtp.to(carer.email)) for carer in carers] == [1, 1]
+    [mail] = smtp.to(others["invited"].email)
+    assert "SOS" in mail["Subject"]
+
+    # A viewer who joins now is not alerted (viewers never are).
+    watcher = UserFactory()
+    CircleMembershipFactory(person=person, member=watcher, role="viewer", status="pending")
+    pending = db.session.scalar(
+        select(CircleMembership.id).where(CircleMembership.member_id == watcher.id)
+    )
+    assert (
+        client.post(f"{API}/invitations/{pending}/accept", headers=auth(watcher)).status_code == 200
+    )
+    assert inbox(db, watcher, "assist_level_5") == []
+
+    # Once the walk back has ended, the alert is closed: a later caregiver is not alarmed.
+    done = client.post(
+        f"{API}/parking-events/{event.id}/retrieval/complete",
+        json={"found": True},
+        headers=auth(person),
+    )
+    assert done.status_code == 200, done.get_json()
+    late = UserFactory()
+    CircleMembershipFactory(person=person, member=late, status="pending", responded_at=None)
+    later = db.session.scalar(
+        select(CircleMembership.id).where(CircleMembership.member_id == late.id)
+    )
+    assert client.post(f"{API}/invitations/{later}/accept", headers=auth(late)).status_code == 200
+    assert inbox(db, late, "assist_level_5") == []
