@@ -246,8 +246,11 @@ def start_gunicorn(
     return process, base
 
 
-def start_celery_worker(env: dict[str, str], log_path: Path, name: str) -> subprocess.Popen:
-    """Start ``celery -A celery_worker worker --pool=solo`` in its own group; wait until ready."""
+def start_celery_worker(
+    env: dict[str, str], log_path: Path, name: str, *, pool: str = "solo"
+) -> subprocess.Popen:
+    """Start ``celery -A celery_worker worker`` (one process with ``solo``; ``prefork``, as
+    deployed, with two children) in its own group; wait until ready."""
     environ = {**os.environ, "APP_ENV": "testing", "PYTHONUNBUFFERED": "1", **env}
     environ.pop("CELERY_RESULT_BACKEND", None)
     start = log_path.stat().st_size if log_path.exists() else 0
@@ -256,7 +259,8 @@ def start_celery_worker(env: dict[str, str], log_path: Path, name: str) -> subpr
         "-A",
         "celery_worker",
         "worker",
-        "--pool=solo",
+        f"--pool={pool}",
+        *(["--concurrency=2"] if pool == "prefork" else []),
         "--loglevel=INFO",
         "-n",
         f"{name}@%h",

@@ -237,3 +237,70 @@ def _ledger_keys(api) -> list[str]:
         keys = db.session.scalars(select(OutboundMessage.dedupe_key)).all()
         db.session.rollback()
         return list(keys)
+
+
+def _sos(client, token: str, event_id: int):
+    response = client.post(
+        f"{API}/parking-events/{event_id}/assist",
+        json={"level": 5},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["care_circle_alerted"] is True
+    return response.get_json()["assist_id"]
+
+
+def test_the_worker_rides_out_a_broker_outage_with_a_task_in_flight(tmp_path, smtp):
+    """The deployed worker (prefork) is sending an SOS e-mail when Redis stops; the task ends
+    while Redis is gone, Redis comes back (empty), and the same worker process reconnects on
+    its own and delivers the next SOS. Both SOS e-mails arrive, once each."""
+    from tests.factories import PASSWORD
+
+    require("redis")
+    with export_stack(tmp_path, smtp) as (api, broker, worker_env, _storage):
+        people = _person_with_caregiver(api)
+        client = api.test_client()
+        token = client.post(
+            f"{API}/auth/login", json={"login": people["username"], "password": PASSWORD}
+        ).get_json()["access_token"]
+        worker_log = tmp_path / "worker.log"
+        worker = start_celery_worker(
+            worker_env, worker_log, f"steady-{uuid.uuid4().hex[:6]}", pool="prefork"
+        )
+        try:
+            smtp.stall(people["carer_email"])
+            _sos(client, token, people["event_id"])
+            assert smtp.stalled.wait(30), f"no SMTP exchange began:\n{worker_log.read_text()}"
+            broker.stop()
+            time.sleep(2.0)
+            smtp.release()  # the in-flight task ends (a refused send) while Redis is down
+            time.sleep(8.0)
+            assert worker.poll() is None, f"the worker died:\n{worker_log.read_text()[-4000:]}"
+
+            broker.start()
+            _sos(client, token, people["event_id"])
+            wait_until(
+                lambda: _sos_alerts(api, people["carer_id"]) == 2,
+                60,
+                interval=0.5,
+                message=lambda: f"the next SOS was not run:\n{worker_log.read_text()[-4000:]}",
+            )
+            assert worker.poll() is None  # the same worker process ran it
+            # The first SOS's retry was promised while Redis was down: the relay sends it.
+            _make_due(api)
+            _run_job(api, "relay-outbox")
+            wait_until(
+                lambda: len(smtp.to(people["carer_email"])) >= 2,
+                60,
+                interval=0.3,
+                message=lambda: f"an SOS e-mail is missing:\n{worker_log.read_text()[-4000:]}",
+            )
+            time.sleep(1.0)
+            assert worker.poll() is None, f"the worker died:\n{worker_log.read_text()[-4000:]}"
+        finally:
+            stop_group(worker)
+
+        log = worker_log.read_text()
+        assert "Unrecoverable error" not in log, log[-4000:]
+        assert len(smtp.to(people["carer_email"])) == 2
+        assert _sos_alerts(api, people["carer_id"]) == 2
