@@ -333,3 +333,60 @@ def test_an_admin_closing_spots_while_drivers_book_never_hands_out_a_closed_spot
         ]
     )
     assert codes(late) == {(409, "lot_full"): 1}
+
+
+def test_shrinking_a_lot_while_drivers_book_never_strands_a_car_on_a_removed_spot(cluster):  # noqa: F811
+    """Drivers fill a lot from spot 1 up while an admin shrinks it to 4 spots: the shrink either
+    finds the top spots free and removes them (no booking gets one afterwards) or is refused
+    because one is taken; never an active booking on a removed spot."""
+    from tests.system.test_booking_races import seed
+
+    url, bases = cluster["url"], cluster["bases"]
+    lot_id, drivers = seed(url, spots=12, users=10)
+    admin = _people(url, 1, role="admin")[0]
+    calls = [
+        (
+            "POST",
+            f"{bases[i % len(bases)]}/api/v1/bookings",
+            bearer(token),
+            {"lot_id": lot_id, "vehicle_number": f"SH{i:04d}"},
+        )
+        for i, (_, token) in enumerate(drivers)
+    ]
+    calls.insert(
+        3,
+        (
+            "PATCH",
+            f"{bases[0]}/api/v1/admin/lots/{lot_id}",
+            bearer(admin["access_token"]),
+            {"total_spots": 4},
+        ),
+    )
+    results = burst(calls)
+    assert all(status < 500 for status, _ in results), results
+    shrink = results[3]
+    assert shrink[0] in (200, 409), shrink
+    stranded = sql(
+        url,
+        "SELECT count(*) FROM bookings b JOIN spots s ON s.id = b.spot_id "
+        "WHERE b.lot_id = :l AND b.status = 'active' AND s.status = 'removed'",
+        l=lot_id,
+    )
+    assert stranded == [(0,)]
+    booked = sum(
+        1
+        for (status, _), call in zip(results, calls, strict=True)
+        if call[0] == "POST" and status == 201
+    )
+    [(active,)] = sql(
+        url, "SELECT count(*) FROM bookings WHERE lot_id = :l AND status = 'active'", l=lot_id
+    )
+    assert active == booked
+    if shrink[0] == 200:
+        assert booked <= 4
+        [(live,)] = sql(
+            url, "SELECT count(*) FROM spots WHERE lot_id = :l AND status != 'removed'", l=lot_id
+        )
+        assert live == 4
+    else:
+        assert json.loads(shrink[1])["error"]["code"] == "lot_in_use"
