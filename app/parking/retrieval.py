@@ -184,6 +184,7 @@ def complete_retrieval(
         actual_seconds=active_seconds(event),
         highest_assist_level=int(highest),
         assist_count=int(count),
+        found=found,
     )
     store_score(event=event, parts=parts, found=found, recall=answers)
     attach_photo_urls([event])

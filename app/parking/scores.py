@@ -21,13 +21,14 @@ from app.platform.errors import Conflict
 from app.platform.extensions import db
 from app.platform.pagination import paginate
 
-# How many recent walks make up a person's own pace (personal_pace needs at least five).
+# How many recent walks make up a person's own pace (personal_pace needs at least three).
 PACE_SAMPLES = 10
 PERIODS = ("week", "month")
 
 
 def walking_pace(user_id: int) -> float:
-    """The person's median pace (m/s) over their recent found cars, or the 1.0 m/s default."""
+    """The person's median pace (m/s) over their recent found cars, held to 0.3-2.0 m/s, or the
+    1.0 m/s default before three found walks."""
     rows = db.session.execute(
         select(RetrievalScore.distance_m, RetrievalScore.actual_seconds)
         .where(

@@ -11,12 +11,19 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 # Bump whenever weights, points or the expected-time model change, so stored scores stay
-# comparable only with scores of the same version.
-SCORE_VERSION = 1
+# comparable only with scores of the same version. Version 2: a walk that ends without the car
+# scores 0 for time; the learned pace needs three found walks and is held to 0.3-2.0 m/s.
+# Scores stored under version 1 keep their parts and version; nothing recomputes them.
+SCORE_VERSION = 2
 
 RECALL_POINTS = {"free": 3, "cued": 2, "recognized": 1, "missed": 0}
 MAX_ASSIST_LEVEL = 5
 DEFAULT_PACE_M_PER_S = 1.0
+# Walking paces a person can have: a slow shuffle to a brisk walk. A pace learned from a
+# mis-timed walk (a 2-second "walk" of 300 m) must never tell anyone that 300 m is a minute away.
+MIN_PACE_M_PER_S = 0.3
+MAX_PACE_M_PER_S = 2.0
+PACE_MIN_SAMPLES = 3
 SECONDS_PER_LEVEL = 60.0
 MINIMUM_EXPECTED_SECONDS = 30.0
 
@@ -38,6 +45,7 @@ class ScoreParts:
     highest_assist_level: int
     assist_count: int
     score_version: int
+    found: bool = True
 
 
 def _require_finite(name: str, value: object) -> float:
@@ -70,7 +78,7 @@ def expected_seconds(
     if pace_m_per_s is not None:
         candidate = _require_finite("pace_m_per_s", pace_m_per_s)
         if candidate > 0:
-            pace = candidate
+            pace = clamp_pace(candidate)
     seconds = distance / pace
     if indoor:
         seconds += SECONDS_PER_LEVEL * level_count(level)
@@ -78,8 +86,16 @@ def expected_seconds(
     return max(MINIMUM_EXPECTED_SECONDS, seconds)
 
 
-def personal_pace(past_paces_m_per_s: Sequence[float], minimum_samples: int = 5) -> float:
-    """Return the median of the given recent positive paces, or 1.0 m/s with too few samples."""
+def clamp_pace(pace_m_per_s: float) -> float:
+    """A pace held to what people walk (0.3-2.0 m/s)."""
+    return min(MAX_PACE_M_PER_S, max(MIN_PACE_M_PER_S, pace_m_per_s))
+
+
+def personal_pace(
+    past_paces_m_per_s: Sequence[float], minimum_samples: int = PACE_MIN_SAMPLES
+) -> float:
+    """Return the median of the given recent positive paces held to 0.3-2.0 m/s, or 1.0 m/s
+    with too few samples."""
     if isinstance(minimum_samples, bool) or not isinstance(minimum_samples, int):
         raise ValueError(f"minimum_samples must be an int, got {minimum_samples!r}")
     if minimum_samples < 1:
@@ -96,7 +112,7 @@ def personal_pace(past_paces_m_per_s: Sequence[float], minimum_samples: int = 5)
     ]
     if len(usable) < minimum_samples:
         return DEFAULT_PACE_M_PER_S
-    return float(statistics.median(usable))
+    return clamp_pace(float(statistics.median(usable)))
 
 
 def _to_score(value: Fraction) -> float:
@@ -113,8 +129,10 @@ def score_retrieval(
     actual_seconds: float,
     highest_assist_level: int,
     assist_count: int = 0,
+    found: bool = True,
 ) -> ScoreParts:
-    """Return the versioned score of one retrieval with its recall, time and assistance parts."""
+    """Return the versioned score of one retrieval with its recall, time and assistance parts.
+    A walk that ended without the car (``found`` false) earns nothing for time."""
     if isinstance(recall, str):
         raise ValueError("recall must be a sequence of answers, not a single string")
     unknown = [a for a in recall if not isinstance(a, str) or a not in RECALL_POINTS]
@@ -138,8 +156,12 @@ def score_retrieval(
         earned = sum(RECALL_POINTS[answer] for answer in recall)
         recall_part = _HUNDRED * earned / (max(RECALL_POINTS.values()) * len(recall))
 
+    if not isinstance(found, bool):
+        raise ValueError(f"found must be a bool, got {found!r}")
+    if not found:
+        time_part = Fraction(0)
     # A non-positive active time means the client could not measure it; do not penalise that.
-    if actual <= 0:
+    elif actual <= 0:
         time_part = _HUNDRED
     else:
         time_part = _HUNDRED * min(Fraction(1), Fraction(expected) / Fraction(actual))
@@ -161,4 +183,5 @@ def score_retrieval(
         highest_assist_level=highest_assist_level,
         assist_count=assist_count,
         score_version=SCORE_VERSION,
+        found=found,
     )

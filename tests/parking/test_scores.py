@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -110,3 +111,66 @@ def test_history_newest_first_with_from_and_to(client, headers, history):
 )
 def test_history_query_is_validated(client, headers, query):
     assert client.get(f"{API}/scores?{query}", headers=headers).status_code == 422
+
+
+def test_not_found_right_after_the_start_scores_nothing_for_time(client, headers, user):
+    """Score version 2 through the API: giving up at once is not a perfect walk."""
+    from tests.factories import ParkingEventFactory
+
+    event = ParkingEventFactory(user=user)
+    assert (
+        client.post(
+            f"{API}/parking-events/{event.id}/retrieval/start", json={}, headers=headers
+        ).status_code
+        == 200
+    )
+    done = client.post(
+        f"{API}/parking-events/{event.id}/retrieval/complete",
+        json={"found": False},
+        headers=headers,
+    )
+    assert done.status_code == 200, done.get_json()
+    score = client.get(f"{API}/parking-events/{event.id}/score", headers=headers).get_json()
+    assert (score["score_version"], score["found"], score["time"]) == (2, False, 0.0)
+    assert score["total"] == 50.0  # no landmarks: half time (0), half assistance (100)
+
+
+def test_scores_made_under_version_1_keep_their_parts_and_version(client, headers, user):
+    old = RetrievalScoreFactory(
+        event__user=user,
+        user_id=user.id,
+        score_version=1,
+        found=False,
+        time_score=100,
+        total=100,
+        actual_seconds=1,
+        expected_seconds=300,
+        highest_assist_level=0,
+    )
+    score = client.get(f"{API}/parking-events/{old.event_id}/score", headers=headers).get_json()
+    assert (score["score_version"], score["time"], score["total"]) == (1, 100.0, 100.0)
+
+
+def test_a_few_implausibly_fast_walks_never_promise_a_one_minute_walk_for_300_m(
+    client, headers, user
+):
+    """The reported defect: after fast "found" walks the pace was 1,704 m/s and assist level 3
+    said 300 m was a 1-minute walk. Now the learned pace stops at 2 m/s: 300 m is 150 s."""
+    from tests.factories import ParkingEventFactory
+
+    for _ in range(3):
+        RetrievalScoreFactory(
+            event__user=user, user_id=user.id, found=True, distance_m=300, actual_seconds=0.17
+        )
+    event = ParkingEventFactory(user=user, latitude=48.8584, longitude=2.2945)
+    here = {"latitude": 48.8584 + 300 / 111_195, "longitude": 2.2945}
+    started = client.post(
+        f"{API}/parking-events/{event.id}/retrieval/start", json=here, headers=headers
+    )
+    assert started.status_code == 200, started.get_json()
+    assert started.get_json()["expected_seconds"] >= 300 / 2.0 - 1
+    help_ = client.post(
+        f"{API}/parking-events/{event.id}/assist", json={"level": 3, **here}, headers=headers
+    ).get_json()
+    assert "1-minute" not in json.dumps(help_)
+    assert "3-minute" in json.dumps(help_), help_

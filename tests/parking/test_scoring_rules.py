@@ -9,6 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.parking.scoring import (
+    MAX_PACE_M_PER_S,
+    MIN_PACE_M_PER_S,
     RECALL_POINTS,
     SCORE_VERSION,
     ScoreParts,
@@ -71,7 +73,7 @@ def test_score_parts_carry_inputs_and_version() -> None:
         assist_count=4,
         score_version=SCORE_VERSION,
     )
-    assert SCORE_VERSION == 1
+    assert SCORE_VERSION == 2
 
 
 def test_total_uses_unrounded_parts() -> None:
@@ -245,9 +247,9 @@ def test_expected_seconds_is_at_least_30(
 # --- personal pace -----------------------------------------------------------------------
 
 
-def test_personal_pace_needs_five_samples() -> None:
-    assert personal_pace([1.2, 1.3, 1.4, 1.5]) == 1.0
-    assert personal_pace([1.2, 1.3, 1.4, 1.5, 1.6]) == 1.4
+def test_personal_pace_needs_three_found_walks() -> None:
+    assert personal_pace([1.2, 1.4]) == 1.0
+    assert personal_pace([1.2, 1.3, 1.4]) == 1.3
 
 
 def test_personal_pace_is_median() -> None:
@@ -255,7 +257,7 @@ def test_personal_pace_is_median() -> None:
 
 
 def test_personal_pace_ignores_non_positive_and_non_finite_values() -> None:
-    assert personal_pace([1.2, 1.3, 0.0, -1.0, 1.4, math.nan, 1.5]) == 1.0
+    assert personal_pace([1.2, 0.0, -1.0, 1.4, math.nan]) == 1.0
     assert personal_pace([1.2, 1.3, 0.0, -1.0, 1.4, math.inf, 1.5, 1.6]) == 1.4
 
 
@@ -267,8 +269,66 @@ def test_personal_pace_custom_minimum() -> None:
 
 
 @given(paces=st.lists(st.floats(allow_nan=True, allow_infinity=True), max_size=20))
-def test_personal_pace_is_positive(paces: list[float]) -> None:
-    assert personal_pace(paces) > 0
+def test_personal_pace_is_a_walking_pace(paces: list[float]) -> None:
+    assert MIN_PACE_M_PER_S <= personal_pace(paces) <= MAX_PACE_M_PER_S
+
+
+def test_implausibly_fast_walks_do_not_teach_an_implausible_pace() -> None:
+    """Three "walks" of 300 m in a fraction of a second: the pace is a brisk walk, not 1,704
+    m/s, and the walk back is still several minutes."""
+    assert personal_pace([1704.0, 900.0, 1200.0]) == MAX_PACE_M_PER_S
+    assert personal_pace([0.01, 0.02, 0.05]) == MIN_PACE_M_PER_S
+    assert expected_seconds(300, 1704.0, indoor=False, level=None) == 150.0
+
+
+@settings(deadline=None)
+@given(
+    distance=st.floats(min_value=0, max_value=50_000, allow_nan=False),
+    pace=st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False)),
+    indoor=st.booleans(),
+)
+def test_expected_time_never_falls_below_distance_at_two_metres_a_second(
+    distance: float, pace: float | None, indoor: bool
+) -> None:
+    seconds = expected_seconds(distance, pace, indoor=indoor, level="2")
+    assert seconds >= distance / MAX_PACE_M_PER_S
+
+
+@settings(deadline=None)
+@given(recall=recall_lists, expected=expected_times, actual=actual_times, level=assist_levels)
+def test_a_walk_that_ends_without_the_car_never_scores_above_the_same_walk_found(
+    recall: list[str], expected: float, actual: float, level: int
+) -> None:
+    def score(found: bool):
+        return score_retrieval(
+            recall=recall,
+            expected_seconds=expected,
+            actual_seconds=actual,
+            highest_assist_level=level,
+            found=found,
+        )
+
+    lost, found = score(False), score(True)
+    assert lost.total <= found.total
+    assert lost.time == 0.0 and lost.found is False
+    assert (lost.landmark_recall, lost.assistance) == (found.landmark_recall, found.assistance)
+
+
+def test_not_found_right_after_the_start_is_not_a_perfect_score() -> None:
+    """The reported defect: found false a second after the start scored 100, and 45 with every
+    landmark missed."""
+    quick = score_retrieval(
+        recall=[], expected_seconds=300, actual_seconds=1, highest_assist_level=0, found=False
+    )
+    assert (quick.time, quick.total) == (0.0, 50.0)
+    missed = score_retrieval(
+        recall=["missed"] * 3,
+        expected_seconds=300,
+        actual_seconds=1,
+        highest_assist_level=0,
+        found=False,
+    )
+    assert (missed.time, missed.total) == (0.0, 25.0)
 
 
 # --- properties --------------------------------------------------------------------------
