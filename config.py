@@ -8,9 +8,12 @@ checked by :func:`validate_config` when the app is created.
 
 from __future__ import annotations
 
+import base64
+import functools
 import os
 import secrets
 from datetime import timedelta
+from email.utils import parseaddr
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -46,6 +49,27 @@ def instance_secret(name: str) -> str:
         return path.read_text().strip()
     value = secrets.token_urlsafe(48)
     # Create with 0600 so the generated secret is not world-readable.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value
+
+
+def new_vapid_private_key() -> str:
+    """A P-256 private key as VAPID tools write it: the 32-byte scalar, URL-safe base64."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    scalar = ec.generate_private_key(ec.SECP256R1()).private_numbers().private_value
+    return base64.urlsafe_b64encode(scalar.to_bytes(32, "big")).rstrip(b"=").decode()
+
+
+def instance_vapid_key() -> str:
+    """The Web Push key pair generated once for this instance and kept in ``instance/``."""
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    path = INSTANCE_DIR / "vapid_private_key.secret"
+    if path.exists():
+        return path.read_text().strip()
+    value = new_vapid_private_key()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(value)
@@ -131,6 +155,12 @@ class Config:
             env.get("MAIL_DEFAULT_SENDER") or "ParkMind <noreply@parkmind.local>"
         )
         self.NOTIFY_WEBHOOK_URL = env.get("NOTIFY_WEBHOOK_URL") or None
+        # Web Push: without a key (production, unless VAPID_PRIVATE_KEY is set) it is off.
+        self.VAPID_PRIVATE_KEY = env.get("VAPID_PRIVATE_KEY") or self.default_vapid_key()
+        sender = parseaddr(self.MAIL_DEFAULT_SENDER)[1] or "noreply@parkmind.local"
+        self.VAPID_SUBJECT = env.get("VAPID_SUBJECT") or f"mailto:{sender}"
+        # Push service endpoints are https; plain http only for a push service on loopback.
+        self.WEBPUSH_ALLOW_HTTP = env_bool("WEBPUSH_ALLOW_HTTP", self.APP_ENV != "production")
         self.ADMIN_EMAIL = env.get("ADMIN_EMAIL") or None
         self.ADMIN_PASSWORD = env.get("ADMIN_PASSWORD") or None
         self.CURRENCY = (env.get("CURRENCY") or "USD").upper()
@@ -168,6 +198,9 @@ class Config:
         """Generated once per instance outside production; production must set it."""
         return instance_secret(name)
 
+    def default_vapid_key(self) -> str | None:
+        return instance_vapid_key()
+
 
 class DevelopmentConfig(Config):
     """Embedded defaults for ``make run``."""
@@ -188,6 +221,9 @@ class TestingConfig(Config):
     def default_secret(self, name: str) -> str | None:
         return f"testing-{name.lower()}-" + "x" * 40
 
+    def default_vapid_key(self) -> str | None:
+        return _testing_vapid_key()
+
 
 class ProductionConfig(Config):
     """Production: every secret and service must be given explicitly."""
@@ -196,6 +232,15 @@ class ProductionConfig(Config):
 
     def default_secret(self, name: str) -> str | None:
         return None
+
+    def default_vapid_key(self) -> str | None:
+        return None
+
+
+@functools.cache
+def _testing_vapid_key() -> str:
+    # One per test process; a worker started by a test gets the API's key through the environment.
+    return new_vapid_private_key()
 
 
 CONFIGS: dict[str, type[Config]] = {

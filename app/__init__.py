@@ -19,6 +19,7 @@ from app.admin import views as admin_views
 from app.admin.cli import seed_cli, stats_command
 from app.bookings import views as bookings_views
 from app.circle import views as circle_views
+from app.devices import views as devices_views
 from app.exports import views as exports_views
 from app.lots import views as lots_views
 from app.notifications import views as notifications_views
@@ -50,6 +51,7 @@ BLUEPRINTS = (
     (exports_views.blp, ""),
     (circle_views.blp, ""),
     (notifications_views.blp, ""),
+    (devices_views.blp, ""),
 )
 
 

@@ -3,6 +3,7 @@
 from app.accounts.models import AuthSession, User
 from app.bookings.models import Booking, Payment
 from app.circle.models import CircleAudit, CircleMembership
+from app.devices.models import Device
 from app.exports.models import Export
 from app.lots.models import Lot, Spot
 from app.notifications.models import Notification
@@ -16,6 +17,7 @@ __all__ = [
     "Booking",
     "CircleAudit",
     "CircleMembership",
+    "Device",
     "Export",
     "IdempotencyKey",
     "Landmark",

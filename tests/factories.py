@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import timedelta
 from functools import lru_cache
@@ -225,6 +226,20 @@ class ExportFactory(BaseFactory):
     kind = "bookings"
     status = "pending"
     email = False
+
+
+class DeviceFactory(BaseFactory):
+    """A native (FCM) device; Web Push devices are registered through the API in tests."""
+
+    class Meta:
+        model = models.Device
+
+    user = factory.SubFactory(UserFactory)
+    kind = "fcm"
+    token = factory.Sequence(lambda n: f"fcm-token-{n:08d}")
+    address_hash = factory.LazyAttribute(
+        lambda device: hashlib.sha256(f"fcm:{device.token}".encode()).hexdigest()
+    )
 
 
 class CircleMembershipFactory(BaseFactory):

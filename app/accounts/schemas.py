@@ -13,7 +13,15 @@ PHONE = validate.Regexp(r"^\+?[0-9 ()-]{5,32}$", error="Not a valid phone number
 PASSWORD = validate.Length(min=8, max=256)
 
 
+class NotifyPreferencesSchema(StrictSchema):
+    """Channels a user takes notices on besides the in-app inbox (an SOS ignores them)."""
+
+    push = StrictBoolean()
+    email = StrictBoolean()
+
+
 class PreferencesSchema(StrictSchema):
+    notify = fields.Nested(NotifyPreferencesSchema)
     language = fields.String(validate=validate.Length(min=2, max=16))
     text_size = fields.String(validate=validate.OneOf(["small", "normal", "large", "x-large"]))
     high_contrast = StrictBoolean()

@@ -132,6 +132,9 @@ ASSIST_NOTICES = {
 }
 
 
+SOS_LEVEL = 5
+
+
 def deliver_assist_alert(assist_id: int) -> bool:
     """Alert each accepted caregiver of an assist request (level 4 or 5), once each."""
     row = db.session.execute(
@@ -158,6 +161,7 @@ def deliver_assist_alert(assist_id: int) -> bool:
             body=body.format(person=_display(person)),
             data=data,
             dedupe_key=f"assist:{assist.id}:{caregiver.id}",
+            urgent=assist.level == SOS_LEVEL,
         )
     ok &= notifications.post_operator_notice(
         dedupe_key=f"assist:{assist.id}",

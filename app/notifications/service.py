@@ -17,6 +17,7 @@ from app.platform.extensions import db
 from app.platform.mail import send_email
 from app.platform.models import get_owned_or_404, utcnow
 from app.platform.pagination import paginate
+from app.platform.queue import enqueue
 from app.platform.webhook import post_webhook
 
 log = logging.getLogger(__name__)
@@ -30,8 +31,11 @@ def create_notification(
     body: str,
     data: dict[str, Any] | None = None,
     dedupe_key: str | None = None,
+    urgent: bool = False,
 ) -> tuple[Notification, bool]:
-    """Add an inbox entry; with ``dedupe_key`` at most one ever exists. Returns (entry, created)."""
+    """Add an inbox entry; with ``dedupe_key`` at most one ever exists. Returns (entry, created).
+    A new entry is also pushed to the user's devices (through the outbox, in this transaction)
+    unless they turned push off; an ``urgent`` one (an SOS) always is."""
     if dedupe_key is not None:
         existing = _by_key(dedupe_key)
         if existing is not None:
@@ -54,7 +58,19 @@ def create_notification(
         if existing is None:
             raise
         return existing, False
+    user = db.session.get(User, user_id)
+    if user is not None and user.is_active and wants(user, "push", urgent=urgent):
+        enqueue("devices.push_notification", notification.id, urgent)
     return notification, True
+
+
+def wants(user: User, channel: str, *, urgent: bool = False) -> bool:
+    """Whether ``user`` takes notices on ``channel`` (``preferences.notify``); an urgent notice
+    (an SOS) goes to every channel whatever the preferences say."""
+    if urgent:
+        return True
+    chosen = ((user.settings or {}).get("notify") or {}).get(channel)
+    return chosen is not False
 
 
 def _by_key(dedupe_key: str) -> Notification | None:
@@ -70,16 +86,26 @@ def deliver(
     data: dict[str, Any] | None,
     dedupe_key: str,
     email: bool = True,
+    urgent: bool = False,
 ) -> bool:
-    """Notify ``user`` in-app and by e-mail, each at most once per ``dedupe_key``.
+    """Notify ``user`` in-app, on their devices and by e-mail, each at most once per
+    ``dedupe_key`` (push and e-mail as their preferences say, unless ``urgent``).
 
     Returns False when the e-mail could not be sent (the in-app entry stands; a retry with the
     same key sends only what is missing).
     """
     create_notification(
-        user_id=user.id, kind=kind, title=title, body=body, data=data, dedupe_key=dedupe_key
+        user_id=user.id,
+        kind=kind,
+        title=title,
+        body=body,
+        data=data,
+        dedupe_key=dedupe_key,
+        urgent=urgent,
     )
     if not email or not user.email or not user.is_active:
+        return True
+    if not wants(user, "email", urgent=urgent):
         return True
 
     try:

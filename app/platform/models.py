@@ -78,7 +78,7 @@ class JSONText(sa.types.TypeDecorator):
 
 # Tables of the platform's own mechanisms ---------------------------------------------------
 
-MESSAGE_CHANNELS = ("email", "webhook")
+MESSAGE_CHANNELS = ("email", "webhook", "push")
 MESSAGE_STATUSES = ("pending", "sent", "failed")
 
 

@@ -36,6 +36,7 @@ def world(db):
     upload = factories.UploadFactory(user=owner, status="pending")
     export = factories.ExportFactory(user=owner)
     notification = factories.NotificationFactory(user=owner)
+    device = factories.DeviceFactory(user=owner)
     factories.CircleMembershipFactory(person=owner, member=caregiver, role="caregiver")
     inviter = factories.UserFactory()
     invitation = factories.CircleMembershipFactory(
@@ -55,6 +56,7 @@ def world(db):
         "upload_id": upload.id,
         "export_id": export.id,
         "notification_id": notification.id,
+        "device_id": device.id,
         "invitation_id": invitation.id,
         "stranger_username": stranger.username,
     }

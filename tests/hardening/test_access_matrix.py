@@ -109,6 +109,10 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/notifications"): Route(USER),
     ("POST", "/api/v1/notifications/<id:notification_id>/read"): Route(OBJECT),
     ("POST", "/api/v1/notifications/read-all"): Route(USER),
+    ("GET", "/api/v1/me/devices"): Route(USER),
+    ("POST", "/api/v1/me/devices"): Route(USER, body={"kind": "fcm", "token": "fcm-new-token-1"}),
+    ("DELETE", "/api/v1/me/devices/<id:device_id>"): Route(OBJECT),
+    ("GET", "/api/v1/push/vapid-public-key"): Route(PUBLIC),
     ("GET", "/api/v1/admin/lots"): Route(ADMIN),
     ("POST", "/api/v1/admin/lots"): Route(
         ADMIN,

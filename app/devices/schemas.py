@@ -1,0 +1,92 @@
+"""Devices: what a phone or browser registers to receive push notifications."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from urllib.parse import urlsplit
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from app.devices.models import DEVICE_KINDS
+from app.platform.schemas import SingleLine, StrictSchema, UTCDateTime
+
+# A P-256 public key as an uncompressed point, and the 16-byte auth secret (RFC 8291).
+P256DH_BYTES = 65
+AUTH_BYTES = 16
+
+
+def _b64url_bytes(value: str, size: int, what: str) -> None:
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise ValidationError(f"{what} must be URL-safe base64.") from exc
+    if len(raw) != size:
+        raise ValidationError(f"{what} must decode to {size} bytes.")
+
+
+class SubscriptionKeysSchema(StrictSchema):
+    p256dh = fields.String(required=True, validate=validate.Length(min=80, max=128))
+    auth = fields.String(required=True, validate=validate.Length(min=16, max=64))
+
+    @validates_schema
+    def _decode(self, data, **kwargs):
+        errors = {}
+        for name, size in (("p256dh", P256DH_BYTES), ("auth", AUTH_BYTES)):
+            try:
+                _b64url_bytes(data[name], size, name)
+            except ValidationError as exc:
+                errors[name] = exc.messages
+        if errors:
+            raise ValidationError(errors)
+
+
+class SubscriptionSchema(StrictSchema):
+    """A browser's ``PushSubscription.toJSON()``."""
+
+    endpoint = fields.String(required=True, validate=validate.Length(min=10, max=1024))
+    keys = fields.Nested(SubscriptionKeysSchema, required=True)
+    expirationTime = fields.Raw(allow_none=True, load_default=None)  # noqa: N815 - the browser's name
+
+
+class DeviceCreateSchema(StrictSchema):
+    kind = fields.String(required=True, validate=validate.OneOf(DEVICE_KINDS))
+    subscription = fields.Nested(SubscriptionSchema)
+    token = fields.String(validate=[validate.Length(min=8, max=512), SingleLine(visible=True)])
+    name = fields.String(validate=[validate.Length(max=120), SingleLine()], allow_none=True)
+
+    @validates_schema
+    def _kind_matches(self, data, **kwargs):
+        if data["kind"] == "webpush":
+            if "subscription" not in data:
+                raise ValidationError("A Web Push device needs its subscription.", "subscription")
+            if "token" in data:
+                raise ValidationError("A Web Push device has no token.", "token")
+            endpoint = urlsplit(data["subscription"]["endpoint"])
+            if endpoint.scheme not in ("https", "http") or not endpoint.hostname:
+                raise ValidationError("Must be the push service's https URL.", "subscription")
+        else:
+            if "token" not in data:
+                raise ValidationError("An FCM or APNs device needs its token.", "token")
+            if "subscription" in data:
+                raise ValidationError("Only a Web Push device has a subscription.", "subscription")
+
+
+class DeviceSchema(Schema):
+    """A registered device (its keys are never shown again)."""
+
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    name = fields.String(allow_none=True)
+    endpoint = fields.String(allow_none=True)
+    created_at = UTCDateTime(required=True)
+    last_used_at = UTCDateTime(allow_none=True)
+
+
+class VapidKeySchema(Schema):
+    key = fields.String(
+        required=True,
+        metadata={
+            "description": "The application server key (URL-safe base64, uncompressed P-256)."
+        },
+    )
