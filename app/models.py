@@ -7,7 +7,13 @@ from app.devices.models import Device
 from app.exports.models import Export
 from app.lots.models import Lot, Spot
 from app.notifications.models import Notification
-from app.parking.models import AssistRequest, Landmark, ParkingEvent, RetrievalScore
+from app.parking.models import (
+    AssistRequest,
+    Landmark,
+    ParkingEvent,
+    RetrievalPosition,
+    RetrievalScore,
+)
 from app.platform.models import IdempotencyKey, OutboundMessage, utcnow
 from app.uploads.models import Upload
 
@@ -26,6 +32,7 @@ __all__ = [
     "OutboundMessage",
     "ParkingEvent",
     "Payment",
+    "RetrievalPosition",
     "RetrievalScore",
     "Spot",
     "Upload",

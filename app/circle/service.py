@@ -19,6 +19,7 @@ from app.accounts.models import User
 from app.accounts.service import find_user_by_login
 from app.circle import alerts
 from app.circle.models import CircleAudit, CircleMembership
+from app.parking import live
 from app.parking.scores import score_trend
 from app.parking.service import require_latest_active_event
 from app.platform.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
@@ -102,6 +103,22 @@ def person_latest_active_event(*, viewer_id: int, person_id: int):
     require_access(viewer_id=viewer_id, person_id=person_id, roles=CAREGIVER_ROLES)
 
     return require_latest_active_event(user_id=person_id)
+
+
+def person_live_retrieval(*, viewer_id: int, person_id: int) -> dict[str, Any]:
+    """The person's walk back in progress, for the person and their caregivers (not viewers)."""
+    require_access(viewer_id=viewer_id, person_id=person_id, roles=CAREGIVER_ROLES)
+    return live.current_walk(person_id)
+
+
+def own_live_retrieval(*, user_id: int, event_id: int) -> dict[str, Any]:
+    """The person's own walk back, with the caregivers who can see it."""
+    walk = live.own_walk(user_id=user_id, event_id=event_id)
+    walk["shared_with"] = [
+        {"user_id": carer.id, "username": carer.username, "full_name": carer.full_name}
+        for carer in accepted_caregivers(user_id)
+    ]
+    return walk
 
 
 def person_score_trend(*, viewer_id: int, person_id: int, period: str):

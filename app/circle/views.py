@@ -7,6 +7,7 @@ from flask.views import MethodView
 
 from app.circle import service as circle
 from app.circle.schemas import CircleSchema, InvitationCreateSchema, MembershipSchema
+from app.parking.live_schemas import LiveRetrievalSchema, OwnLiveRetrievalSchema
 from app.parking.schemas import ParkingEventSchema, ScoreTrendQuery, ScoreTrendSchema
 from app.platform.auth import current_user_id
 from app.platform.blueprint import Blueprint
@@ -104,3 +105,21 @@ class PersonScoreTrend(MethodView):
         return circle.person_score_trend(
             viewer_id=current_user_id(), person_id=user_id, period=query["period"]
         )
+
+
+@blp.route("/parking-events/<id:event_id>/retrieval")
+class OwnLiveRetrieval(MethodView):
+    @protected(blp, 404)
+    @blp.response(200, OwnLiveRetrievalSchema)
+    def get(self, event_id):
+        """My walk back as it happens, and who can see it (404 outside a walk)."""
+        return circle.own_live_retrieval(user_id=current_user_id(), event_id=event_id)
+
+
+@blp.route("/people/<id:user_id>/retrieval")
+class PersonLiveRetrieval(MethodView):
+    @protected(blp, 404)
+    @blp.response(200, LiveRetrievalSchema)
+    def get(self, user_id):
+        """The person's walk back in progress: time, distance, trail, help asked (caregivers)."""
+        return circle.person_live_retrieval(viewer_id=current_user_id(), person_id=user_id)

@@ -8,6 +8,7 @@ from celery.schedules import crontab
 from flask import current_app
 from sqlalchemy import update
 
+from app.parking import live
 from app.parking.models import ParkingEvent
 from app.platform.extensions import db
 from app.platform.models import utcnow
@@ -28,3 +29,9 @@ def expire_parking_events() -> dict:
         .execution_options(synchronize_session=False)
     )
     return {"expired": result.rowcount or 0}
+
+
+@job("purge-retrieval-positions", schedule=crontab(minute="40"))
+def purge_retrieval_positions() -> dict:
+    """Delete walk-back positions a day after the walk ended."""
+    return {"deleted": live.purge_positions()}

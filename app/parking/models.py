@@ -147,3 +147,19 @@ class RetrievalScore(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     event: Mapped[ParkingEvent] = relationship(back_populates="score", lazy="raise_on_sql")
+
+
+class RetrievalPosition(db.Model):
+    """Where the phone was during a walk back, as it reported (``recorded_at`` is the phone's
+    time, so a phone that was offline catches up in order). Deleted a day after the walk."""
+
+    __tablename__ = "retrieval_positions"
+    __table_args__ = (sa.UniqueConstraint("event_id", "recorded_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("parking_events.id", ondelete="CASCADE"))
+    latitude: Mapped[float] = mapped_column(sa.Double)
+    longitude: Mapped[float] = mapped_column(sa.Double)
+    accuracy_m: Mapped[float | None] = mapped_column(sa.Double)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from app.parking import retrieval, scores
+from app.parking import live, retrieval, scores
 from app.parking import service as parking
+from app.parking.live_schemas import PositionsAcceptedSchema, PositionsBatchSchema
 from app.parking.schemas import (
     AssistRequestSchema,
     AssistResponseSchema,
@@ -188,6 +189,20 @@ class RetrievalComplete(MethodView):
         return retrieval.complete_retrieval(
             user_id=current_user_id(), event_id=event_id, found=body["found"], recall=body["recall"]
         )
+
+
+@blp.route("/parking-events/<id:event_id>/retrieval/positions")
+class RetrievalPositions(MethodView):
+    @protected(blp, 404, 409, 422)
+    @blp.arguments(PositionsBatchSchema)
+    @transaction
+    @blp.response(202, PositionsAcceptedSchema)
+    def post(self, body, event_id):
+        """Where the phone has been during the walk back (1-100 positions, any order)."""
+        accepted = live.record_positions(
+            user_id=current_user_id(), event_id=event_id, positions=body["positions"]
+        )
+        return accepted, 202
 
 
 @blp.route("/parking-events/<id:event_id>/assist")

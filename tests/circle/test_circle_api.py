@@ -316,6 +316,15 @@ MATRIX = {
         "stranger": 404,
         "anonymous": 401,
     },
+    # The person's car is parked, nobody walks back: no live view for anyone (test_live.py
+    # covers a walk in progress).
+    ("GET", "/people/{person}/retrieval"): {
+        "person": 404,
+        "caregiver": 404,
+        "viewer": 404,
+        "stranger": 404,
+        "anonymous": 401,
+    },
     ("GET", "/people/{person}/parking-events/latest-active"): {
         "person": 200,
         "caregiver": 200,
@@ -412,6 +421,8 @@ def test_access_matrix_covers_every_route(app):
         if rule.endpoint.split(".")[0] not in ("circle", "notifications"):
             continue
         path = rule.rule.removeprefix(API)
+        if path.startswith("/parking-events/"):
+            continue  # the person's own walk: tests/parking/test_live.py and the hardening matrix
         for name in ("invitation_id", "user_id", "notification_id"):
             path = path.replace(f"<id:{name}>", "{}")
         for method in rule.methods - {"HEAD", "OPTIONS"}:

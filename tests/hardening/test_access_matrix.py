@@ -106,6 +106,15 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("DELETE", "/api/v1/circle/members/<id:user_id>"): Route(OBJECT),
     ("GET", "/api/v1/people/<id:user_id>/parking-events/latest-active"): Route(CAREGIVER),
     ("GET", "/api/v1/people/<id:user_id>/scores/trend"): Route(CAREGIVER, query="?period=week"),
+    ("GET", "/api/v1/people/<id:user_id>/retrieval"): Route(CAREGIVER, owner_ok=(404,)),
+    ("GET", "/api/v1/parking-events/<id:event_id>/retrieval"): Route(OBJECT, owner_ok=(404,)),
+    ("POST", "/api/v1/parking-events/<id:event_id>/retrieval/positions"): Route(
+        OBJECT,
+        body={
+            "positions": [{"latitude": 1, "longitude": 1, "recorded_at": "2026-01-01T00:00:00Z"}]
+        },
+        owner_ok=(409,),
+    ),
     ("GET", "/api/v1/notifications"): Route(USER),
     ("POST", "/api/v1/notifications/<id:notification_id>/read"): Route(OBJECT),
     ("POST", "/api/v1/notifications/read-all"): Route(USER),
@@ -220,8 +229,9 @@ def test_access(client, auth, world, key):
             assert response.status_code == 404, (path, response.get_json())
         response = call(client, method, path, body, auth(world["caregiver"]))
         assert response.status_code in (200, 404), (path, response.get_json())
-        if response.status_code == 404:  # no active event is a business 404, not "not yours"
-            assert response.get_json()["error"]["code"] == "no_active_event"
+        if response.status_code == 404:  # nothing going on is a business 404, not "not yours"
+            code = response.get_json()["error"]["code"]
+            assert code in ("no_active_event", "no_active_retrieval"), (path, code)
         return
 
     if route.kind == OBJECT:

@@ -25,6 +25,11 @@ ROUTES = [
     ("post", "/parking-events/{event}/retrieval/resume", None),
     ("post", "/parking-events/{event}/retrieval/complete", {"found": True}),
     ("post", "/parking-events/{event}/assist", {"level": 1}),
+    (
+        "post",
+        "/parking-events/{event}/retrieval/positions",
+        {"positions": [{"latitude": 1, "longitude": 1, "recorded_at": "2026-11-30T00:00:00Z"}]},
+    ),
     ("get", "/parking-events/{scored}/score", None),
     ("get", "/scores", None),
     ("get", "/scores/trend?period=week", None),
