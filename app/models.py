@@ -2,7 +2,7 @@
 
 from app.accounts.models import AuthSession, User
 from app.bookings.models import Booking, Payment
-from app.circle.models import CircleAudit, CircleMembership
+from app.circle.models import Alert, CircleAudit, CircleMembership
 from app.devices.models import Device
 from app.exports.models import Export
 from app.lots.models import Lot, Spot
@@ -18,6 +18,7 @@ from app.platform.models import IdempotencyKey, OutboundMessage, utcnow
 from app.uploads.models import Upload
 
 __all__ = [
+    "Alert",
     "AssistRequest",
     "AuthSession",
     "Booking",

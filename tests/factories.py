@@ -242,6 +242,15 @@ class DeviceFactory(BaseFactory):
     )
 
 
+class AlertFactory(BaseFactory):
+    class Meta:
+        model = models.Alert
+
+    person_id = factory.LazyFunction(lambda: UserFactory().id)
+    kind = "sos"
+    state = "open"
+
+
 class CircleMembershipFactory(BaseFactory):
     """An accepted caregiver membership by default."""
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.accounts.models import User
-from app.circle.models import CircleMembership
+from app.circle.models import Alert, CircleMembership
 from app.circle.service import accepted_caregivers, with_users
 from app.notifications import service as notifications
 from app.parking.geo import walking_links
@@ -258,5 +258,81 @@ def deliver_event_notice(kind: str, event_id: int) -> bool:
             body=body.format(**words),
             data=data,
             dedupe_key=event_notice_key(kind, event.id, caregiver.id),
+        )
+    return ok
+
+
+# --- alerts with a life: acknowledged, resolved, escalated -----------------------------------
+
+ALERT_WORDS = {
+    "call_me": "call request",
+    "sos": "SOS",
+    "stalled": "long walk back",
+    "moving_away": "walk away from the car",
+    "event_expiring": "parking reminder",
+    "meter_expiring": "parking meter",
+}
+
+
+def _handled_title(alert: Alert, helper: str) -> str:
+    eta = "" if alert.eta_minutes is None else f", about {alert.eta_minutes} minutes"
+    if alert.kind == "sos":
+        return f"{helper} is coming{eta}"
+    if alert.kind == "call_me":
+        return f"{helper} will call you{eta}"
+    return f"{helper} is looking after it{eta}"
+
+
+def deliver_alert_update(alert_id: int, action: str) -> bool:
+    """Tell everyone concerned what happened to an alert, once each."""
+    alert = db.session.get(Alert, alert_id)
+    if alert is None or action not in ("acknowledged", "resolved", "escalated"):
+        return True
+    person = db.session.get(User, alert.person_id)
+    caregivers = accepted_caregivers(person.id)
+    words = ALERT_WORDS[alert.kind]
+    data = {"alert_id": alert.id, "kind": alert.kind, "state": alert.state, "action": action}
+    if alert.event_id is not None:
+        data["event_id"] = alert.event_id
+    notices: list[tuple[User, str, str, str, bool]] = []
+    if action == "acknowledged":
+        helper = db.session.get(User, alert.acknowledged_by_id)
+        name = _display(helper)
+        body = alert.message or "You asked for help; help is on the way."
+        notices.append(
+            (person, "alert_acknowledged", _handled_title(alert, name), body, alert.kind == "sos")
+        )
+        for other in caregivers:
+            if other.id != helper.id:
+                title = f"{name} is handling {_display(person)}'s {words}"
+                body = f"{name} answered and is handling it. You do not need to go as well."
+                notices.append((other, "alert_handled", title, body, False))
+    elif action == "resolved":
+        if alert.resolution == "found the car":
+            title = f"{_display(person)} found the car"
+        else:
+            title = f"{_display(person)}'s {words} is over"
+        body = "The alert is closed." + (f" Note: {alert.resolution}" if alert.resolution else "")
+        for user in [person, *caregivers]:
+            if user.id != alert.resolved_by_id:
+                notices.append((user, "alert_resolved", title, body, False))
+    else:  # escalated: an SOS nobody answered
+        title = f"SOS still unanswered: {_display(person)} needs someone to come"
+        body = (
+            f"Nobody has said they are coming to {_display(person)} yet. If you can go, say so "
+            "in the app."
+        )
+        for carer in caregivers:
+            notices.append((carer, "alert_escalated", title, body, True))
+    ok = True
+    for user, kind, title, body, urgent in notices:
+        ok &= notifications.deliver(
+            user=user,
+            kind=kind,
+            title=title,
+            body=body,
+            data=data,
+            dedupe_key=f"alert:{alert.id}:{action}:{user.id}",
+            urgent=urgent,
         )
     return ok

@@ -10,10 +10,11 @@ from datetime import timedelta
 
 from celery.schedules import crontab
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from app.circle import delivery
+from app.circle import alerts, delivery
 from app.circle import service as circle
+from app.circle.models import Alert
 from app.notifications.models import Notification
 from app.parking.models import ParkingEvent
 from app.platform.extensions import db
@@ -21,6 +22,8 @@ from app.platform.models import utcnow
 from app.platform.queue import enqueue
 from app.platform.scheduling import job
 
+# The alert each event notice opens for the care circle.
+NOTICE_ALERTS = {"retrieval_stalled": "stalled", "parking_expiring": "event_expiring"}
 STALLED_FACTOR = 3
 EXPIRY_WARNING = timedelta(hours=6)
 BATCH = 500
@@ -61,6 +64,9 @@ def _notify_once(
         candidates = events if due is None else [event for event in events if due(event)]
         for event in _unclaimed(kind, candidates):
             if delivery.claim_event_notice(kind, event):
+                alerts.raise_alert(
+                    person_id=event.user_id, event_id=event.id, kind=NOTICE_ALERTS[kind]
+                )
                 enqueue("circle.deliver_event_notice", kind, event.id)
                 alerted += 1
     return {"checked": checked, "alerted": alerted}
@@ -110,3 +116,35 @@ def alert_expiring_parking_events() -> dict:
 def expire_invitations() -> dict:
     """Mark pending care-circle invitations past their 7 days ``expired``."""
     return {"expired": circle.expire_invitations()}
+
+
+@job("escalate-alerts", schedule=crontab(minute="*"))
+def escalate_alerts() -> dict:
+    """Send an SOS nobody acknowledged within ALERT_ESCALATE_MINUTES again, on every channel,
+    once, and mark it escalated."""
+    now = utcnow()
+    cutoff = now - timedelta(minutes=current_app.config["ALERT_ESCALATE_MINUTES"])
+    due = db.session.scalars(
+        select(Alert.id)
+        .where(
+            Alert.state == "open",
+            Alert.kind == "sos",
+            Alert.escalated_at.is_(None),
+            Alert.raised_at <= cutoff,
+        )
+        .order_by(Alert.id)
+        .limit(BATCH)
+    ).all()
+    escalated = 0
+    for alert_id in due:
+        # Conditional: an acknowledgement committed meanwhile wins, and a second run finds none.
+        claimed = db.session.execute(
+            update(Alert)
+            .where(Alert.id == alert_id, Alert.state == "open", Alert.escalated_at.is_(None))
+            .values(escalated_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed:
+            enqueue("circle.deliver_alert_update", alert_id, "escalated")
+            escalated += 1
+    return {"escalated": escalated}

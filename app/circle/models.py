@@ -60,3 +60,47 @@ class CircleAudit(db.Model):
     action: Mapped[str] = mapped_column(sa.String(32))
     details: Mapped[dict | None] = mapped_column(JSONText())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+ALERT_KINDS = ("call_me", "sos", "stalled", "moving_away", "event_expiring", "meter_expiring")
+ALERT_STATES = ("open", "acknowledged", "resolved")
+
+
+class Alert(db.Model):
+    """Something the care circle must act on, with a life: ``open`` until a caregiver says they
+    are handling it (``acknowledged``, with an ETA), ``resolved`` when the car is found, the walk
+    ends, or someone closes it. An SOS left open too long is sent again (``escalated_at``)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        sa.CheckConstraint(check_in("kind", ALERT_KINDS), name="kind"),
+        sa.CheckConstraint(check_in("state", ALERT_STATES), name="state"),
+        sa.Index("ix_alerts_person_state", "person_id", "state", "id"),
+        sa.Index("ix_alerts_state_kind_raised", "state", "kind", "raised_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    event_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("parking_events.id", ondelete="CASCADE"), index=True
+    )
+    assist_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("assist_requests.id", ondelete="SET NULL")
+    )
+    kind: Mapped[str] = mapped_column(sa.String(24))
+    state: Mapped[str] = mapped_column(sa.String(16), default="open")
+    latitude: Mapped[float | None] = mapped_column(sa.Double)
+    longitude: Mapped[float | None] = mapped_column(sa.Double)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    acknowledged_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    eta_minutes: Mapped[int | None] = mapped_column(sa.Integer)
+    message: Mapped[str | None] = mapped_column(sa.String(500))
+    resolved_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolution: Mapped[str | None] = mapped_column(sa.String(500))
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 from app.accounts.models import User
 from app.accounts.service import find_user_by_login
 from app.circle import alerts
-from app.circle.models import CircleAudit, CircleMembership
+from app.circle.models import Alert, CircleAudit, CircleMembership
 from app.parking import live
 from app.parking.scores import score_trend
 from app.parking.service import require_latest_active_event
@@ -108,17 +108,30 @@ def person_latest_active_event(*, viewer_id: int, person_id: int):
 def person_live_retrieval(*, viewer_id: int, person_id: int) -> dict[str, Any]:
     """The person's walk back in progress, for the person and their caregivers (not viewers)."""
     require_access(viewer_id=viewer_id, person_id=person_id, roles=CAREGIVER_ROLES)
-    return live.current_walk(person_id)
+    walk = live.current_walk(person_id)
+    walk["open_alerts"] = _live_alerts(walk["event_id"])
+    return walk
 
 
 def own_live_retrieval(*, user_id: int, event_id: int) -> dict[str, Any]:
     """The person's own walk back, with the caregivers who can see it."""
     walk = live.own_walk(user_id=user_id, event_id=event_id)
+    walk["open_alerts"] = _live_alerts(event_id)
     walk["shared_with"] = [
         {"user_id": carer.id, "username": carer.username, "full_name": carer.full_name}
         for carer in accepted_caregivers(user_id)
     ]
     return walk
+
+
+def _live_alerts(event_id: int) -> list[Alert]:
+    return list(
+        db.session.scalars(
+            select(Alert)
+            .where(Alert.event_id == event_id, Alert.state.in_(("open", "acknowledged")))
+            .order_by(Alert.id)
+        ).all()
+    )
 
 
 def person_score_trend(*, viewer_id: int, person_id: int, period: str):

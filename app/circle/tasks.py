@@ -46,3 +46,12 @@ def deliver_event_notice(self, kind: str, event_id: int) -> bool:
     if not ok:
         _retry_later(self, kind, event_id)
     return ok
+
+
+@shared_task(bind=True, name="circle.deliver_alert_update", **LIMITS)
+def deliver_alert_update(self, alert_id: int, action: str) -> bool:
+    """Tell the person and the caregivers that an alert was acknowledged, resolved or escalated."""
+    ok = delivery.deliver_alert_update(alert_id, action)
+    if not ok:
+        _retry_later(self, alert_id, action)
+    return ok

@@ -5,9 +5,18 @@ from __future__ import annotations
 from flask import current_app
 from flask.views import MethodView
 
+from app.circle import alerting
 from app.circle import service as circle
+from app.circle.alert_schemas import (
+    AcknowledgeSchema,
+    AlertPageSchema,
+    AlertQuery,
+    AlertSchema,
+    LiveRetrievalSchema,
+    OwnLiveRetrievalSchema,
+    ResolveSchema,
+)
 from app.circle.schemas import CircleSchema, InvitationCreateSchema, MembershipSchema
-from app.parking.live_schemas import LiveRetrievalSchema, OwnLiveRetrievalSchema
 from app.parking.schemas import ParkingEventSchema, ScoreTrendQuery, ScoreTrendSchema
 from app.platform.auth import current_user_id
 from app.platform.blueprint import Blueprint
@@ -123,3 +132,44 @@ class PersonLiveRetrieval(MethodView):
     def get(self, user_id):
         """The person's walk back in progress: time, distance, trail, help asked (caregivers)."""
         return circle.person_live_retrieval(viewer_id=current_user_id(), person_id=user_id)
+
+
+@blp.route("/alerts")
+class Alerts(MethodView):
+    @protected(blp, 422)
+    @blp.arguments(AlertQuery, location="query")
+    @blp.response(200, AlertPageSchema)
+    def get(self, query):
+        """My alerts and those of the people I care for, newest first (``?state=``)."""
+        return alerting.list_alerts(user_id=current_user_id(), **query)
+
+
+@blp.route("/alerts/<id:alert_id>")
+class AlertItem(MethodView):
+    @protected(blp, 404)
+    @blp.response(200, AlertSchema)
+    def get(self, alert_id):
+        """One alert (the person and their caregivers)."""
+        return alerting.get_alert(user_id=current_user_id(), alert_id=alert_id)
+
+
+@blp.route("/alerts/<id:alert_id>/acknowledge")
+class AlertAcknowledge(MethodView):
+    @protected(blp, 403, 404, 409, 422)
+    @blp.arguments(AcknowledgeSchema)
+    @transaction
+    @blp.response(200, AlertSchema)
+    def post(self, body, alert_id):
+        """A caregiver is handling it: the person is told (with the ETA), and the others."""
+        return alerting.acknowledge_alert(user_id=current_user_id(), alert_id=alert_id, **body)
+
+
+@blp.route("/alerts/<id:alert_id>/resolve")
+class AlertResolve(MethodView):
+    @protected(blp, 404, 409, 422)
+    @blp.arguments(ResolveSchema)
+    @transaction
+    @blp.response(200, AlertSchema)
+    def post(self, body, alert_id):
+        """It is over: the person or a caregiver closes the alert; everyone alerted is told."""
+        return alerting.resolve_alert(user_id=current_user_id(), alert_id=alert_id, **body)

@@ -26,7 +26,6 @@ from app.platform.models import utcnow
 CLOCK_SKEW = timedelta(minutes=2)
 TRAIL_POINTS = 500
 KEEP_AFTER_WALK = timedelta(hours=24)
-ALERT_KINDS = {4: "call_me", 5: "sos"}
 
 
 class NotRetrieving(Conflict):
@@ -106,7 +105,8 @@ def current_walk(person_id: int) -> dict[str, Any]:
 
 
 def walk_view(event: ParkingEvent) -> dict[str, Any]:
-    """Elapsed and expected time, distance to the car, the trail and the help asked for."""
+    """Elapsed and expected time, distance to the car, the trail and the highest help level
+    asked for (the care circle adds its alerts)."""
     trail = [
         {
             "latitude": row.latitude,
@@ -135,20 +135,12 @@ def walk_view(event: ParkingEvent) -> dict[str, Any]:
             geo.haversine_m(last["latitude"], last["longitude"], event.latitude, event.longitude),
             1,
         )
-    assists = db.session.execute(
-        select(
-            AssistRequest.id,
-            AssistRequest.level,
-            AssistRequest.latitude,
-            AssistRequest.longitude,
-            AssistRequest.created_at,
-        )
-        .where(
+    highest = db.session.scalar(
+        select(func.max(AssistRequest.level)).where(
             AssistRequest.event_id == event.id,
             AssistRequest.created_at >= event.retrieval_started_at,
         )
-        .order_by(AssistRequest.id)
-    ).all()
+    )
     return {
         "event_id": event.id,
         "user_id": event.user_id,
@@ -160,19 +152,7 @@ def walk_view(event: ParkingEvent) -> dict[str, Any]:
         "car": {"latitude": event.latitude, "longitude": event.longitude},
         "last_position": last,
         "trail": trail,
-        "max_assist_level": max((a.level for a in assists), default=0),
-        "open_alerts": [
-            {
-                "assist_id": a.id,
-                "kind": ALERT_KINDS[a.level],
-                "level": a.level,
-                "raised_at": a.created_at,
-                "latitude": a.latitude,
-                "longitude": a.longitude,
-            }
-            for a in assists
-            if a.level in ALERT_KINDS
-        ],
+        "max_assist_level": highest or 0,
     }
 
 

@@ -47,17 +47,8 @@ class CarPositionSchema(Schema):
     longitude = fields.Float(required=True)
 
 
-class WalkAlertSchema(Schema):
-    assist_id = fields.Integer(required=True)
-    kind = fields.String(required=True, validate=validate.OneOf(["call_me", "sos"]))
-    level = fields.Integer(required=True)
-    raised_at = UTCDateTime(required=True)
-    latitude = fields.Float(allow_none=True)
-    longitude = fields.Float(allow_none=True)
-
-
-class LiveRetrievalSchema(Schema):
-    """A walk back to the car as it happens."""
+class LiveWalkSchema(Schema):
+    """A walk back to the car as it happens (the care circle adds its alerts)."""
 
     event_id = fields.Integer(required=True)
     user_id = fields.Integer(required=True)
@@ -70,18 +61,3 @@ class LiveRetrievalSchema(Schema):
     last_position = fields.Nested(TrailPointSchema, allow_none=True)
     trail = fields.List(fields.Nested(TrailPointSchema), required=True)
     max_assist_level = fields.Integer(required=True)
-    open_alerts = fields.List(fields.Nested(WalkAlertSchema), required=True)
-
-
-class SharedWithSchema(Schema):
-    user_id = fields.Integer(required=True)
-    username = fields.String(required=True)
-    full_name = fields.String(allow_none=True)
-
-
-class OwnLiveRetrievalSchema(LiveRetrievalSchema):
-    shared_with = fields.List(
-        fields.Nested(SharedWithSchema),
-        required=True,
-        metadata={"description": "The caregivers who can see this walk."},
-    )

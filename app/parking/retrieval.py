@@ -187,6 +187,11 @@ def complete_retrieval(
         found=found,
     )
     store_score(event=event, parts=parts, found=found, recall=answers)
+    alerts.resolve_event_alerts(
+        event_id=event.id,
+        resolved_by_id=user_id,
+        resolution="found the car" if found else "stopped looking for the car",
+    )
     attach_photo_urls([event])
     return event
 
@@ -379,7 +384,8 @@ def request_assist(
         answer["directions"] = route_to_car(event, position)
         answer["message"] = _route_message(answer["directions"])
     else:
-        alerts.alert_assist(
+        answer["alert_id"] = alerts.alert_assist(
+            person_id=user_id,
             event_id=event.id,
             assist_id=assist.id,
             level=level,

@@ -366,6 +366,9 @@ class AssistResponseSchema(Schema):
     landmarks = fields.List(fields.Nested(AssistLandmarkSchema))
     directions = fields.Nested(DirectionsSchema)
     care_circle_alerted = fields.Boolean()
+    alert_id = fields.Integer(
+        metadata={"description": "Levels 4-5: the alert caregivers acknowledge and resolve."}
+    )
     urgent = fields.Boolean()
     created_at = UTCDateTime(required=True)
 

@@ -127,7 +127,12 @@ def test_alert_assist_and_task_directly(db, mailing_app, smtp, circle):
         event=ParkingEventFactory(user=person), level=4, latitude=None, longitude=None
     )
     alert_assist(
-        event_id=assist.event_id, assist_id=assist.id, level=4, latitude=None, longitude=None
+        person_id=person.id,
+        event_id=assist.event_id,
+        assist_id=assist.id,
+        level=4,
+        latitude=None,
+        longitude=None,
     )
     # Nothing is sent before the commit.
     assert inbox(db, carers[0]) == []
@@ -150,7 +155,12 @@ def test_rolled_back_request_sends_no_alert(db, circle):
     person, _, _ = circle
     assist = AssistRequestFactory(event=ParkingEventFactory(user=person), level=5)
     alert_assist(
-        event_id=assist.event_id, assist_id=assist.id, level=5, latitude=None, longitude=None
+        person_id=person.id,
+        event_id=assist.event_id,
+        assist_id=assist.id,
+        level=5,
+        latitude=None,
+        longitude=None,
     )
     db.session.rollback()
     db.session.commit()

@@ -421,8 +421,8 @@ def test_access_matrix_covers_every_route(app):
         if rule.endpoint.split(".")[0] not in ("circle", "notifications"):
             continue
         path = rule.rule.removeprefix(API)
-        if path.startswith("/parking-events/"):
-            continue  # the person's own walk: tests/parking/test_live.py and the hardening matrix
+        if path.startswith(("/parking-events/", "/alerts")):
+            continue  # the own walk and alerts: test_live.py, test_alert_life.py, hardening
         for name in ("invitation_id", "user_id", "notification_id"):
             path = path.replace(f"<id:{name}>", "{}")
         for method in rule.methods - {"HEAD", "OPTIONS"}:

@@ -37,6 +37,7 @@ def world(db):
     export = factories.ExportFactory(user=owner)
     notification = factories.NotificationFactory(user=owner)
     device = factories.DeviceFactory(user=owner)
+    alert = factories.AlertFactory(person_id=owner.id, event_id=event.id)
     factories.CircleMembershipFactory(person=owner, member=caregiver, role="caregiver")
     inviter = factories.UserFactory()
     invitation = factories.CircleMembershipFactory(
@@ -57,6 +58,7 @@ def world(db):
         "export_id": export.id,
         "notification_id": notification.id,
         "device_id": device.id,
+        "alert_id": alert.id,
         "invitation_id": invitation.id,
         "stranger_username": stranger.username,
     }

@@ -107,6 +107,10 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/people/<id:user_id>/parking-events/latest-active"): Route(CAREGIVER),
     ("GET", "/api/v1/people/<id:user_id>/scores/trend"): Route(CAREGIVER, query="?period=week"),
     ("GET", "/api/v1/people/<id:user_id>/retrieval"): Route(CAREGIVER, owner_ok=(404,)),
+    ("GET", "/api/v1/alerts"): Route(USER),
+    ("GET", "/api/v1/alerts/<id:alert_id>"): Route(OBJECT),
+    ("POST", "/api/v1/alerts/<id:alert_id>/acknowledge"): Route(OBJECT, body={}, owner_ok=(403,)),
+    ("POST", "/api/v1/alerts/<id:alert_id>/resolve"): Route(OBJECT, body={}),
     ("GET", "/api/v1/parking-events/<id:event_id>/retrieval"): Route(OBJECT, owner_ok=(404,)),
     ("POST", "/api/v1/parking-events/<id:event_id>/retrieval/positions"): Route(
         OBJECT,

@@ -79,19 +79,22 @@ def test_level_three_gives_the_way(client, headers, new_event):
 
 
 @pytest.mark.parametrize("level", [4, 5])
-def test_levels_four_and_five_alert_the_care_circle(client, headers, user, new_event, level):
+def test_levels_four_and_five_alert_the_care_circle(client, headers, user, new_event, level, db):
+    from app.circle.models import Alert
+
     helper = UserFactory()
     CircleMembershipFactory(person=user, member=helper, role="caregiver", status="accepted")
     event = new_event()
-    with mock.patch("app.circle.alerts.alert_assist") as alert:
-        answer = ask(client, headers, event["id"], level=level, latitude=1.5, longitude=2.5)
-    alert.assert_called_once_with(
-        event_id=event["id"],
-        assist_id=answer["assist_id"],
-        level=level,
-        latitude=1.5,
-        longitude=2.5,
+    answer = ask(client, headers, event["id"], level=level, latitude=1.5, longitude=2.5)
+    alert = db.session.get(Alert, answer["alert_id"])
+    assert (alert.person_id, alert.event_id, alert.assist_id, alert.state) == (
+        user.id,
+        event["id"],
+        answer["assist_id"],
+        "open",
     )
+    assert alert.kind == ("sos" if level == 5 else "call_me")
+    assert (alert.latitude, alert.longitude) == (1.5, 2.5)
     assert answer["care_circle_alerted"] is True
     assert answer["urgent"] is (level == 5)
     assert "helpers" in answer["message"]

@@ -154,7 +154,7 @@ def test_help_asked_during_the_walk_shows_and_the_walk_ends(
         )
     body = client.get(f"{API}/people/{user.id}/retrieval", headers=auth(circle["carer"])).get_json()
     assert body["max_assist_level"] == 4
-    assert [(a["kind"], a["level"]) for a in body["open_alerts"]] == [("call_me", 4)]
+    assert [(a["kind"], a["state"]) for a in body["open_alerts"]] == [("call_me", "open")]
     done = client.post(
         f"{API}/parking-events/{walk}/retrieval/complete", json={"found": True}, headers=headers
     )
