@@ -197,6 +197,34 @@ EVENT_NOTICES = {
         ),
         "email_person": True,
     },
+    "meter_expiring": {
+        "person": (
+            "Your parking meter runs out at {meter_at}",
+            "The paid time for your car runs out at {meter_at}. Open ParkMind to find your way "
+            "back to it.",
+        ),
+        "caregiver": (
+            "{person}'s parking meter runs out at {meter_at}",
+            "{person} has not started walking back to the car yet; the paid time runs out at "
+            "{meter_at}.",
+        ),
+        "email_person": True,
+        "caregivers_only_while_parked": True,
+    },
+    "meter_expired": {
+        "person": (
+            "Your parking meter has run out",
+            "The paid time for your car ran out at {meter_at}. Open ParkMind to find your way "
+            "back to it.",
+        ),
+        "caregiver": (
+            "{person}'s parking meter has run out",
+            "The paid time ran out at {meter_at} and {person} has not started walking back to "
+            "the car yet.",
+        ),
+        "email_person": True,
+        "caregivers_only_while_parked": True,
+    },
 }
 
 
@@ -209,11 +237,12 @@ def claim_event_notice(kind: str, event: ParkingEvent) -> bool:
     """Create the person's in-app notice for an event once; True when this call created it."""
     person = db.session.get(User, event.user_id)
     title, body = EVENT_NOTICES[kind]["person"]
+    words = _words(event, person)
     _, created = notifications.create_notification(
         user_id=event.user_id,
         kind=kind,
-        title=title,
-        body=body.format(parked_at=_when(event), person=_display(person)),
+        title=title.format(**words),
+        body=body.format(**words),
         data={"event_id": event.id},
         dedupe_key=event_notice_key(kind, event.id, event.user_id),
     )
@@ -222,6 +251,15 @@ def claim_event_notice(kind: str, event: ParkingEvent) -> bool:
 
 def _when(event: ParkingEvent) -> str:
     return event.parked_at.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _words(event: ParkingEvent, person: User) -> dict[str, str]:
+    meter = event.meter_expires_at
+    return {
+        "person": _display(person),
+        "parked_at": _when(event),
+        "meter_at": meter.strftime("%H:%M UTC") if meter is not None else "",
+    }
 
 
 def deliver_event_notice(kind: str, event_id: int) -> bool:
@@ -237,7 +275,7 @@ def deliver_event_notice(kind: str, event_id: int) -> bool:
         return True
     event, person = row
     spec = EVENT_NOTICES[kind]
-    words = {"person": _display(person), "parked_at": _when(event)}
+    words = _words(event, person)
     data = _event_context(event, person)
     title, body = spec["person"]
     ok = notifications.deliver(
@@ -249,6 +287,8 @@ def deliver_event_notice(kind: str, event_id: int) -> bool:
         dedupe_key=event_notice_key(kind, event.id, person.id),
         email=spec["email_person"],
     )
+    if spec.get("caregivers_only_while_parked") and event.status != "active":
+        return ok  # walking back (or found) already: nobody else needs to worry
     title, body = spec["caregiver"]
     for caregiver in accepted_caregivers(person.id):
         ok &= notifications.deliver(

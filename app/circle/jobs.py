@@ -23,7 +23,13 @@ from app.platform.queue import enqueue
 from app.platform.scheduling import job
 
 # The alert each event notice opens for the care circle.
-NOTICE_ALERTS = {"retrieval_stalled": "stalled", "parking_expiring": "event_expiring"}
+NOTICE_ALERTS = {
+    "retrieval_stalled": "stalled",
+    "parking_expiring": "event_expiring",
+    "meter_expired": "meter_expiring",
+}
+# A meter that ran out longer ago than this is history, not a reminder.
+METER_LATE_LIMIT = timedelta(hours=1)
 STALLED_FACTOR = 3
 EXPIRY_WARNING = timedelta(hours=6)
 BATCH = 500
@@ -64,9 +70,10 @@ def _notify_once(
         candidates = events if due is None else [event for event in events if due(event)]
         for event in _unclaimed(kind, candidates):
             if delivery.claim_event_notice(kind, event):
-                alerts.raise_alert(
-                    person_id=event.user_id, event_id=event.id, kind=NOTICE_ALERTS[kind]
-                )
+                if kind in NOTICE_ALERTS and (kind != "meter_expired" or event.status == "active"):
+                    alerts.raise_alert(
+                        person_id=event.user_id, event_id=event.id, kind=NOTICE_ALERTS[kind]
+                    )
                 enqueue("circle.deliver_event_notice", kind, event.id)
                 alerted += 1
     return {"checked": checked, "alerted": alerted}
@@ -110,6 +117,32 @@ def alert_expiring_parking_events() -> dict:
         ParkingEvent.parked_at > now - ttl,
     )
     return _notify_once("parking_expiring", stmt)
+
+
+@job("meter-reminders", schedule=crontab(minute="*"))
+def remind_meters() -> dict:
+    """Remind the person METER_REMINDER_MINUTES before their meter runs out and again when it
+    has, once each; their caregivers too while the car is still parked."""
+    now = utcnow()
+    lead = timedelta(minutes=current_app.config["METER_REMINDER_MINUTES"])
+    parked = select(ParkingEvent).where(
+        ParkingEvent.status.in_(("active", "retrieving")),
+        ParkingEvent.meter_expires_at.is_not(None),
+    )
+    soon = _notify_once(
+        "meter_expiring",
+        parked.where(
+            ParkingEvent.meter_expires_at > now, ParkingEvent.meter_expires_at <= now + lead
+        ),
+    )
+    over = _notify_once(
+        "meter_expired",
+        parked.where(
+            ParkingEvent.meter_expires_at <= now,
+            ParkingEvent.meter_expires_at > now - METER_LATE_LIMIT,
+        ),
+    )
+    return {"before": soon["alerted"], "expired": over["alerted"]}
 
 
 @job("expire-invitations", schedule=crontab(minute="0"))

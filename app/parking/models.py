@@ -29,6 +29,7 @@ class ParkingEvent(TimestampMixin, db.Model):
         sa.UniqueConstraint("user_id", "client_uuid"),
         sa.Index("ix_parking_events_user_status_parked", "user_id", "status", "parked_at"),
         sa.Index("ix_parking_events_status_parked", "status", "parked_at"),
+        sa.Index("ix_parking_events_status_meter", "status", "meter_expires_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -62,6 +63,8 @@ class ParkingEvent(TimestampMixin, db.Model):
     pace_m_per_s: Mapped[float | None] = mapped_column(sa.Double)
     found: Mapped[bool | None] = mapped_column(sa.Boolean)
     expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the paid parking runs out (optional): reminders before and at that time.
+    meter_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     landmarks: Mapped[list[Landmark]] = relationship(
         back_populates="event",

@@ -94,6 +94,10 @@ class ParkingEventCreateSchema(StrictSchema):
     parked_at = UTCDateTime(
         metadata={"description": "Defaults to now; at most a few minutes in the future."}
     )
+    meter_expires_at = UTCDateTime(
+        allow_none=True,
+        metadata={"description": "When the paid time runs out: reminders before and at it."},
+    )
 
 
 class ParkingEventUpdateSchema(StrictSchema):
@@ -108,6 +112,10 @@ class ParkingEventUpdateSchema(StrictSchema):
     spot_label = fields.String(validate=[validate.Length(max=32), SingleLine()], allow_none=True)
     notes = fields.String(validate=NOTES, allow_none=True)
     photo_upload_id = Id(allow_none=True)
+    meter_expires_at = UTCDateTime(
+        allow_none=True,
+        metadata={"description": "When the paid time runs out: reminders before and at it."},
+    )
 
     @validates_schema
     def pin_is_a_pair(self, data: dict, **kwargs: Any) -> None:
@@ -296,6 +304,7 @@ class ParkingEventSchema(Schema):
     photo_url = PhotoUrl()
     client_uuid = fields.String(allow_none=True)
     parked_at = UTCDateTime(required=True)
+    meter_expires_at = UTCDateTime(allow_none=True)
     retrieval_started_at = UTCDateTime(allow_none=True)
     retrieval_paused_at = UTCDateTime(allow_none=True)
     paused_seconds = fields.Float(allow_none=True)

@@ -37,7 +37,10 @@ EVENT_FIELDS = (
     "level",
     "spot_label",
     "notes",
+    "meter_expires_at",
 )
+# A meter is paid for hours, not weeks; later than this is a typo.
+METER_HORIZON = timedelta(days=7)
 LANDMARK_FIELDS = ("name", "description", "latitude", "longitude")
 
 
@@ -150,6 +153,7 @@ def _save_event(user_id: int, data: dict[str, Any]) -> tuple[ParkingEvent, bool]
     if parked_at < now - OLDEST_PARKED_AT:
         raise ValidationFailed(fields={"parked_at": ["The parking time is too far in the past."]})
 
+    _check_meter(data.get("meter_expires_at"), parked_at)
     values = {name: data.get(name) for name in EVENT_FIELDS if name in data}
     event = ParkingEvent(
         user_id=user_id,
@@ -187,6 +191,19 @@ def _save_event(user_id: int, data: dict[str, Any]) -> tuple[ParkingEvent, bool]
             raise
         return existing, False
     return event, True
+
+
+def _check_meter(meter_expires_at, parked_at) -> None:
+    if meter_expires_at is None:
+        return
+    if meter_expires_at <= parked_at:
+        raise ValidationFailed(
+            fields={"meter_expires_at": ["The meter must run out after the car was parked."]}
+        )
+    if meter_expires_at > parked_at + METER_HORIZON:
+        raise ValidationFailed(
+            fields={"meter_expires_at": ["The meter must run out within 7 days of parking."]}
+        )
 
 
 def list_events(
@@ -235,6 +252,7 @@ EVENT_VIEW_COLUMNS = (
     "paused_seconds",
     "retrieval_completed_at",
     "expired_at",
+    "meter_expires_at",
     "distance_m",
     "expected_seconds",
     "found",
@@ -342,6 +360,8 @@ def show_event(*, user_id: int, event_id: int) -> dict:
 def update_event(*, user_id: int, event_id: int, changes: dict[str, Any]) -> ParkingEvent:
     """Correct the pin, notes, level, spot or photo of an event (never its status)."""
     event = get_own_event(user_id, event_id, lock=True)
+    if "meter_expires_at" in changes:
+        _check_meter(changes["meter_expires_at"], event.parked_at)
     _apply_changes(event, changes, EVENT_FIELDS, user_id=user_id, purposes=EVENT_PHOTO)
     db.session.flush()
     attach_photo_urls([event])
