@@ -178,6 +178,7 @@ class Config:
         self.PARKING_EVENT_REMINDER_HOURS = env_int("PARKING_EVENT_REMINDER_HOURS", 12)
         self.ALERT_ESCALATE_MINUTES = env_int("ALERT_ESCALATE_MINUTES", 5)
         self.METER_REMINDER_MINUTES = env_int("METER_REMINDER_MINUTES", 15)
+        self.MOVING_AWAY_MINUTES = env_int("MOVING_AWAY_MINUTES", 4)
         self.TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
         self.LOG_JSON = env_bool("LOG_JSON", self.APP_ENV == "production")
         self.LOG_LEVEL = env.get("LOG_LEVEL") or "INFO"

@@ -91,6 +91,18 @@ def raise_alert(
     return alert
 
 
+def alert_moving_away(*, person_id: int, event_id: int) -> None:
+    """The walk back has been leading away from the car: open the alert (once per walk) and tell
+    the person and their caregivers after the commit."""
+    known = db.session.scalar(
+        select(Alert.id).where(Alert.event_id == event_id, Alert.kind == "moving_away")
+    )
+    if known is not None:
+        return
+    raise_alert(person_id=person_id, event_id=event_id, kind="moving_away")
+    enqueue("circle.deliver_event_notice", "moving_away", event_id)
+
+
 def resolve_event_alerts(*, event_id: int, resolved_by_id: int, resolution: str) -> int:
     """The walk back ended: resolve the event's live alerts and tell everyone alerted."""
     live = db.session.scalars(

@@ -197,6 +197,19 @@ EVENT_NOTICES = {
         ),
         "email_person": True,
     },
+    "moving_away": {
+        "person": (
+            "Your car is the other way",
+            "You have been walking away from your car for a few minutes. Open ParkMind for "
+            "directions; your caregivers have been told.",
+        ),
+        "caregiver": (
+            "{person} is walking away from the car",
+            "{person} has been moving away from their car for several minutes while looking "
+            "for it. Their last position and the car's location are in the app.",
+        ),
+        "email_person": False,
+    },
     "meter_expiring": {
         "person": (
             "Your parking meter runs out at {meter_at}",

@@ -12,8 +12,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import delete, func, insert, select
 
+from app.circle import alerts
 from app.parking import geo
 from app.parking.models import AssistRequest, ParkingEvent, RetrievalPosition
 from app.parking.retrieval import active_seconds
@@ -80,7 +82,41 @@ def record_positions(*, user_id: int, event_id: int, positions: list[dict]) -> d
             event.last_latitude, event.last_longitude = newest["latitude"], newest["longitude"]
             event.last_position_at = newest["recorded_at"]
         db.session.flush()
+        if moving_away(event):
+            alerts.alert_moving_away(person_id=event.user_id, event_id=event.id)
     return {"accepted": len(fresh), "ignored": len(positions) - len(fresh)}
+
+
+# Moving away: over the last MOVING_AWAY_MINUTES the distance to the car grew by at least this,
+# and no position in that time came back closer than the first by more than GPS jitter.
+MOVING_AWAY_GROWTH_M = 100.0
+GPS_JITTER_M = 25.0
+
+
+def moving_away(event: ParkingEvent) -> bool:
+    """True when the walk has been leading away from the car for MOVING_AWAY_MINUTES."""
+    window = timedelta(minutes=current_app.config["MOVING_AWAY_MINUTES"])
+    newest = event.last_position_at
+    if newest is None:
+        return False
+    rows = db.session.execute(
+        select(RetrievalPosition.latitude, RetrievalPosition.longitude)
+        .where(
+            RetrievalPosition.event_id == event.id,
+            RetrievalPosition.recorded_at >= newest - window,
+        )
+        .order_by(RetrievalPosition.recorded_at)
+    ).all()
+    earliest = db.session.scalar(
+        select(func.min(RetrievalPosition.recorded_at)).where(
+            RetrievalPosition.event_id == event.id
+        )
+    )
+    if len(rows) < 2 or earliest is None or newest - earliest < window:
+        return False  # not walking long enough to tell
+    distances = [geo.haversine_m(lat, lng, event.latitude, event.longitude) for lat, lng in rows]
+    first = distances[0]
+    return distances[-1] - first >= MOVING_AWAY_GROWTH_M and min(distances) >= first - GPS_JITTER_M
 
 
 def own_walk(*, user_id: int, event_id: int) -> dict[str, Any]:

@@ -187,3 +187,32 @@ def test_the_trail_is_deleted_a_day_after_the_walk(client, headers, walk, db, ru
     db.session.flush()
     assert run_job("purge-retrieval-positions") == {"deleted": 1}
     assert stored() == 0
+
+
+def test_walking_away_from_the_car_for_minutes_alerts_the_caregivers_once(
+    client, auth, headers, user, walk, circle, db
+):
+    from app.circle.models import Alert
+    from app.notifications.models import Notification
+
+    now = utcnow()
+
+    def batch(*points):
+        return [
+            {**at(metres), "recorded_at": iso(now - timedelta(minutes=minutes_ago))}
+            for minutes_ago, metres in points
+        ]
+
+    # Towards the car first: nothing to worry about.
+    post_positions(client, headers, walk, batch((9, 320), (8, 300), (7, 280)))
+    assert db.session.scalars(select(Alert).where(Alert.event_id == walk)).all() == []
+    # Then away from it for five minutes.
+    post_positions(client, headers, walk, batch((5, 290), (3, 350), (1, 420), (0, 460)))
+    [alert] = db.session.scalars(select(Alert).where(Alert.event_id == walk)).all()
+    assert (alert.kind, alert.state) == ("moving_away", "open")
+    post_positions(client, headers, walk, [{**at(520), "recorded_at": iso(utcnow())}])
+    assert len(db.session.scalars(select(Alert).where(Alert.event_id == walk)).all()) == 1
+    told = db.session.scalars(
+        select(Notification.user_id).where(Notification.kind == "moving_away")
+    ).all()
+    assert sorted(told) == sorted([user.id, circle["carer"].id])
