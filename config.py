@@ -159,6 +159,9 @@ class Config:
         self.VAPID_PRIVATE_KEY = env.get("VAPID_PRIVATE_KEY") or self.default_vapid_key()
         sender = parseaddr(self.MAIL_DEFAULT_SENDER)[1] or "noreply@parkmind.local"
         self.VAPID_SUBJECT = env.get("VAPID_SUBJECT") or f"mailto:{sender}"
+        # Native push: FCM (HTTP v1) with a service account's JSON key file; off without it.
+        self.FCM_CREDENTIALS_FILE = env.get("FCM_CREDENTIALS_FILE") or None
+        self.FCM_ENDPOINT = env.get("FCM_ENDPOINT") or "https://fcm.googleapis.com"
         # Push service endpoints are https; plain http only for a push service on loopback.
         self.WEBPUSH_ALLOW_HTTP = env_bool("WEBPUSH_ALLOW_HTTP", self.APP_ENV != "production")
         self.ADMIN_EMAIL = env.get("ADMIN_EMAIL") or None

@@ -13,8 +13,11 @@ import base64
 import functools
 import json
 import logging
+import time
 from typing import Any, Protocol
 
+import jwt
+import requests
 from cryptography.hazmat.primitives import serialization
 from flask import current_app
 from py_vapid import Vapid02
@@ -82,6 +85,8 @@ def send(device: Device, message: dict[str, Any], *, urgent: bool) -> None:
     """Deliver ``message`` (title, body, kind, data) to ``device`` or raise."""
     if device.kind == "webpush":
         _web_push(device, message, urgent=urgent)
+    elif device.kind == "fcm":
+        _fcm(device, message, urgent=urgent)
     else:
         raise PushNotConfigured(f"{device.kind} push is not configured on this server")
 
@@ -111,3 +116,112 @@ def _web_push(device: Device, message: dict[str, Any], *, urgent: bool) -> None:
         raise PushFailed(f"push service answered {status}: {exc.message}"[:255]) from exc
     except OSError as exc:  # connection refused, timeouts, TLS: requests' errors are OSErrors
         raise PushFailed(f"{type(exc).__name__}: {exc}"[:255]) from exc
+
+
+# --- Firebase Cloud Messaging, HTTP v1 ---------------------------------------------------------
+
+FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
+JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+# FCM's answers for a token that will never work again.
+FCM_GONE_CODES = {"UNREGISTERED", "INVALID_ARGUMENT"}
+
+
+@functools.cache
+def _service_account(path: str) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as handle:
+        account = json.load(handle)
+    missing = {"project_id", "client_email", "private_key", "token_uri"} - set(account)
+    if missing:
+        raise PushNotConfigured(f"FCM credentials lack {sorted(missing)}")
+    return account
+
+
+# Access tokens by service account e-mail: (token, unix time it expires).
+_FCM_TOKENS: dict[str, tuple[str, float]] = {}
+
+
+def _fcm_access_token(account: dict[str, Any]) -> str:
+    """An OAuth 2 access token for the service account (JWT bearer grant), cached until a minute
+    before it expires."""
+    cached = _FCM_TOKENS.get(account["client_email"])
+    now = time.time()
+    if cached is not None and cached[1] - 60 > now:
+        return cached[0]
+    assertion = jwt.encode(
+        {
+            "iss": account["client_email"],
+            "scope": FCM_SCOPE,
+            "aud": account["token_uri"],
+            "iat": int(now),
+            "exp": int(now) + 3600,
+        },
+        account["private_key"],
+        algorithm="RS256",
+    )
+    try:
+        response = requests.post(
+            account["token_uri"],
+            data={
+                "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+                "assertion": assertion,
+            },
+            timeout=PUSH_TIMEOUT_SECONDS,
+        )
+    except OSError as exc:
+        raise PushFailed(f"FCM token: {type(exc).__name__}: {exc}"[:255]) from exc
+    if response.status_code != 200:
+        raise PushFailed(f"FCM token: {response.status_code} {response.text[:120]}")
+    body = response.json()
+    _FCM_TOKENS[account["client_email"]] = (
+        body["access_token"],
+        now + float(body.get("expires_in", 3600)),
+    )
+    return body["access_token"]
+
+
+def _fcm(device: Device, message: dict[str, Any], *, urgent: bool) -> None:
+    path = current_app.config.get("FCM_CREDENTIALS_FILE")
+    if not path:
+        raise PushNotConfigured("FCM push is not configured (FCM_CREDENTIALS_FILE)")
+    account = _service_account(path)
+    url = (
+        f"{current_app.config['FCM_ENDPOINT'].rstrip('/')}/v1/projects/"
+        f"{account['project_id']}/messages:send"
+    )
+    payload = {
+        "message": {
+            "token": device.token,
+            "notification": {"title": message["title"], "body": message["body"]},
+            # FCM data values are strings: the whole message travels as one JSON string.
+            "data": {"parkmind": json.dumps(message, separators=(",", ":"))},
+            "android": {
+                "priority": "HIGH" if urgent else "NORMAL",
+                "ttl": f"{TTL_URGENT_SECONDS if urgent else TTL_NORMAL_SECONDS}s",
+            },
+            "apns": {"headers": {"apns-priority": "10" if urgent else "5"}},
+        }
+    }
+    headers = {"Authorization": f"Bearer {_fcm_access_token(account)}"}
+    try:
+        response = requests.post(url, json=payload, headers=headers, timeout=PUSH_TIMEOUT_SECONDS)
+    except OSError as exc:
+        raise PushFailed(f"FCM: {type(exc).__name__}: {exc}"[:255]) from exc
+    if response.status_code == 200:
+        return
+    if response.status_code == 401:
+        _FCM_TOKENS.pop(account["client_email"], None)  # fetch a new token next time
+    code = _fcm_error_code(response)
+    if response.status_code == 404 or (response.status_code == 400 and code in FCM_GONE_CODES):
+        raise DeviceGone(f"FCM answered {response.status_code} {code}")
+    raise PushFailed(f"FCM answered {response.status_code} {code}"[:255])
+
+
+def _fcm_error_code(response: requests.Response) -> str:
+    try:
+        error = response.json().get("error", {})
+    except ValueError:
+        return ""
+    for detail in error.get("details", []):
+        if detail.get("errorCode"):
+            return str(detail["errorCode"])
+    return str(error.get("status", ""))

@@ -3,6 +3,8 @@ signature and decrypts every message (tests/support/push_service.py)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import func, select
 
@@ -254,3 +256,49 @@ def test_a_device_its_push_service_has_forgotten_is_removed(
         for d in client.get(f"{API}/me/devices", headers=auth(carers[0])).get_json()
     ]
     assert names == ["carer0-phone"]
+
+
+# --- native apps through FCM (HTTP v1) ---------------------------------------------------------
+
+
+@pytest.fixture
+def fcm(app, tmp_path, monkeypatch):
+    from app.platform import push
+    from tests.support.fcm_service import FcmService
+
+    with FcmService(tmp_path) as service:
+        monkeypatch.setitem(app.config, "FCM_CREDENTIALS_FILE", str(service.write_credentials()))
+        monkeypatch.setitem(app.config, "FCM_ENDPOINT", service.origin)
+        push._service_account.cache_clear()
+        push._FCM_TOKENS.clear()
+        yield service
+        push._service_account.cache_clear()
+        push._FCM_TOKENS.clear()
+
+
+def test_an_sos_reaches_an_android_phone_through_fcm(client, auth, db, mailing_app, smtp, fcm):
+    person, carer, carer_two = UserFactory(full_name="Ada Person"), UserFactory(), UserFactory()
+    for member in (carer, carer_two):
+        CircleMembershipFactory(person=person, member=member)
+    for member, token in ((carer, "android-token-sam"), (carer_two, "android-token-kim")):
+        added = client.post(
+            f"{API}/me/devices", json={"kind": "fcm", "token": token}, headers=auth(member)
+        )
+        assert added.status_code == 201
+    fcm.gone.add("android-token-kim")
+    event = ParkingEventFactory(user=person)
+    sos = client.post(
+        f"{API}/parking-events/{event.id}/assist", json={"level": 5}, headers=auth(person)
+    )
+    assert sos.status_code == 200
+    assert fcm.refused == []
+    [message] = fcm.received
+    assert message["token"] == "android-token-sam"
+    assert message["android"]["priority"] == "HIGH"
+    assert "Ada Person" in message["notification"]["title"]
+    inner = json.loads(message["data"]["parkmind"])
+    assert inner["kind"] == "assist_level_5"
+    assert inner["data"]["assist_id"] == sos.get_json()["assist_id"]
+    # The uninstalled app's token is gone; one OAuth token served both sends.
+    assert client.get(f"{API}/me/devices", headers=auth(carer_two)).get_json() == []
+    assert len(fcm.tokens_issued) == 1
