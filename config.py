@@ -162,6 +162,12 @@ class Config:
         # Native push: FCM (HTTP v1) with a service account's JSON key file; off without it.
         self.FCM_CREDENTIALS_FILE = env.get("FCM_CREDENTIALS_FILE") or None
         self.FCM_ENDPOINT = env.get("FCM_ENDPOINT") or "https://fcm.googleapis.com"
+        # APNs with a token-signing key (.p8) from Apple; off unless all four are set.
+        self.APNS_KEY_FILE = env.get("APNS_KEY_FILE") or None
+        self.APNS_KEY_ID = env.get("APNS_KEY_ID") or None
+        self.APNS_TEAM_ID = env.get("APNS_TEAM_ID") or None
+        self.APNS_TOPIC = env.get("APNS_TOPIC") or None
+        self.APNS_ENDPOINT = env.get("APNS_ENDPOINT") or "https://api.push.apple.com"
         # Push service endpoints are https; plain http only for a push service on loopback.
         self.WEBPUSH_ALLOW_HTTP = env_bool("WEBPUSH_ALLOW_HTTP", self.APP_ENV != "production")
         self.ADMIN_EMAIL = env.get("ADMIN_EMAIL") or None

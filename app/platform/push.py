@@ -16,6 +16,7 @@ import logging
 import time
 from typing import Any, Protocol
 
+import httpx
 import jwt
 import requests
 from cryptography.hazmat.primitives import serialization
@@ -87,6 +88,8 @@ def send(device: Device, message: dict[str, Any], *, urgent: bool) -> None:
         _web_push(device, message, urgent=urgent)
     elif device.kind == "fcm":
         _fcm(device, message, urgent=urgent)
+    elif device.kind == "apns":
+        _apns(device, message, urgent=urgent)
     else:
         raise PushNotConfigured(f"{device.kind} push is not configured on this server")
 
@@ -225,3 +228,80 @@ def _fcm_error_code(response: requests.Response) -> str:
         if detail.get("errorCode"):
             return str(detail["errorCode"])
     return str(error.get("status", ""))
+
+
+# --- Apple Push Notification service (token-based, HTTP/2) ----------------------------------------
+
+# Apple refuses a provider token older than an hour and one renewed more often than every 20 min.
+APNS_TOKEN_SECONDS = 45 * 60
+APNS_GONE_REASONS = {"BadDeviceToken", "DeviceTokenNotForTopic", "Unregistered"}
+_APNS_TOKENS: dict[str, tuple[str, float]] = {}
+
+
+@functools.cache
+def _apns_key(path: str) -> str:
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
+@functools.cache
+def _apns_client(endpoint: str) -> httpx.Client:
+    # One HTTP/2 connection per process, reused for every push (as Apple asks).
+    return httpx.Client(http1=False, http2=True, timeout=PUSH_TIMEOUT_SECONDS)
+
+
+def _apns_provider_token(config: Any) -> str:
+    key_id, team_id = config["APNS_KEY_ID"], config["APNS_TEAM_ID"]
+    cached = _APNS_TOKENS.get(key_id)
+    now = time.time()
+    if cached is not None and cached[1] > now:
+        return cached[0]
+    token = jwt.encode(
+        {"iss": team_id, "iat": int(now)},
+        _apns_key(config["APNS_KEY_FILE"]),
+        algorithm="ES256",
+        headers={"kid": key_id},
+    )
+    _APNS_TOKENS[key_id] = (token, now + APNS_TOKEN_SECONDS)
+    return token
+
+
+def _apns(device: Device, message: dict[str, Any], *, urgent: bool) -> None:
+    config = current_app.config
+    needed = ("APNS_KEY_FILE", "APNS_KEY_ID", "APNS_TEAM_ID", "APNS_TOPIC")
+    if not all(config.get(name) for name in needed):
+        raise PushNotConfigured("APNs push is not configured (" + ", ".join(needed) + ")")
+    ttl = TTL_URGENT_SECONDS if urgent else TTL_NORMAL_SECONDS
+    headers = {
+        "authorization": f"bearer {_apns_provider_token(config)}",
+        "apns-topic": config["APNS_TOPIC"],
+        "apns-push-type": "alert",
+        "apns-priority": "10" if urgent else "5",
+        "apns-expiration": str(int(time.time()) + ttl),
+    }
+    body = {
+        "aps": {
+            "alert": {"title": message["title"], "body": message["body"]},
+            "sound": "default",
+            "interruption-level": "time-sensitive" if urgent else "active",
+        },
+        "parkmind": message,
+    }
+    endpoint = config["APNS_ENDPOINT"].rstrip("/")
+    try:
+        response = _apns_client(endpoint).post(
+            f"{endpoint}/3/device/{device.token}", json=body, headers=headers
+        )
+    except httpx.HTTPError as exc:
+        raise PushFailed(f"APNs: {type(exc).__name__}: {exc}"[:255]) from exc
+    if response.status_code == 200:
+        return
+    try:
+        reason = str(response.json().get("reason", ""))
+    except ValueError:
+        reason = ""
+    if response.status_code == 410 or reason in APNS_GONE_REASONS:
+        raise DeviceGone(f"APNs answered {response.status_code} {reason}")
+    if response.status_code == 403:
+        _APNS_TOKENS.pop(config["APNS_KEY_ID"], None)  # a fresh provider token next time
+    raise PushFailed(f"APNs answered {response.status_code} {reason}"[:255])

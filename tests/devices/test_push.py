@@ -302,3 +302,74 @@ def test_an_sos_reaches_an_android_phone_through_fcm(client, auth, db, mailing_a
     # The uninstalled app's token is gone; one OAuth token served both sends.
     assert client.get(f"{API}/me/devices", headers=auth(carer_two)).get_json() == []
     assert len(fcm.tokens_issued) == 1
+
+
+# --- iPhones through APNs (token-based, HTTP/2) ---------------------------------------------------
+
+
+@pytest.fixture
+def apns(app, tmp_path, monkeypatch):
+    from app.platform import push
+    from tests.support import apns_service
+
+    with apns_service.ApnsService(tmp_path) as service:
+        settings = {
+            "APNS_KEY_FILE": str(service.write_key()),
+            "APNS_KEY_ID": apns_service.KEY_ID,
+            "APNS_TEAM_ID": apns_service.TEAM_ID,
+            "APNS_TOPIC": apns_service.TOPIC,
+            "APNS_ENDPOINT": service.origin,
+        }
+        for key, value in settings.items():
+            monkeypatch.setitem(app.config, key, value)
+        for cached in (push._apns_key, push._apns_client):
+            cached.cache_clear()
+        push._APNS_TOKENS.clear()
+        yield service
+        push._apns_client.cache_clear()
+        push._APNS_TOKENS.clear()
+
+
+def test_an_sos_reaches_an_iphone_through_apns(client, auth, db, mailing_app, smtp, apns):
+    person, carer, carer_two = UserFactory(full_name="Ada Person"), UserFactory(), UserFactory()
+    for member in (carer, carer_two):
+        CircleMembershipFactory(person=person, member=member)
+    tokens = {carer: "a1" * 32, carer_two: "b2" * 32}
+    for member, token in tokens.items():
+        added = client.post(
+            f"{API}/me/devices", json={"kind": "apns", "token": token}, headers=auth(member)
+        )
+        assert added.status_code == 201
+    apns.gone.add(tokens[carer_two])
+    event = ParkingEventFactory(user=person)
+    sos = client.post(
+        f"{API}/parking-events/{event.id}/assist", json={"level": 5}, headers=auth(person)
+    )
+    assert sos.status_code == 200
+    assert apns.refused == []
+    [message] = apns.received
+    assert (message["device"], message["priority"]) == (tokens[carer], "10")
+    assert message["body"]["aps"]["interruption-level"] == "time-sensitive"
+    assert "Ada Person" in message["body"]["aps"]["alert"]["title"]
+    assert message["body"]["parkmind"]["data"]["assist_id"] == sos.get_json()["assist_id"]
+    assert client.get(f"{API}/me/devices", headers=auth(carer_two)).get_json() == []
+
+
+def test_native_devices_without_credentials_are_skipped_not_failed(
+    client, auth, db, mailing_app, smtp
+):
+    """No FCM or APNs credentials (the development default): the SOS still goes out by e-mail
+    and in-app, and the native devices stay registered for when push is configured."""
+    person, carer = UserFactory(), UserFactory()
+    CircleMembershipFactory(person=person, member=carer)
+    for body in ({"kind": "fcm", "token": "fcm-token-xyz1"}, {"kind": "apns", "token": "c3" * 32}):
+        assert client.post(f"{API}/me/devices", json=body, headers=auth(carer)).status_code == 201
+    event = ParkingEventFactory(user=person)
+    assert (
+        client.post(
+            f"{API}/parking-events/{event.id}/assist", json={"level": 5}, headers=auth(person)
+        ).status_code
+        == 200
+    )
+    assert [m["To"] for m in smtp.wait_for(1, timeout=5)] == [carer.email]
+    assert len(client.get(f"{API}/me/devices", headers=auth(carer)).get_json()) == 2
