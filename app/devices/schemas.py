@@ -26,8 +26,15 @@ def _b64url_bytes(value: str, size: int, what: str) -> None:
 
 
 class SubscriptionKeysSchema(StrictSchema):
-    p256dh = fields.String(required=True, validate=validate.Length(min=80, max=128))
-    auth = fields.String(required=True, validate=validate.Length(min=16, max=64))
+    # URL-safe base64 of 65 and 16 bytes, padded or not.
+    p256dh = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[A-Za-z0-9_-]{87}=?$", error="p256dh must be 65 bytes."),
+    )
+    auth = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[A-Za-z0-9_-]{22}(==)?$", error="auth must be 16 bytes."),
+    )
 
     @validates_schema
     def _decode(self, data, **kwargs):
@@ -44,7 +51,16 @@ class SubscriptionKeysSchema(StrictSchema):
 class SubscriptionSchema(StrictSchema):
     """A browser's ``PushSubscription.toJSON()``."""
 
-    endpoint = fields.String(required=True, validate=validate.Length(min=10, max=1024))
+    endpoint = fields.String(
+        required=True,
+        validate=[
+            validate.Length(min=10, max=1024),
+            validate.Regexp(
+                r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[!-~]*)?$",
+                error="Must be the push service's URL.",
+            ),
+        ],
+    )
     keys = fields.Nested(SubscriptionKeysSchema, required=True)
     expirationTime = fields.Raw(allow_none=True, load_default=None)  # noqa: N815 - the browser's name
 

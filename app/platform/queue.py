@@ -30,6 +30,7 @@ from flask import current_app
 from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.orm import Session
 
+from app.platform.db_events import begin_immediate
 from app.platform.extensions import db
 from app.platform.models import OutboxMessage, utcnow
 
@@ -171,6 +172,11 @@ def relay_due_messages(*, now=None) -> dict[str, int]:
     ``OUTBOX_GIVE_UP_AFTER``. Runs inside the caller's transaction (the job edge commits)."""
     now = now or utcnow()
     give_up_before = now - current_app.config["OUTBOX_GIVE_UP_AFTER"]
+    # A worker may finish a task handed over below (and delete its row) before this commits. On
+    # SQLite this transaction must hold the write lock from the start, or its own writes would
+    # find their snapshot stale and fail at once ("database is locked"); on MariaDB the rows'
+    # locks make the worker wait for this commit.
+    begin_immediate(db.session)
     rows = db.session.scalars(
         select(OutboxMessage)
         .where(OutboxMessage.status.in_(("pending", "sent")), OutboxMessage.due_at <= now)
