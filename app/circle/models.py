@@ -81,8 +81,9 @@ class Alert(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    # An alert outlives its parking event (the circle's record of what happened).
     event_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("parking_events.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("parking_events.id", ondelete="SET NULL"), index=True
     )
     assist_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("assist_requests.id", ondelete="SET NULL")

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app.bookings.models import Booking
+from app.circle import alerts
 from app.lots.models import Spot
 from app.parking.models import MAX_LANDMARKS, Landmark, ParkingEvent, RetrievalScore
 from app.platform.errors import Conflict, NotFound, ValidationFailed
@@ -369,8 +370,12 @@ def update_event(*, user_id: int, event_id: int, changes: dict[str, Any]) -> Par
 
 
 def delete_event(*, user_id: int, event_id: int) -> None:
-    """Forget an event with its landmarks, assistance log and score; its photos are discarded."""
+    """Forget an event with its landmarks, assistance log and score; its photos are discarded.
+    Its alerts still open end here, and the caregivers alerted are told."""
     event = get_own_event(user_id, event_id, lock=True)
+    alerts.resolve_event_alerts(
+        event_id=event.id, resolved_by_id=user_id, resolution="the parking place was deleted"
+    )
     photos = [event.photo_upload_id, *(landmark.photo_upload_id for landmark in event.landmarks)]
     db.session.delete(event)
     db.session.flush()

@@ -41,7 +41,7 @@ def upgrade():
     sa.CheckConstraint("state IN ('open', 'acknowledged', 'resolved')", name=op.f('ck_alerts_state')),
     sa.ForeignKeyConstraint(['acknowledged_by_id'], ['users.id'], name=op.f('fk_alerts_acknowledged_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['assist_id'], ['assist_requests.id'], name=op.f('fk_alerts_assist_id_assist_requests'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['event_id'], ['parking_events.id'], name=op.f('fk_alerts_event_id_parking_events'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['event_id'], ['parking_events.id'], name=op.f('fk_alerts_event_id_parking_events'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['person_id'], ['users.id'], name=op.f('fk_alerts_person_id_users'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['resolved_by_id'], ['users.id'], name=op.f('fk_alerts_resolved_by_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_alerts'))

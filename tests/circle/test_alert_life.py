@@ -191,3 +191,23 @@ def test_a_stalled_walk_opens_an_alert(client, auth, db, circle, run_job):
     assert run_job("stalled-retrievals")["alerted"] == 1
     [alert] = db.session.scalars(select(Alert).where(Alert.event_id == event.id)).all()
     assert (alert.kind, alert.state) == ("stalled", "open")
+
+
+def test_deleting_the_parking_place_ends_its_alerts_and_tells_the_caregivers(
+    client, auth, db, circle
+):
+    alert_id = sos(client, auth, circle)
+    gone = client.delete(
+        f"{API}/parking-events/{circle['event'].id}", headers=auth(circle["person"])
+    )
+    assert gone.status_code == 204
+    db.session.expire_all()
+    alert = db.session.get(Alert, alert_id)
+    assert (alert.state, alert.event_id, alert.resolution) == (
+        "resolved",
+        None,
+        "the parking place was deleted",
+    )
+    for carer in ("sam", "kim"):
+        [told] = inbox(db, circle[carer], "alert_resolved")
+        assert told.title == "Ada Person's SOS is over"
