@@ -34,6 +34,19 @@ def _person_with_caregiver(api) -> dict:
         }
 
 
+def _signed_in_person(api):
+    """A person with a caregiver and a parking event, this app's test client, and the person's
+    access token."""
+    from tests.factories import PASSWORD
+
+    people = _person_with_caregiver(api)
+    client = api.test_client()
+    token = client.post(
+        f"{API}/auth/login", json={"login": people["username"], "password": PASSWORD}
+    ).get_json()["access_token"]
+    return people, client, token
+
+
 def _rows(api, *columns) -> list[tuple]:
     """The committed rows of ``columns`` (of one table), read in a transaction of its own."""
     from sqlalchemy import select
@@ -87,15 +100,10 @@ def _sos_alerts(api, carer_id: int) -> int:
 def test_sos_while_the_broker_is_down_reaches_the_caregiver_once_it_returns(tmp_path, smtp):
     """SOS with Redis down: 200 ``care_circle_alerted``; the alert waits in the outbox and, once
     the broker is back, the relay job sends it: one in-app alert and one e-mail."""
-    from tests.factories import PASSWORD
 
     require("redis")
     with export_stack(tmp_path, smtp) as (api, broker, worker_env, _storage):
-        people = _person_with_caregiver(api)
-        client = api.test_client()
-        token = client.post(
-            f"{API}/auth/login", json={"login": people["username"], "password": PASSWORD}
-        ).get_json()["access_token"]
+        people, client, token = _signed_in_person(api)
         headers = {"Authorization": f"Bearer {token}"}
 
         broker.stop()
@@ -170,15 +178,10 @@ def test_a_worker_killed_during_the_sos_e_mail_exchange_still_gets_it_out_once(t
     the task's deadline and the claim's lease have passed, the relay hands the task to another
     worker, which sends the e-mail: it arrives once, and the in-app alert is not repeated."""
     from app.platform.mail import stable_message_id
-    from tests.factories import PASSWORD
 
     require("redis")
     with export_stack(tmp_path, smtp) as (api, _broker, worker_env, _storage):
-        people = _person_with_caregiver(api)
-        client = api.test_client()
-        token = client.post(
-            f"{API}/auth/login", json={"login": people["username"], "password": PASSWORD}
-        ).get_json()["access_token"]
+        people, client, token = _signed_in_person(api)
         worker_log = tmp_path / "worker.log"
         first = start_celery_worker(worker_env, worker_log, f"doomed-{uuid.uuid4().hex[:6]}")
         second = None
@@ -251,15 +254,10 @@ def test_the_worker_rides_out_a_broker_outage_with_a_task_in_flight(tmp_path, sm
     """The deployed worker (prefork) is sending an SOS e-mail when Redis stops; the task ends
     while Redis is gone, Redis comes back (empty), and the same worker process reconnects on
     its own and delivers the next SOS. Both SOS e-mails arrive, once each."""
-    from tests.factories import PASSWORD
 
     require("redis")
     with export_stack(tmp_path, smtp) as (api, broker, worker_env, _storage):
-        people = _person_with_caregiver(api)
-        client = api.test_client()
-        token = client.post(
-            f"{API}/auth/login", json={"login": people["username"], "password": PASSWORD}
-        ).get_json()["access_token"]
+        people, client, token = _signed_in_person(api)
         worker_log = tmp_path / "worker.log"
         worker = start_celery_worker(
             worker_env, worker_log, f"steady-{uuid.uuid4().hex[:6]}", pool="prefork"
