@@ -128,7 +128,7 @@ def _live_alerts(event_id: int) -> list[Alert]:
     return list(
         db.session.scalars(
             select(Alert)
-            .where(Alert.event_id == event_id, Alert.state.in_(("open", "acknowledged")))
+            .where(Alert.event_id == event_id, Alert.state.in_(alerts.LIVE_STATES))
             .order_by(Alert.id)
         ).all()
     )

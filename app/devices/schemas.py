@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from urllib.parse import urlsplit
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.devices.models import DEVICE_KINDS
 from app.platform.schemas import SingleLine, StrictSchema, UTCDateTime
-
-# A P-256 public key as an uncompressed point, and the 16-byte auth secret (RFC 8291).
-P256DH_BYTES = 65
-AUTH_BYTES = 16
-
-
-def _b64url_bytes(value: str, size: int, what: str) -> None:
-    try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-    except (binascii.Error, ValueError) as exc:
-        raise ValidationError(f"{what} must be URL-safe base64.") from exc
-    if len(raw) != size:
-        raise ValidationError(f"{what} must decode to {size} bytes.")
 
 
 class SubscriptionKeysSchema(StrictSchema):
@@ -35,17 +20,6 @@ class SubscriptionKeysSchema(StrictSchema):
         required=True,
         validate=validate.Regexp(r"^[A-Za-z0-9_-]{22}(==)?$", error="auth must be 16 bytes."),
     )
-
-    @validates_schema
-    def _decode(self, data, **kwargs):
-        errors = {}
-        for name, size in (("p256dh", P256DH_BYTES), ("auth", AUTH_BYTES)):
-            try:
-                _b64url_bytes(data[name], size, name)
-            except ValidationError as exc:
-                errors[name] = exc.messages
-        if errors:
-            raise ValidationError(errors)
 
 
 class SubscriptionSchema(StrictSchema):

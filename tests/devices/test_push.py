@@ -261,6 +261,26 @@ def test_a_device_its_push_service_has_forgotten_is_removed(
 # --- native apps through FCM (HTTP v1) ---------------------------------------------------------
 
 
+def _native_sos(client, auth, kind: str, token: str, gone_token: str, gone: set[str]):
+    """Two caregivers with a native device each (the second one's app uninstalled), and the
+    person's SOS: the second caregiver and the SOS answer."""
+    person, carer, carer_two = UserFactory(full_name="Ada Person"), UserFactory(), UserFactory()
+    for member in (carer, carer_two):
+        CircleMembershipFactory(person=person, member=member)
+    for member, device_token in ((carer, token), (carer_two, gone_token)):
+        added = client.post(
+            f"{API}/me/devices", json={"kind": kind, "token": device_token}, headers=auth(member)
+        )
+        assert added.status_code == 201
+    gone.add(gone_token)
+    event = ParkingEventFactory(user=person)
+    sos = client.post(
+        f"{API}/parking-events/{event.id}/assist", json={"level": 5}, headers=auth(person)
+    )
+    assert sos.status_code == 200
+    return carer_two, sos
+
+
 @pytest.fixture
 def fcm(app, tmp_path, monkeypatch):
     from app.platform import push
@@ -277,20 +297,9 @@ def fcm(app, tmp_path, monkeypatch):
 
 
 def test_an_sos_reaches_an_android_phone_through_fcm(client, auth, db, mailing_app, smtp, fcm):
-    person, carer, carer_two = UserFactory(full_name="Ada Person"), UserFactory(), UserFactory()
-    for member in (carer, carer_two):
-        CircleMembershipFactory(person=person, member=member)
-    for member, token in ((carer, "android-token-sam"), (carer_two, "android-token-kim")):
-        added = client.post(
-            f"{API}/me/devices", json={"kind": "fcm", "token": token}, headers=auth(member)
-        )
-        assert added.status_code == 201
-    fcm.gone.add("android-token-kim")
-    event = ParkingEventFactory(user=person)
-    sos = client.post(
-        f"{API}/parking-events/{event.id}/assist", json={"level": 5}, headers=auth(person)
+    carer_two, sos = _native_sos(
+        client, auth, "fcm", "android-token-sam", "android-token-kim", fcm.gone
     )
-    assert sos.status_code == 200
     assert fcm.refused == []
     [message] = fcm.received
     assert message["token"] == "android-token-sam"
@@ -331,24 +340,10 @@ def apns(app, tmp_path, monkeypatch):
 
 
 def test_an_sos_reaches_an_iphone_through_apns(client, auth, db, mailing_app, smtp, apns):
-    person, carer, carer_two = UserFactory(full_name="Ada Person"), UserFactory(), UserFactory()
-    for member in (carer, carer_two):
-        CircleMembershipFactory(person=person, member=member)
-    tokens = {carer: "a1" * 32, carer_two: "b2" * 32}
-    for member, token in tokens.items():
-        added = client.post(
-            f"{API}/me/devices", json={"kind": "apns", "token": token}, headers=auth(member)
-        )
-        assert added.status_code == 201
-    apns.gone.add(tokens[carer_two])
-    event = ParkingEventFactory(user=person)
-    sos = client.post(
-        f"{API}/parking-events/{event.id}/assist", json={"level": 5}, headers=auth(person)
-    )
-    assert sos.status_code == 200
+    carer_two, sos = _native_sos(client, auth, "apns", "a1" * 32, "b2" * 32, apns.gone)
     assert apns.refused == []
     [message] = apns.received
-    assert (message["device"], message["priority"]) == (tokens[carer], "10")
+    assert (message["device"], message["priority"]) == ("a1" * 32, "10")
     assert message["body"]["aps"]["interruption-level"] == "time-sensitive"
     assert "Ada Person" in message["body"]["aps"]["alert"]["title"]
     assert message["body"]["parkmind"]["data"]["assist_id"] == sos.get_json()["assist_id"]
