@@ -188,6 +188,25 @@ class Config:
         self.ALERT_ESCALATE_MINUTES = env_int("ALERT_ESCALATE_MINUTES", 5)
         self.METER_REMINDER_MINUTES = env_int("METER_REMINDER_MINUTES", 15)
         self.MOVING_AWAY_MINUTES = env_int("MOVING_AWAY_MINUTES", 4)
+        # Reservations: check-in opens this early; not checked in this late after the start is
+        # a no-show; cancelling is free until this many hours before the start; walk-ins keep off
+        # spots reserved within the horizon when they can.
+        self.RESERVATION_EARLY_MINUTES = env_int("RESERVATION_EARLY_MINUTES", 30)
+        self.RESERVATION_GRACE_MINUTES = env_int("RESERVATION_GRACE_MINUTES", 20)
+        self.CANCELLATION_FREE_HOURS = env_int("CANCELLATION_FREE_HOURS", 2)
+        self.WALKIN_HORIZON_HOURS = env_int("WALKIN_HORIZON_HOURS", 4)
+        self.RESERVATION_MAX_DAYS_AHEAD = env_int("RESERVATION_MAX_DAYS_AHEAD", 30)
+        # Reminders: before the start, before the no-show deadline, before the reserved end,
+        # and to a walk-in whose spot is reserved by someone else soon.
+        self.RESERVATION_REMINDER_MINUTES = env_int("RESERVATION_REMINDER_MINUTES", 30)
+        self.NO_SHOW_WARNING_MINUTES = env_int("NO_SHOW_WARNING_MINUTES", 10)
+        self.RESERVATION_END_REMINDER_MINUTES = env_int("RESERVATION_END_REMINDER_MINUTES", 15)
+        self.OVERSTAY_WARNING_MINUTES = env_int("OVERSTAY_WARNING_MINUTES", 60)
+        # Payments: the provider that takes them ("manual": cash or the lot's own terminal), and
+        # who the operator is on receipts.
+        self.PAYMENT_PROVIDER = env.get("PAYMENT_PROVIDER") or "manual"
+        self.OPERATOR_NAME = env.get("OPERATOR_NAME") or "ParkMind Parking"
+        self.OPERATOR_ADDRESS = env.get("OPERATOR_ADDRESS") or ""
         self.TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
         self.LOG_JSON = env_bool("LOG_JSON", self.APP_ENV == "production")
         self.LOG_LEVEL = env.get("LOG_LEVEL") or "INFO"

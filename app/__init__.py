@@ -24,6 +24,7 @@ from app.exports import views as exports_views
 from app.lots import views as lots_views
 from app.notifications import views as notifications_views
 from app.parking import views as parking_views
+from app.payments import views as payments_views
 from app.platform import db_events, docs, ops
 from app.platform.auth import register_jwt_handlers
 from app.platform.celery_app import init_celery
@@ -34,6 +35,7 @@ from app.platform.extensions import get_api, init_extensions
 from app.platform.logs import configure_logging
 from app.platform.metrics import init_metrics
 from app.platform.web import API_PREFIX, IdConverter, id_param_schema
+from app.reservations import views as reservations_views
 from app.uploads import views as uploads_views
 from config import engine_options, load_config, validate_config
 
@@ -45,7 +47,10 @@ BLUEPRINTS = (
     (bookings_views.stats_blp, ""),
     (lots_views.blp, ""),
     (bookings_views.blp, ""),
+    (reservations_views.blp, ""),
+    (payments_views.blp, ""),
     (admin_views.blp, ""),
+    (payments_views.admin_blp, ""),
     (parking_views.blp, ""),
     (uploads_views.blp, ""),
     (exports_views.blp, ""),

@@ -1,7 +1,7 @@
 """All models, imported here so that migrations and the app see the whole schema."""
 
 from app.accounts.models import AuthSession, User
-from app.bookings.models import Booking, Payment
+from app.bookings.models import Booking
 from app.circle.models import Alert, CircleAudit, CircleMembership
 from app.devices.models import Device
 from app.exports.models import Export
@@ -14,7 +14,9 @@ from app.parking.models import (
     RetrievalPosition,
     RetrievalScore,
 )
+from app.payments.models import Payment
 from app.platform.models import IdempotencyKey, OutboundMessage, utcnow
+from app.reservations.models import Reservation
 from app.uploads.models import Upload
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "OutboundMessage",
     "ParkingEvent",
     "Payment",
+    "Reservation",
     "RetrievalPosition",
     "RetrievalScore",
     "Spot",

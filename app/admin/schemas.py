@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.bookings.schemas import BookingSchema
-from app.lots.schemas import LotSchema
+from app.lots.schemas import FEATURE_LIST, LotSchema, valid_timezone
 from app.platform.schemas import (
     Id,
     PaginationQuery,
@@ -40,11 +40,30 @@ class LotCreateSchema(StrictSchema):
     daily_max_cents = fields.Integer(strict=True, allow_none=True, validate=CENTS)
     latitude = fields.Float(allow_none=True, validate=validate.Range(min=-90, max=90))
     longitude = fields.Float(allow_none=True, validate=validate.Range(min=-180, max=180))
+    cancellation_fee_cents = fields.Integer(strict=True, load_default=0, validate=CENTS)
+    timezone = fields.String(allow_none=True, validate=valid_timezone)
+    features_by_spot = fields.Dict(
+        keys=fields.String(validate=validate.Regexp(r"^[1-9][0-9]{0,3}$", error="A spot number.")),
+        values=FEATURE_LIST,
+        validate=validate.Length(max=MAX_SPOTS),
+        metadata={
+            "description": 'Features per spot number, e.g. `{"1": ["accessible"]}`.',
+            "example": {"1": ["accessible", "near_exit"], "2": ["ev_charging"]},
+        },
+    )
 
     @validates_schema
     def both_coordinates(self, data, **kwargs):
         if (data.get("latitude") is None) != (data.get("longitude") is None):
             raise ValidationError("Give both latitude and longitude, or neither.", "latitude")
+
+    @validates_schema
+    def spots_exist(self, data, **kwargs):
+        numbers = [int(number) for number in data.get("features_by_spot") or {}]
+        if numbers and max(numbers) > data.get("total_spots", 0):
+            raise ValidationError(
+                "Every spot number must be within total_spots.", "features_by_spot"
+            )
 
 
 class LotUpdateSchema(StrictSchema):
@@ -63,6 +82,8 @@ class LotUpdateSchema(StrictSchema):
     daily_max_cents = fields.Integer(strict=True, allow_none=True, validate=CENTS)
     latitude = fields.Float(allow_none=True, validate=validate.Range(min=-90, max=90))
     longitude = fields.Float(allow_none=True, validate=validate.Range(min=-180, max=180))
+    cancellation_fee_cents = fields.Integer(strict=True, validate=CENTS)
+    timezone = fields.String(allow_none=True, validate=valid_timezone)
 
 
 class AdminLotSchema(LotSchema):
@@ -70,6 +91,7 @@ class AdminLotSchema(LotSchema):
 
     occupied_spots = fields.Integer(required=True)
     out_of_service_spots = fields.Integer(required=True)
+    timezone = fields.String(allow_none=True)
     created_at = UTCDateTime(required=True)
     updated_at = UTCDateTime(required=True)
 
@@ -93,13 +115,23 @@ class AdminSpotSchema(Schema):
     lot_id = fields.Integer(required=True)
     number = fields.Integer(required=True)
     level = fields.Integer(allow_none=True)
+    features = fields.List(fields.String(), required=True)
     status = fields.String(required=True)
     is_occupied = fields.Boolean(required=True)
     current_booking = fields.Nested(SpotBookingSchema, allow_none=True)
 
 
 class SpotUpdateSchema(StrictSchema):
-    status = fields.String(required=True, validate=validate.OneOf(["available", "out_of_service"]))
+    """Any of: status, features (the whole set), level."""
+
+    status = fields.String(validate=validate.OneOf(["available", "out_of_service"]))
+    features = FEATURE_LIST
+    level = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=50))
+
+    @validates_schema
+    def not_empty(self, data, **kwargs):
+        if not data:
+            raise ValidationError("Give status, features or level.", "_schema")
 
 
 class AdminUserQuerySchema(PaginationQuery):

@@ -11,11 +11,12 @@ from sqlalchemy import case, func, or_, select
 
 from app.accounts import service as users
 from app.accounts.models import User
-from app.bookings.models import Booking, Payment
+from app.bookings.models import Booking
 from app.bookings.service import booking_view
 from app.lots.models import Lot, Spot
 from app.lots.service import spot_counts
 from app.parking.models import ParkingEvent
+from app.payments.models import Payment
 from app.platform import cache
 from app.platform.errors import Conflict, NotFound
 from app.platform.extensions import db

@@ -93,8 +93,8 @@ class AdminSpot(MethodView):
     @transaction
     @blp.response(200, AdminSpotSchema)
     def patch(self, body, spot_id):
-        """Take a spot out of service or back."""
-        return management.set_spot_status(spot_id=spot_id, status=body["status"])
+        """Take a spot out of service or back; set its features and level."""
+        return management.update_spot(spot_id=spot_id, changes=body)
 
 
 @blp.route("/admin/users")

@@ -1,4 +1,4 @@
-"""Bookings, their payments, and stored idempotent responses."""
+"""Bookings: a car in a spot now, with the price rule frozen when it arrived."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from app.platform.extensions import db
 from app.platform.models import TimestampMixin, UTCDateTime, check_in, utcnow
 
 BOOKING_STATUSES = ("active", "completed", "cancelled")
-PAYMENT_STATUSES = ("pending", "paid", "refunded", "failed")
 
 
 class Booking(TimestampMixin, db.Model):
@@ -52,28 +51,13 @@ class Booking(TimestampMixin, db.Model):
     daily_max_cents: Mapped[int | None] = mapped_column(sa.Integer)
     cost_cents: Mapped[int | None] = mapped_column(sa.Integer)
     currency: Mapped[str] = mapped_column(sa.String(3))
+    # Set when the booking is a reservation's check-in: billed by the reservation's rules.
+    reservation_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("reservations.id"), unique=True
+    )
+    # When the driver was told the spot is reserved by someone else soon (one reminder).
+    overstay_warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship(lazy="raise_on_sql")
     lot: Mapped[Lot] = relationship(lazy="raise_on_sql")
     spot: Mapped[Spot] = relationship(lazy="raise_on_sql")
-
-
-class Payment(db.Model):
-    """What a released booking owes. One per booking: releasing twice never charges twice."""
-
-    __tablename__ = "payments"
-    __table_args__ = (
-        sa.CheckConstraint(check_in("status", PAYMENT_STATUSES), name="status"),
-        sa.CheckConstraint("amount_cents >= 0", name="amount_non_negative"),
-        sa.Index("ix_payments_created", "created_at"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    booking_id: Mapped[int] = mapped_column(sa.ForeignKey("bookings.id"), unique=True)
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
-    lot_id: Mapped[int] = mapped_column(sa.ForeignKey("lots.id"), index=True)
-    amount_cents: Mapped[int] = mapped_column(sa.Integer)
-    currency: Mapped[str] = mapped_column(sa.String(3))
-    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

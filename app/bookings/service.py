@@ -22,11 +22,12 @@ from sqlalchemy import Select, and_, bindparam, case, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
-from app.bookings.models import Booking, Payment
+from app.bookings.models import Booking
 from app.bookings.pricing import PriceRule, compute_cost_cents
 from app.lots.models import Lot, Spot
 from app.lots.service import get_live_lot
 from app.parking.models import RetrievalScore
+from app.payments import service as payments
 from app.platform import cache, idempotency
 from app.platform.dumper import RenderedJSON
 from app.platform.errors import Conflict, InvalidTransition, NotFound
@@ -205,17 +206,13 @@ def release_booking(*, user_id: int, booking_id: int) -> dict[str, Any]:
     booking.active_spot_id = None
     booking.active_user_id = None
     spot.is_occupied = False
-    db.session.add(
-        Payment(
-            booking_id=booking.id,
-            user_id=booking.user_id,
-            lot_id=booking.lot_id,
-            amount_cents=booking.cost_cents,
-            currency=booking.currency,
-            status="pending",
-        )
+    payments.record_payment(
+        user_id=booking.user_id,
+        lot_id=booking.lot_id,
+        amount_cents=booking.cost_cents,
+        currency=booking.currency,
+        booking_id=booking.id,
     )
-    db.session.flush()
     cache.invalidate(cache.LOTS, cache.ADMIN_STATS)
     log.info(
         "booking %s released: %s min, %s cents",

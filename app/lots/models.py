@@ -24,6 +24,7 @@ class Lot(TimestampMixin, db.Model):
         sa.CheckConstraint(
             "daily_max_cents IS NULL OR daily_max_cents >= 0", name="daily_max_non_negative"
         ),
+        sa.CheckConstraint("cancellation_fee_cents >= 0", name="cancellation_fee_non_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -39,6 +40,10 @@ class Lot(TimestampMixin, db.Model):
     )
     free_minutes: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     daily_max_cents: Mapped[int | None] = mapped_column(sa.Integer)
+    # What a reservation cancelled late costs (frozen on each reservation when it is made).
+    cancellation_fee_cents: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    # IANA zone the lot's receipts are written in; NULL: the operator's TIMEZONE.
+    timezone: Mapped[str | None] = mapped_column(sa.String(64))
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
     spots: Mapped[list[Spot]] = relationship(
@@ -47,7 +52,8 @@ class Lot(TimestampMixin, db.Model):
 
 
 class Spot(db.Model):
-    """One numbered spot. ``is_occupied`` is taken and freed only inside booking transactions."""
+    """One numbered spot. ``is_occupied`` is taken and freed only inside booking transactions
+    (a checked-in reservation is an active booking)."""
 
     __tablename__ = "spots"
     __table_args__ = (
@@ -62,5 +68,7 @@ class Spot(db.Model):
     level: Mapped[int | None] = mapped_column(sa.Integer)
     status: Mapped[str] = mapped_column(sa.String(16), default="available")
     is_occupied: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    # Bits of ``app.lots.features.FEATURES`` (accessible, ev_charging, covered, near_exit).
+    feature_mask: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
 
     lot: Mapped[Lot] = relationship(back_populates="spots", lazy="raise_on_sql")

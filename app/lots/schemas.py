@@ -2,9 +2,46 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from app.lots.features import FEATURES
 from app.platform.schemas import LAT_LNG_PATTERN, PaginationQuery
+
+
+def _unique(values: list) -> None:
+    if len(set(values)) != len(values):
+        raise ValidationError("Each feature at most once.")
+
+
+def valid_timezone(value: str | None) -> None:
+    """An IANA time zone name (``Europe/Berlin``)."""
+    if value is None:
+        return
+    try:
+        if len(value) > 64 or "\x00" in value:
+            raise ValueError(value)
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError("Not a known time zone (IANA name, e.g. Europe/Berlin).") from exc
+
+
+# A set of spot features, as a list: ``["accessible", "ev_charging"]``.
+FEATURE_LIST = fields.List(
+    fields.String(validate=validate.OneOf(FEATURES)),
+    validate=[validate.Length(max=len(FEATURES)), _unique],
+    metadata={"description": "Spot features: " + ", ".join(FEATURES) + "."},
+)
+
+
+class FreeByFeatureSchema(Schema):
+    """Free spots that have each feature."""
+
+    accessible = fields.Integer(required=True)
+    ev_charging = fields.Integer(required=True)
+    covered = fields.Integer(required=True)
+    near_exit = fields.Integer(required=True)
 
 
 class PricingSchema(Schema):
@@ -14,6 +51,9 @@ class PricingSchema(Schema):
     billing_increment_minutes = fields.Integer(required=True)
     free_minutes = fields.Integer(required=True)
     daily_max_cents = fields.Integer(allow_none=True)
+    cancellation_fee_cents = fields.Integer(
+        required=True, metadata={"description": "Cost of cancelling a reservation late."}
+    )
     currency = fields.String(required=True)
 
 
@@ -29,6 +69,7 @@ class LotSchema(Schema):
     levels = fields.Integer(required=True)
     free_spots = fields.Integer(required=True)
     total_spots = fields.Integer(required=True)
+    free_by_feature = fields.Nested(FreeByFeatureSchema, required=True)
     pricing = fields.Nested(PricingSchema, required=True)
     distance_m = fields.Float(
         metadata={"description": "Distance from `near`, only when `near` is given."}

@@ -12,9 +12,10 @@ from flask import current_app
 from sqlalchemy import and_, exists, func, select
 
 from app.accounts.models import User, wants
-from app.bookings.models import Booking, Payment
+from app.bookings.models import Booking
 from app.exports.models import Export
 from app.parking.models import ParkingEvent, RetrievalScore
+from app.payments.models import Payment
 from app.platform.extensions import db
 from app.platform.models import OutboundMessage, local_now
 from app.platform.queue import enqueue

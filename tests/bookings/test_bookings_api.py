@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from app.bookings.models import Payment
+from app.payments.models import Payment
 from tests.factories import BookingFactory, LotFactory, UserFactory
 
 START = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from app.accounts.models import User
-from app.bookings.models import Booking, Payment
+from app.bookings.models import Booking
+from app.payments.models import Payment
 from app.parking.models import ParkingEvent, RetrievalScore
 from tests.hardening.test_access_matrix import ADMIN, MATRIX, OBJECT, USER, build
 
