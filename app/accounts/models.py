@@ -17,6 +17,8 @@ DEFAULT_PREFERENCES = {
     "high_contrast": False,
     "email_reminders": True,
     "monthly_report": True,
+    # A receipt by e-mail when a payment is recorded: opt in.
+    "email_receipts": False,
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from app.lots.schemas import FEATURE_LIST
 from app.platform.schemas import SingleLine, StrictBoolean, StrictSchema, UTCDateTime
 
 USERNAME = validate.Regexp(
@@ -20,13 +21,22 @@ class NotifyPreferencesSchema(StrictSchema):
     email = StrictBoolean()
 
 
+class ParkingPreferencesSchema(StrictSchema):
+    """Where the driver likes to park: allocation honours it when a matching spot is free."""
+
+    level = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=50))
+    features = FEATURE_LIST
+
+
 class PreferencesSchema(StrictSchema):
     notify = fields.Nested(NotifyPreferencesSchema)
+    parking = fields.Nested(ParkingPreferencesSchema)
     language = fields.String(validate=validate.Length(min=2, max=16))
     text_size = fields.String(validate=validate.OneOf(["small", "normal", "large", "x-large"]))
     high_contrast = StrictBoolean()
     email_reminders = StrictBoolean()
     monthly_report = StrictBoolean()
+    email_receipts = StrictBoolean()
 
 
 class RegisterSchema(StrictSchema):

@@ -71,11 +71,46 @@ def _capped(rule: PriceRule, cents: int) -> int:
     return min(cents, rule.daily_max_cents)
 
 
-def compute_cost_cents(rule: PriceRule, duration_seconds: float | int) -> int:
-    """Return the price in cents of parking for duration_seconds under rule."""
+@dataclass(frozen=True, slots=True)
+class PriceBreakdown:
+    """How a price came about: billed minutes, whole 24 h blocks (each capped) and the rest."""
+
+    billable_minutes: int
+    full_days: int
+    day_cents: int
+    remainder_minutes: int
+    remainder_cents: int
+    total_cents: int
+
+    def as_dict(self) -> dict[str, int]:
+        """The breakdown as plain values (for quotes and receipts)."""
+        return {
+            "billable_minutes": self.billable_minutes,
+            "full_days": self.full_days,
+            "day_cents": self.day_cents,
+            "remainder_minutes": self.remainder_minutes,
+            "remainder_cents": self.remainder_cents,
+            "total_cents": self.total_cents,
+        }
+
+
+def price_breakdown(rule: PriceRule, duration_seconds: float | int) -> PriceBreakdown:
+    """Return how parking for duration_seconds under rule is priced, total included."""
     minutes = billable_minutes(rule, duration_seconds)
     full_days, remainder_minutes = divmod(minutes, MINUTES_PER_DAY)
     # The cap applies per 24 h block of the billed duration, so a long stay stays proportional.
     day_cost = _capped(rule, _pro_rata_cents(rule, MINUTES_PER_DAY))
     remainder_cost = _capped(rule, _pro_rata_cents(rule, remainder_minutes))
-    return full_days * day_cost + remainder_cost
+    return PriceBreakdown(
+        billable_minutes=minutes,
+        full_days=full_days,
+        day_cents=day_cost,
+        remainder_minutes=remainder_minutes,
+        remainder_cents=remainder_cost,
+        total_cents=full_days * day_cost + remainder_cost,
+    )
+
+
+def compute_cost_cents(rule: PriceRule, duration_seconds: float | int) -> int:
+    """Return the price in cents of parking for duration_seconds under rule."""
+    return price_breakdown(rule, duration_seconds).total_cents
