@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from app.lots.schemas import FEATURE_LIST
 from app.platform.schemas import Id, PaginationQuery, SingleLine, StrictSchema, UTCDateTime
 
 BOOKING_STATUS = validate.OneOf(["active", "completed", "cancelled"])
@@ -16,6 +17,8 @@ class BookingCreateSchema(StrictSchema):
         validate=[validate.Length(min=1, max=32), SingleLine(visible=True)],
     )
     remarks = fields.String(validate=validate.Length(max=500), allow_none=True)
+    features = FEATURE_LIST
+    level = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=50))
 
 
 class IdempotencyHeaderSchema(Schema):

@@ -24,6 +24,8 @@ from sqlalchemy.exc import IntegrityError
 from app.accounts.models import User
 from app.bookings.models import Booking
 from app.bookings.pricing import PriceRule, compute_cost_cents
+from app.bookings.rows import booking_row_view, booking_rows
+from app.lots.features import mask_of
 from app.lots.models import Lot, Spot
 from app.lots.service import get_live_lot
 from app.parking.models import RetrievalScore
@@ -33,6 +35,8 @@ from app.platform.dumper import RenderedJSON
 from app.platform.errors import Conflict, InvalidTransition, NotFound
 from app.platform.extensions import db
 from app.platform.models import get_owned_or_404, utcnow
+from app.reservations import allocation
+from app.reservations.models import Reservation
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +51,11 @@ class LotFull(Conflict):
 class AlreadyParked(Conflict):
     code = "already_parked"
     message = "You already have an active booking; release it first."
+
+
+class NoMatchingSpot(Conflict):
+    code = "no_matching_spot"
+    message = "No free spot has the features and level asked for."
 
 
 class NoActiveBooking(NotFound):
@@ -115,17 +124,25 @@ def create_booking(
     lot_id: int,
     vehicle_number: str,
     remarks: str | None = None,
+    features: list[str] | None = None,
+    level: int | None = None,
     idempotency_key: str | None = None,
     render: Callable[[dict], bytes],
 ) -> BookingOutcome:
-    """Book the lowest-numbered free spot of a lot for the user. ``render`` turns the booking
-    into the response body, which an Idempotency-Key keeps for replays."""
+    """Book the lowest-numbered free spot of a lot for the user (with the features and level
+    asked for, else as the driver prefers when such a spot is free). ``render`` turns the
+    booking into the response body, which an Idempotency-Key keeps for replays."""
+    asked = {"features": sorted(features)} if features else {}
+    if level is not None:
+        asked["level"] = level
     body_hash = idempotency.request_hash(
-        {"lot_id": lot_id, "vehicle_number": vehicle_number, "remarks": remarks}
+        {"lot_id": lot_id, "vehicle_number": vehicle_number, "remarks": remarks, **asked}
     )
     # The user's row lock serialises this user's bookings: the already-parked check and the
     # Idempotency-Key lookup below see whatever a twin request committed before us.
-    db.session.execute(select(User.id).where(User.id == user_id).with_for_update()).first()
+    preferences = db.session.execute(
+        select(User.preferences).where(User.id == user_id).with_for_update()
+    ).scalar()
     if idempotency_key is not None:
         stored = idempotency.find_response(
             user_id=user_id, endpoint=BOOKING_ENDPOINT, key=idempotency_key, body_hash=body_hash
@@ -137,15 +154,10 @@ def create_booking(
     lot = get_live_lot(lot_id, share=True)
     if db.session.scalar(select(Booking.id).where(Booking.active_user_id == user_id)):
         raise AlreadyParked()
-    spot = db.session.scalar(
-        select(Spot)
-        .where(Spot.lot_id == lot.id, Spot.status == "available", Spot.is_occupied.is_(False))
-        .order_by(Spot.number)
-        .limit(1)
-        .with_for_update(skip_locked=True)
+    now = utcnow()
+    spot = allocate_walkin_spot(
+        lot_id=lot.id, features=features, level=level, preferences=preferences, now=now
     )
-    if spot is None:
-        raise LotFull()
     spot.is_occupied = True
     booking = Booking(
         user_id=user_id,
@@ -156,7 +168,7 @@ def create_booking(
         vehicle_number=vehicle_number.strip(),
         remarks=remarks,
         status="active",
-        started_at=utcnow(),
+        started_at=now,
         hourly_rate_cents=lot.hourly_rate_cents,
         billing_increment_minutes=lot.billing_increment_minutes,
         free_minutes=lot.free_minutes,
@@ -186,6 +198,67 @@ def create_booking(
     return BookingOutcome(201, body, booking.id)
 
 
+def open_reserved_booking(*, reservation: Reservation, spot: Spot, now: datetime) -> Booking:
+    """The active booking of a reservation's check-in, on ``spot`` (locked by the caller),
+    with the reservation's frozen rule. Raises ``AlreadyParked`` if the driver has a car in."""
+    if db.session.scalar(select(Booking.id).where(Booking.active_user_id == reservation.user_id)):
+        raise AlreadyParked()
+    spot.is_occupied = True
+    booking = Booking(
+        user_id=reservation.user_id,
+        lot_id=reservation.lot_id,
+        spot_id=spot.id,
+        active_spot_id=spot.id,
+        active_user_id=reservation.user_id,
+        reservation_id=reservation.id,
+        vehicle_number=reservation.vehicle_number,
+        status="active",
+        started_at=now,
+        hourly_rate_cents=reservation.hourly_rate_cents,
+        billing_increment_minutes=reservation.billing_increment_minutes,
+        free_minutes=reservation.free_minutes,
+        daily_max_cents=reservation.daily_max_cents,
+        currency=reservation.currency,
+    )
+    db.session.add(booking)
+    db.session.flush()
+    cache.invalidate(cache.LOTS, cache.ADMIN_STATS)
+    log.info(
+        "booking %s: reservation %s checked in to spot %s", booking.id, reservation.id, spot.id
+    )
+    return booking
+
+
+def allocate_walkin_spot(
+    *,
+    lot_id: int,
+    features: list[str] | None,
+    level: int | None,
+    preferences: dict | None,
+    now: datetime,
+) -> Spot:
+    """The spot a walk-in gets (locked): what was asked for (409 ``no_matching_spot``), else
+    the driver's preferred level and features when such a spot is free, else any."""
+    if features or level is not None:
+        spot = allocation.spot_for_walkin(
+            lot_id=lot_id, wanted=allocation.Wanted(mask_of(features), level), now=now
+        )
+        if spot is None:
+            if allocation.walkin_spot_exists(lot_id=lot_id, now=now):
+                raise NoMatchingSpot()
+            raise LotFull()
+        return spot
+    preferred = allocation.preferred(preferences)
+    spot = None
+    if preferred is not None:
+        spot = allocation.spot_for_walkin(lot_id=lot_id, wanted=preferred, now=now)
+    if spot is None:
+        spot = allocation.spot_for_walkin(lot_id=lot_id, wanted=allocation.Wanted(), now=now)
+    if spot is None:
+        raise LotFull()
+    return spot
+
+
 def release_booking(*, user_id: int, booking_id: int) -> dict[str, Any]:
     """End an active booking: fix duration and cost, free the spot, record one payment."""
     booking = get_owned_or_404(
@@ -206,12 +279,23 @@ def release_booking(*, user_id: int, booking_id: int) -> dict[str, Any]:
     booking.active_spot_id = None
     booking.active_user_id = None
     spot.is_occupied = False
+    if booking.reservation_id is not None:
+        # A reservation's stay is billed from its start, at least until its reserved end.
+        reservation = db.session.scalar(
+            select(Reservation).where(Reservation.id == booking.reservation_id).with_for_update()
+        )
+        billed = _elapsed_seconds(reservation.start_at, max(ended, reservation.end_at))
+        booking.cost_cents = compute_cost_cents(price_rule(booking), billed)
+        reservation.status = "completed"
+        reservation.ended_at = ended
+        reservation.cost_cents = booking.cost_cents
     payments.record_payment(
         user_id=booking.user_id,
         lot_id=booking.lot_id,
         amount_cents=booking.cost_cents,
         currency=booking.currency,
         booking_id=booking.id,
+        reservation_id=booking.reservation_id,
     )
     cache.invalidate(cache.LOTS, cache.ADMIN_STATS)
     log.info(
@@ -224,36 +308,6 @@ def release_booking(*, user_id: int, booking_id: int) -> dict[str, Any]:
 
 
 @memoize
-def _booking_rows() -> Select:
-    """Bookings with their lot's name and spot's number and level, as plain rows."""
-    bookings, lots, spots = Booking.__table__, Lot.__table__, Spot.__table__
-    return select(
-        bookings.c.id,
-        bookings.c.lot_id,
-        lots.c.name.label("lot_name"),
-        bookings.c.spot_id,
-        spots.c.number.label("spot_number"),
-        spots.c.level.label("spot_level"),
-        bookings.c.vehicle_number,
-        bookings.c.status,
-        bookings.c.started_at,
-        bookings.c.ended_at,
-        bookings.c.duration_minutes,
-        bookings.c.hourly_rate_cents,
-        bookings.c.billing_increment_minutes,
-        bookings.c.free_minutes,
-        bookings.c.daily_max_cents,
-        bookings.c.cost_cents,
-        bookings.c.currency,
-        bookings.c.remarks,
-    ).select_from(
-        bookings.join(lots, lots.c.id == bookings.c.lot_id).join(
-            spots, spots.c.id == bookings.c.spot_id
-        )
-    )
-
-
-@memoize
 def _history_statements(with_status: bool) -> tuple[Select, Select]:
     """Count and page of a user's bookings (``:uid``, ``:status``, ``:limit``, ``:offset``)."""
     bookings = Booking.__table__
@@ -262,64 +316,13 @@ def _history_statements(with_status: bool) -> tuple[Select, Select]:
         where = and_(where, bookings.c.status == bindparam("status"))
     count = select(func.count()).select_from(bookings).where(where)
     page = (
-        _booking_rows()
+        booking_rows()
         .where(where)
         .order_by(bookings.c.started_at.desc(), bookings.c.id.desc())
         .limit(bindparam("limit"))
         .offset(bindparam("offset"))
     )
     return count, page
-
-
-def booking_row_view(row: Any) -> dict[str, Any]:
-    """A booking row of :func:`_booking_rows` as the API shows it."""
-    (
-        booking_id,
-        lot_id,
-        lot_name,
-        spot_id,
-        spot_number,
-        spot_level,
-        vehicle_number,
-        status,
-        started_at,
-        ended_at,
-        duration_minutes,
-        hourly_rate_cents,
-        billing_increment_minutes,
-        free_minutes,
-        daily_max_cents,
-        cost_cents,
-        currency,
-        remarks,
-    ) = row
-    cost_so_far = None
-    if status == "active":
-        rule = PriceRule(
-            hourly_rate_cents=hourly_rate_cents,
-            billing_increment_minutes=billing_increment_minutes,
-            free_minutes=free_minutes,
-            daily_max_cents=daily_max_cents,
-        )
-        cost_so_far = compute_cost_cents(rule, _elapsed_seconds(started_at, utcnow()))
-    return {
-        "id": booking_id,
-        "lot": {"id": lot_id, "name": lot_name},
-        "spot": {"id": spot_id, "number": spot_number, "level": spot_level},
-        "vehicle_number": vehicle_number,
-        "status": status,
-        "started_at": started_at,
-        "ended_at": ended_at,
-        "duration_minutes": duration_minutes,
-        "hourly_rate_cents": hourly_rate_cents,
-        "billing_increment_minutes": billing_increment_minutes,
-        "free_minutes": free_minutes,
-        "daily_max_cents": daily_max_cents,
-        "cost_cents": cost_cents,
-        "cost_so_far_cents": cost_so_far,
-        "currency": currency,
-        "remarks": remarks,
-    }
 
 
 def list_bookings(*, user_id: int, page: int, per_page: int, status: str | None = None) -> dict:
@@ -344,7 +347,7 @@ def get_booking(*, user_id: int, booking_id: int) -> dict[str, Any]:
     """One of the user's bookings (another user's is a 404)."""
     bookings = Booking.__table__
     row = db.session.execute(
-        _booking_rows().where(bookings.c.id == booking_id, bookings.c.user_id == user_id)
+        booking_rows().where(bookings.c.id == booking_id, bookings.c.user_id == user_id)
     ).first()
     if row is None:
         raise booking_not_found()
@@ -354,7 +357,7 @@ def get_booking(*, user_id: int, booking_id: int) -> dict[str, Any]:
 def active_booking(*, user_id: int) -> dict[str, Any] | None:
     """The user's active booking, or None."""
     row = db.session.execute(
-        _booking_rows().where(Booking.__table__.c.active_user_id == user_id)
+        booking_rows().where(Booking.__table__.c.active_user_id == user_id)
     ).first()
     return booking_row_view(row) if row else None
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import aliased
 
 from app.accounts.models import User
 from app.bookings.models import Booking
+from app.lots.features import mask_of, names_of
 from app.lots.models import Lot, Spot
 from app.lots.service import LotInUse, get_live_lot, lot_view, lots_with_counts, search_filter
 from app.platform import cache
@@ -18,6 +19,7 @@ from app.platform.errors import NotFound, ValidationFailed
 from app.platform.extensions import db
 from app.platform.models import utcnow
 from app.platform.pagination import paginate
+from app.reservations import service as reservations
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +33,7 @@ def admin_list_lots(*, page: int, per_page: int, q: str | None = None) -> dict:
     if q:
         stmt = search_filter(stmt, q)
     result = paginate(stmt.order_by(Lot.id), page=page, per_page=per_page, scalars=False)
-    result["items"] = [lot_view(*row) for row in result["items"]]
+    result["items"] = [lot_view(row) for row in result["items"]]
     return result
 
 
@@ -41,8 +43,12 @@ def _level_for(number: int, total: int, levels: int) -> int:
     return min(levels, (number - 1) // per_level + 1)
 
 
-def create_lot(*, total_spots: int, **fields: Any) -> Lot:
-    """Admin: create a lot and its spots numbered 1..N (spread over its levels)."""
+def create_lot(
+    *, total_spots: int, features_by_spot: dict[str, list[str]] | None = None, **fields: Any
+) -> Lot:
+    """Admin: create a lot and its spots numbered 1..N (spread over its levels), with the
+    features given per spot number."""
+    features = {int(number): mask_of(names) for number, names in (features_by_spot or {}).items()}
     lot = Lot(**fields)
     db.session.add(lot)
     db.session.flush()
@@ -54,6 +60,7 @@ def create_lot(*, total_spots: int, **fields: Any) -> Lot:
             level=_level_for(number, total_spots, levels),
             status="available",
             is_occupied=False,
+            feature_mask=features.get(number, 0),
         )
         for number in range(1, total_spots + 1)
     )
@@ -167,14 +174,16 @@ def spot_view(spot: Spot, booking: Booking | None, username: str | None) -> dict
         "lot_id": spot.lot_id,
         "number": spot.number,
         "level": spot.level,
+        "features": names_of(spot.feature_mask),
         "status": status,
         "is_occupied": spot.is_occupied,
         "current_booking": current,
     }
 
 
-def set_spot_status(*, spot_id: int, status: str) -> dict:
-    """Admin: take a spot out of service or back (a car already there stays until release)."""
+def update_spot(*, spot_id: int, changes: dict[str, Any]) -> dict:
+    """Admin: take a spot out of service or back (a car already there stays until release);
+    set its features and level. Reservations the spot can no longer serve move elsewhere."""
     spot = db.session.scalar(
         select(Spot)
         .join(Lot, Lot.id == Spot.lot_id)
@@ -183,8 +192,14 @@ def set_spot_status(*, spot_id: int, status: str) -> dict:
     )
     if spot is None:
         raise NotFound("No such spot.", code="spot_not_found")
-    spot.status = status
+    if "status" in changes:
+        spot.status = changes["status"]
+    if "features" in changes:
+        spot.feature_mask = mask_of(changes["features"])
+    if "level" in changes:
+        spot.level = changes["level"]
     db.session.flush()
+    reservations.rehome_reservations_of_spot(spot_id=spot.id)
     cache.invalidate(cache.LOTS, cache.ADMIN_STATS)
     row = db.session.execute(
         select(Booking, User.username)

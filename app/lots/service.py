@@ -10,6 +10,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import Select, bindparam, case, func, or_, select
 
+from app.lots.features import FEATURE_BITS, FEATURES
 from app.lots.models import Lot, Spot
 from app.parking.geo import bounding_box, haversine_m
 from app.platform import cache
@@ -31,17 +32,30 @@ def lot_not_found() -> NotFound:
     return NotFound("No such parking lot.", code="lot_not_found")
 
 
+FREE_FEATURE_COUNTS = tuple(f"free_{name}" for name in FEATURES)
+
+
 def _count_columns(spots: Any) -> list:
-    """Per lot: total (not removed), free, occupied, out of service."""
+    """Per lot: total (not removed), free, occupied, out of service, free per feature."""
     live = spots.c.status != "removed"
+    free = (spots.c.status == "available") & spots.c.is_occupied.is_(False)
     return [
         func.sum(case((live, 1), else_=0)).label("total"),
-        func.sum(
-            case(((spots.c.status == "available") & spots.c.is_occupied.is_(False), 1), else_=0)
-        ).label("free"),
+        func.sum(case((free, 1), else_=0)).label("free"),
         func.sum(case((live & spots.c.is_occupied.is_(True), 1), else_=0)).label("occupied"),
         func.sum(case((spots.c.status == "out_of_service", 1), else_=0)).label("out_of_service"),
+        *[
+            func.sum(
+                case((free & (spots.c.feature_mask.op("&")(FEATURE_BITS[name]) != 0), 1), else_=0)
+            ).label(f"free_{name}")
+            for name in FEATURES
+        ],
     ]
+
+
+def free_by_feature(row: Any) -> dict[str, int]:
+    """The free-per-feature counts of a counted row."""
+    return {name: int(getattr(row, f"free_{name}") or 0) for name in FEATURES}
 
 
 def spot_counts():
@@ -61,6 +75,7 @@ def lots_with_counts() -> tuple[Select, Any]:
             func.coalesce(counts.c.total, 0).label("total"),
             func.coalesce(counts.c.occupied, 0).label("occupied"),
             func.coalesce(counts.c.out_of_service, 0).label("out_of_service"),
+            *[func.coalesce(counts.c[name], 0).label(name) for name in FREE_FEATURE_COUNTS],
         )
         .outerjoin(counts, counts.c.lot_id == Lot.id)
         .where(Lot.deleted_at.is_(None))
@@ -80,6 +95,7 @@ DRIVER_COLUMNS = (
     "billing_increment_minutes",
     "free_minutes",
     "daily_max_cents",
+    "cancellation_fee_cents",
 )
 
 
@@ -90,6 +106,7 @@ def _lot_detail(driver: bool = False) -> Select:
     ``driver``: only what a driver sees (no timestamps, free and total counts only)."""
     lots, spots = Lot.__table__, Spot.__table__
     names = ("free", "total") if driver else ("free", "total", "occupied", "out_of_service")
+    names += FREE_FEATURE_COUNTS
     counts = (
         select(spots.c.lot_id, *[c for c in _count_columns(spots) if c.name in names])
         .where(spots.c.lot_id == bindparam("lot_id"))
@@ -111,12 +128,15 @@ def pricing_of(lot: Lot) -> dict[str, Any]:
         "billing_increment_minutes": lot.billing_increment_minutes,
         "free_minutes": lot.free_minutes,
         "daily_max_cents": lot.daily_max_cents,
+        "cancellation_fee_cents": lot.cancellation_fee_cents,
         "currency": current_app.config["CURRENCY"],
     }
 
 
-def lot_view(lot: Any, free: int, total: int, occupied: int = 0, out_of_service: int = 0) -> dict:
-    """A lot with its counts, as a plain dict (cacheable)."""
+def lot_view(row: Any) -> dict:
+    """A lot with its counts (a row of ``lots_with_counts`` or of ``_lot_detail``), as a plain
+    dict (cacheable)."""
+    lot = row[0] if isinstance(row[0], Lot) else row
     return {
         "id": lot.id,
         "name": lot.name,
@@ -125,11 +145,13 @@ def lot_view(lot: Any, free: int, total: int, occupied: int = 0, out_of_service:
         "latitude": lot.latitude,
         "longitude": lot.longitude,
         "levels": lot.levels,
-        "free_spots": int(free),
-        "total_spots": int(total),
-        "occupied_spots": int(occupied),
-        "out_of_service_spots": int(out_of_service),
+        "free_spots": int(row.free),
+        "total_spots": int(row.total),
+        "occupied_spots": int(row.occupied),
+        "out_of_service_spots": int(row.out_of_service),
+        "free_by_feature": free_by_feature(row),
         "pricing": pricing_of(lot),
+        "timezone": lot.timezone,
         "created_at": lot.created_at,
         "updated_at": lot.updated_at,
     }
@@ -181,7 +203,7 @@ def _list_lots(*, page, per_page, q, pin_code, available, near, radius_km) -> di
         result = paginate(
             stmt.order_by(Lot.name, Lot.id), page=page, per_page=per_page, scalars=False
         )
-        result["items"] = [lot_view(*row) for row in result["items"]]
+        result["items"] = [lot_view(row) for row in result["items"]]
         return result
     lat, lng = near
     radius = radius_km or DEFAULT_RADIUS_KM
@@ -195,7 +217,7 @@ def _list_lots(*, page, per_page, q, pin_code, available, near, radius_km) -> di
     for row in db.session.execute(stmt):
         distance = haversine_m(lat, lng, row[0].latitude, row[0].longitude)
         if distance <= radius * 1000:
-            view = lot_view(*row)
+            view = lot_view(row)
             view["distance_m"] = round(distance, 1)
             nearby.append(view)
     nearby.sort(key=lambda item: (item["distance_m"], item["id"]))
@@ -211,10 +233,10 @@ def _list_lots(*, page, per_page, q, pin_code, available, near, radius_km) -> di
 
 def get_lot_view(*, lot_id: int) -> dict:
     """One lot (not deleted) with its counts and pricing, or 404."""
-    row = db.session.connection().execute(_lot_detail(), {"lot_id": lot_id}).first()
+    row = db.session.execute(_lot_detail(), {"lot_id": lot_id}).first()
     if row is None:
         raise lot_not_found()
-    return lot_view(row, row.free, row.total, row.occupied, row.out_of_service)
+    return lot_view(row)
 
 
 def driver_lot_view(*, lot_id: int) -> dict:
@@ -222,9 +244,9 @@ def driver_lot_view(*, lot_id: int) -> dict:
     row = db.session.connection().execute(_lot_detail(True), {"lot_id": lot_id}).first()
     if row is None:
         raise lot_not_found()
-    (id_, name, address, pin_code, lat, lng, levels, rate, increment, free_min, daily_max) = row[
-        :11
-    ]
+    (id_, name, address, pin_code, lat, lng, levels, rate, increment, free_min, daily_max, fee) = (
+        row[:12]
+    )
     return {
         "id": id_,
         "name": name,
@@ -235,11 +257,13 @@ def driver_lot_view(*, lot_id: int) -> dict:
         "levels": levels,
         "free_spots": int(row.free),
         "total_spots": int(row.total),
+        "free_by_feature": free_by_feature(row),
         "pricing": {
             "hourly_rate_cents": rate,
             "billing_increment_minutes": increment,
             "free_minutes": free_min,
             "daily_max_cents": daily_max,
+            "cancellation_fee_cents": fee,
             "currency": current_app.config["CURRENCY"],
         },
     }

@@ -53,7 +53,14 @@ def test_list_shows_free_and_total_counts_and_pricing(client, user, auth):
         "billing_increment_minutes": 60,
         "free_minutes": 15,
         "daily_max_cents": 2000,
+        "cancellation_fee_cents": 0,
         "currency": "USD",
+    }
+    assert item["free_by_feature"] == {
+        "accessible": 0,
+        "ev_charging": 0,
+        "covered": 0,
+        "near_exit": 0,
     }
     assert "distance_m" not in item
 
