@@ -193,6 +193,9 @@ class Config:
         # spots reserved within the horizon when they can.
         self.RESERVATION_EARLY_MINUTES = env_int("RESERVATION_EARLY_MINUTES", 30)
         self.RESERVATION_GRACE_MINUTES = env_int("RESERVATION_GRACE_MINUTES", 20)
+        # Reservations starting within this time must have a spot free of other cars (moved if
+        # not); longer than the check-in window, so a driver is told before arriving.
+        self.RESERVATION_SETTLE_MINUTES = env_int("RESERVATION_SETTLE_MINUTES", 45)
         self.CANCELLATION_FREE_HOURS = env_int("CANCELLATION_FREE_HOURS", 2)
         self.WALKIN_HORIZON_HOURS = env_int("WALKIN_HORIZON_HOURS", 4)
         self.RESERVATION_MAX_DAYS_AHEAD = env_int("RESERVATION_MAX_DAYS_AHEAD", 30)

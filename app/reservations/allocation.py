@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 
+from app.bookings.models import Booking
 from app.lots.features import mask_of
 from app.lots.models import Spot
 from app.platform.extensions import db
@@ -43,8 +44,12 @@ class Wanted:
 
 
 def lead() -> timedelta:
-    """How long before its start a reservation's spot must be free of other cars."""
-    return timedelta(minutes=current_app.config["RESERVATION_EARLY_MINUTES"])
+    """How long before its start a reservation's spot must be free of other cars: before
+    check-in opens, so a driver whose spot is blocked is told before arriving."""
+    config = current_app.config
+    return timedelta(
+        minutes=max(config["RESERVATION_SETTLE_MINUTES"], config["RESERVATION_EARLY_MINUTES"])
+    )
 
 
 def grace() -> timedelta:
@@ -73,6 +78,22 @@ def overlapping(
     if exclude_id is not None:
         cond = and_(cond, Reservation.id != exclude_id)
     return exists().where(cond)
+
+
+def empty_by(start: datetime, now: datetime) -> ColumnElement[bool]:
+    """The outer spot is empty, or its car is a checked-in reservation due to leave by
+    ``start`` (and not overstaying yet): a walk-in's stay is open-ended, so it never is."""
+    leaving = (
+        select(Booking.id)
+        .join(Reservation, Reservation.id == Booking.reservation_id)
+        .where(
+            Booking.active_spot_id == Spot.id,
+            Reservation.end_at <= start,
+            Reservation.end_at > now,
+        )
+        .exists()
+    )
+    return or_(Spot.is_occupied.is_(False), leaving)
 
 
 def _matching(lot_id: int, wanted: Wanted) -> list[ColumnElement[bool]]:
@@ -104,7 +125,9 @@ def spot_serves(
     if wanted.level is not None and spot.level != wanted.level:
         return False
     if spot.is_occupied and not occupied_ok:
-        return False
+        empty = db.session.scalar(select(Spot.id).where(Spot.id == spot.id, empty_by(start, now)))
+        if empty is None:
+            return False
     clash = db.session.scalar(
         select(Reservation.id)
         .where(
@@ -134,7 +157,7 @@ def spot_for_interval(
     occupied_ok = start >= now + lead()
     conds = _matching(lot_id, wanted)
     if not occupied_ok:
-        conds.append(Spot.is_occupied.is_(False))
+        conds.append(empty_by(start, now))
     candidates = db.session.scalars(
         select(Spot.id)
         .where(*conds, ~overlapping(now, start, end, exclude_id=exclude_id))

@@ -127,5 +127,5 @@ class ReservationQuerySchema(PaginationQuery):
 
 
 class AdminReservationQuerySchema(ReservationQuerySchema):
-    lot_id = Id()
-    user_id = Id()
+    lot_id = Id(strict=False)
+    user_id = Id(strict=False)

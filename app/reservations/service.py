@@ -281,7 +281,9 @@ def check_in(*, user_id: int, reservation_id: int) -> dict[str, Any]:
     reservation = _own(user_id, reservation_id)
     now = utcnow()
     _require(reservation, now, "confirmed")
-    opens = reservation.start_at - allocation.lead()
+    opens = reservation.start_at - timedelta(
+        minutes=current_app.config["RESERVATION_EARLY_MINUTES"]
+    )
     if now < opens:
         raise CheckInNotOpen(f"Check-in opens at {opens.isoformat()}.")
     if now >= reservation.end_at:

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from app.accounts.models import User
 from app.bookings.models import Booking
-from app.payments.models import Payment
 from app.parking.models import ParkingEvent, RetrievalScore
+from app.payments.models import Payment
 from tests.hardening.test_access_matrix import ADMIN, MATRIX, OBJECT, USER, build
 
 PROBE = {
