@@ -196,6 +196,9 @@ class Config:
         # Reservations starting within this time must have a spot free of other cars (moved if
         # not); longer than the check-in window, so a driver is told before arriving.
         self.RESERVATION_SETTLE_MINUTES = env_int("RESERVATION_SETTLE_MINUTES", 45)
+        # A car due to leave less than this before the next reservation's start counts as in
+        # the way: the next driver is moved (or told) before arriving, not at the gate.
+        self.RESERVATION_TURNOVER_MINUTES = env_int("RESERVATION_TURNOVER_MINUTES", 15)
         self.CANCELLATION_FREE_HOURS = env_int("CANCELLATION_FREE_HOURS", 2)
         self.WALKIN_HORIZON_HOURS = env_int("WALKIN_HORIZON_HOURS", 4)
         self.RESERVATION_MAX_DAYS_AHEAD = env_int("RESERVATION_MAX_DAYS_AHEAD", 30)

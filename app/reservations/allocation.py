@@ -81,14 +81,17 @@ def overlapping(
 
 
 def empty_by(start: datetime, now: datetime) -> ColumnElement[bool]:
-    """The outer spot is empty, or its car is a checked-in reservation due to leave by
-    ``start`` (and not overstaying yet): a walk-in's stay is open-ended, so it never is."""
+    """The outer spot is empty, or its car is a checked-in reservation due to leave at least
+    ``RESERVATION_TURNOVER_MINUTES`` before ``start`` (and not overstaying yet): a walk-in's
+    stay is open-ended, so it never is. The turnover means an overstay is noticed, and the
+    next driver told, before that driver's start."""
+    turnover = timedelta(minutes=current_app.config["RESERVATION_TURNOVER_MINUTES"])
     leaving = (
         select(Booking.id)
         .join(Reservation, Reservation.id == Booking.reservation_id)
         .where(
             Booking.active_spot_id == Spot.id,
-            Reservation.end_at <= start,
+            Reservation.end_at <= start - turnover,
             Reservation.end_at > now,
         )
         .exists()
