@@ -349,20 +349,20 @@ def receipt_key(payment_id: int) -> str:
 
 def send_receipt_email(*, payment_id: int) -> bool:
     """E-mail the receipt PDF to the payer once, if they (still) want receipts by e-mail."""
-    row = db.session.execute(
+    user = db.session.execute(
         select(User).join(Payment, Payment.user_id == User.id).where(Payment.id == payment_id)
     ).scalar_one_or_none()
-    if row is None or not row.is_active or not wants(row.preferences, "email_receipts"):
+    if user is None or not user.is_active or not wants(user.preferences, "email_receipts"):
         return False
     receipt = build_receipt(payment_id=payment_id)
     context = {
-        "name": row.full_name or row.username,
+        "name": user.full_name or user.username,
         "receipt": receipt,
         "rows": receipt_rows(receipt),
     }
     return send_email(
         dedupe_key=receipt_key(payment_id),
-        to=row.email,
+        to=user.email,
         subject=f"Your receipt {receipt.number} from {receipt.operator_name}",
         text=render_template("email/receipt.txt", **context),
         html=render_template("email/receipt.html", **context),
