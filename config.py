@@ -328,6 +328,14 @@ def engine_options(database_url: str) -> dict:
 
 def validate_config(settings: dict) -> None:
     """Refuse to run production with unsafe settings; the message names the variable."""
+    # Lazy: the app package imports this module, so its providers are importable only by now.
+    from app.payments.providers import PROVIDERS
+
+    provider = settings.get("PAYMENT_PROVIDER") or "manual"
+    if provider not in PROVIDERS:
+        raise ConfigError(
+            f"PAYMENT_PROVIDER must be one of {', '.join(sorted(PROVIDERS))}, not {provider!r}"
+        )
     if settings.get("APP_ENV") != "production":
         return
     for name in ("SECRET_KEY", "JWT_SECRET_KEY"):

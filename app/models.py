@@ -1,6 +1,7 @@
 """All models, imported here so that migrations and the app see the whole schema."""
 
 from app.accounts.models import AuthSession, User
+from app.admin.models import AdminAudit
 from app.bookings.models import Booking
 from app.circle.models import Alert, CircleAudit, CircleMembership
 from app.devices.models import Device
@@ -20,6 +21,7 @@ from app.reservations.models import Reservation
 from app.uploads.models import Upload
 
 __all__ = [
+    "AdminAudit",
     "Alert",
     "AssistRequest",
     "AuthSession",

@@ -183,12 +183,23 @@ class LotStatsSchema(Schema):
     occupied_spots = fields.Integer(required=True)
     free_spots = fields.Integer(required=True)
     occupancy_percent = fields.Float(required=True)
-    revenue_today_cents = fields.Integer(required=True)
-    revenue_month_cents = fields.Integer(required=True)
+    revenue_today_cents = fields.Integer(
+        required=True, metadata={"description": "Paid payments, by when they were paid."}
+    )
+    revenue_month_cents = fields.Integer(
+        required=True, metadata={"description": "Paid payments, by when they were paid."}
+    )
+    upcoming_reservations = fields.Integer(
+        required=True, metadata={"description": "Confirmed reservations still to start."}
+    )
+    no_shows_month = fields.Integer(
+        required=True, metadata={"description": "Reservations of this month marked no-show."}
+    )
 
 
 class AdminStatsSchema(Schema):
-    """Occupancy, revenue (today and this month in the configured time zone), users."""
+    """Occupancy, revenue from paid payments (today and this month in the configured time
+    zone), users."""
 
     lots = fields.Integer(required=True)
     spots = fields.Integer(required=True)
@@ -222,3 +233,23 @@ class ActivitySchema(Schema):
 
 class ActivityListSchema(Schema):
     items = fields.List(fields.Nested(ActivitySchema), required=True)
+
+
+class AuditQuerySchema(PaginationQuery):
+    actor_id = Id(strict=False)
+    action = fields.String(validate=validate.Length(min=1, max=64))
+    target_type = fields.String(validate=validate.Length(min=1, max=32))
+    created_from = UTCDateTime(data_key="from", metadata={"description": "At or after."})
+    created_to = UTCDateTime(data_key="to", metadata={"description": "Before."})
+
+
+class AuditEntrySchema(Schema):
+    """One admin action: who, what, on which target, when, and its details."""
+
+    id = fields.Integer(required=True)
+    actor = fields.Nested(UserRefSchema, required=True)
+    action = fields.String(required=True, metadata={"example": "payment.refund"})
+    target_type = fields.String(required=True, metadata={"example": "payment"})
+    target_id = fields.Integer(required=True)
+    detail = fields.Dict(keys=fields.String(), required=True)
+    created_at = UTCDateTime(required=True)

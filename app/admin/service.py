@@ -11,6 +11,7 @@ from sqlalchemy import case, func, or_, select
 
 from app.accounts import service as users
 from app.accounts.models import User
+from app.admin.models import AdminAudit
 from app.bookings.models import Booking
 from app.bookings.service import booking_view
 from app.lots.models import Lot, Spot
@@ -22,8 +23,7 @@ from app.platform.errors import Conflict, NotFound
 from app.platform.extensions import db
 from app.platform.models import utcnow
 from app.platform.pagination import paginate
-
-COUNTED_PAYMENTS = ("pending", "paid")
+from app.reservations.models import Reservation
 
 
 def _user_view(user: User, booking_count: int, active_booking_id: int | None) -> dict[str, Any]:
@@ -145,28 +145,59 @@ def _percent(part: int, whole: int) -> float:
 
 
 def stats() -> cache.Cached:
-    """Admin dashboard (cached briefly; invalidated by bookings, releases and lot changes)."""
+    """Admin dashboard (cached briefly; invalidated by bookings, releases, lot changes and
+    payments changing state)."""
     return cache.Cached(cache.ADMIN_STATS, {}, compute_stats, timeout=30)
 
 
-def compute_stats() -> dict[str, Any]:
-    """Occupancy, revenue today and this month (configured time zone), users, per-lot figures."""
-    now = utcnow()
-    zone = current_app.config["TIMEZONE"]
-    day_start, month_start = local_periods(now, zone)
-    counts = spot_counts()
-    revenue = (
+def _paid_revenue(day_start: datetime, month_start: datetime):
+    """Per lot: money taken (paid payments, by when they were paid) today and this month.
+    Range on ``ix_payments_status_paid``: only this month's paid rows are read."""
+    return (
         select(
             Payment.lot_id.label("lot_id"),
-            func.sum(case((Payment.created_at >= day_start, Payment.amount_cents), else_=0)).label(
+            func.sum(case((Payment.paid_at >= day_start, Payment.amount_cents), else_=0)).label(
                 "today"
             ),
             func.sum(Payment.amount_cents).label("month"),
         )
-        .where(Payment.created_at >= month_start, Payment.status.in_(COUNTED_PAYMENTS))
+        .where(Payment.status == "paid", Payment.paid_at >= month_start)
         .group_by(Payment.lot_id)
         .subquery()
     )
+
+
+def _reservation_counts(now: datetime, month_start: datetime):
+    """Per lot: confirmed reservations still to start, and no-shows of reservations that were
+    to start this month. Each a range on ``ix_reservations_status_start``."""
+    upcoming = (
+        select(Reservation.lot_id.label("lot_id"), func.count().label("upcoming"))
+        .where(Reservation.status == "confirmed", Reservation.start_at >= now)
+        .group_by(Reservation.lot_id)
+        .subquery()
+    )
+    no_shows = (
+        select(Reservation.lot_id.label("lot_id"), func.count().label("no_shows"))
+        .where(
+            Reservation.status == "no_show",
+            Reservation.start_at >= month_start,
+            Reservation.start_at < now,
+        )
+        .group_by(Reservation.lot_id)
+        .subquery()
+    )
+    return upcoming, no_shows
+
+
+def compute_stats() -> dict[str, Any]:
+    """Occupancy, revenue from paid payments today and this month (configured time zone), users,
+    and per lot: occupancy, paid revenue, upcoming reservations and this month's no-shows."""
+    now = utcnow()
+    zone = current_app.config["TIMEZONE"]
+    day_start, month_start = local_periods(now, zone)
+    counts = spot_counts()
+    revenue = _paid_revenue(day_start, month_start)
+    upcoming, no_shows = _reservation_counts(now, month_start)
     rows = db.session.execute(
         select(
             Lot.id,
@@ -176,9 +207,13 @@ def compute_stats() -> dict[str, Any]:
             func.coalesce(counts.c.free, 0),
             func.coalesce(revenue.c.today, 0),
             func.coalesce(revenue.c.month, 0),
+            func.coalesce(upcoming.c.upcoming, 0),
+            func.coalesce(no_shows.c.no_shows, 0),
         )
         .outerjoin(counts, counts.c.lot_id == Lot.id)
         .outerjoin(revenue, revenue.c.lot_id == Lot.id)
+        .outerjoin(upcoming, upcoming.c.lot_id == Lot.id)
+        .outerjoin(no_shows, no_shows.c.lot_id == Lot.id)
         .where(Lot.deleted_at.is_(None))
         .order_by(Lot.id)
     ).all()
@@ -192,18 +227,20 @@ def compute_stats() -> dict[str, Any]:
             "occupancy_percent": _percent(int(occupied), int(total)),
             "revenue_today_cents": int(today),
             "revenue_month_cents": int(month),
+            "upcoming_reservations": int(coming),
+            "no_shows_month": int(missed),
         }
-        for lot_id, name, total, occupied, free, today, month in rows
+        for lot_id, name, total, occupied, free, today, month, coming, missed in rows
     ]
     # Revenue of all lots, deleted ones included: money taken does not vanish with a lot.
     today_total, month_total = db.session.execute(
         select(
             func.coalesce(
-                func.sum(case((Payment.created_at >= day_start, Payment.amount_cents), else_=0)),
+                func.sum(case((Payment.paid_at >= day_start, Payment.amount_cents), else_=0)),
                 0,
             ),
             func.coalesce(func.sum(Payment.amount_cents), 0),
-        ).where(Payment.created_at >= month_start, Payment.status.in_(COUNTED_PAYMENTS))
+        ).where(Payment.status == "paid", Payment.paid_at >= month_start)
     ).one()
     user_total, user_active = db.session.execute(
         select(func.count(User.id), func.coalesce(func.sum(case((User.is_active, 1), else_=0)), 0))
@@ -227,6 +264,45 @@ def compute_stats() -> dict[str, Any]:
         "per_lot": per_lot,
         "generated_at": now,
     }
+
+
+def list_audit(
+    *,
+    page: int,
+    per_page: int,
+    actor_id: int | None = None,
+    action: str | None = None,
+    target_type: str | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+) -> dict[str, Any]:
+    """Admin: every admin action, newest first (by actor, action, target type, time)."""
+    stmt = select(AdminAudit, User.username).join(User, User.id == AdminAudit.actor_id)
+    if actor_id is not None:
+        stmt = stmt.where(AdminAudit.actor_id == actor_id)
+    if action is not None:
+        stmt = stmt.where(AdminAudit.action == action)
+    if target_type is not None:
+        stmt = stmt.where(AdminAudit.target_type == target_type)
+    if created_from is not None:
+        stmt = stmt.where(AdminAudit.created_at >= created_from)
+    if created_to is not None:
+        stmt = stmt.where(AdminAudit.created_at < created_to)
+    stmt = stmt.order_by(AdminAudit.created_at.desc(), AdminAudit.id.desc())
+    result = paginate(stmt, page=page, per_page=per_page, scalars=False)
+    result["items"] = [
+        {
+            "id": entry.id,
+            "actor": {"id": entry.actor_id, "username": username},
+            "action": entry.action,
+            "target_type": entry.target_type,
+            "target_id": entry.target_id,
+            "detail": entry.detail or {},
+            "created_at": entry.created_at,
+        }
+        for entry, username in result["items"]
+    ]
+    return result
 
 
 def activity(*, limit: int) -> dict[str, Any]:

@@ -17,6 +17,8 @@ from app.admin.schemas import (
     AdminUserQuerySchema,
     AdminUserSchema,
     AdminUserUpdateSchema,
+    AuditEntrySchema,
+    AuditQuerySchema,
     LotCreateSchema,
     LotUpdateSchema,
     SpotUpdateSchema,
@@ -139,7 +141,7 @@ class AdminStats(MethodView):
     @protected(blp, role="admin")
     @blp.response(200, AdminStatsSchema)
     def get(self):
-        """Occupancy, revenue today and this month, users, active bookings, per lot."""
+        """Occupancy, paid revenue today and this month, users, active bookings, per lot."""
         return admin.stats()
 
 
@@ -151,3 +153,13 @@ class AdminActivity(MethodView):
     def get(self, query):
         """The newest bookings, releases and registrations (`?limit=`)."""
         return admin.activity(**query)
+
+
+@blp.route("/admin/audit")
+class AdminAuditLog(MethodView):
+    @protected(blp, 422, role="admin")
+    @blp.arguments(AuditQuerySchema, location="query")
+    @blp.response(200, page_of(AuditEntrySchema))
+    def get(self, query):
+        """Every admin action, newest first (`?actor_id=&action=&target_type=&from=&to=`)."""
+        return admin.list_audit(**query)

@@ -27,6 +27,8 @@ class Payment(db.Model):
         sa.Index("ix_payments_created", "created_at"),
         sa.Index("ix_payments_user_created", "user_id", "created_at"),
         sa.Index("ix_payments_lot_status_created", "lot_id", "status", "created_at"),
+        # Revenue is money taken: paid payments by when they were paid (admin stats).
+        sa.Index("ix_payments_status_paid", "status", "paid_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -3,11 +3,36 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
+from typing import Any
 
+from flask import current_app, render_template
+from sqlalchemy import Select, select
+
+from app.accounts.models import User, wants
+from app.admin.models import AdminAudit
+from app.bookings.models import Booking
+from app.bookings.pricing import PriceRule, price_breakdown
+from app.lots.models import Lot
 from app.payments.models import Payment
+from app.payments.providers import current_provider
+from app.payments.receipts import Receipt, receipt_number, receipt_rows, render_receipt_pdf
+from app.platform import cache
+from app.platform.errors import InvalidTransition, NotFound
 from app.platform.extensions import db
+from app.platform.mail import send_email
+from app.platform.models import utcnow
+from app.platform.pagination import paginate
+from app.platform.queue import enqueue
+from app.reservations.models import Reservation
 
 log = logging.getLogger(__name__)
+
+RECEIPT_TASK = "payments.email_receipt"
+
+
+def payment_not_found() -> NotFound:
+    return NotFound("No such payment.", code="payment_not_found")
 
 
 def record_payment(
@@ -21,6 +46,7 @@ def record_payment(
     reservation_id: int | None = None,
 ) -> Payment:
     """Record one charge (``pending`` until the provider or an admin marks it paid)."""
+    provider = current_provider()
     payment = Payment(
         user_id=user_id,
         lot_id=lot_id,
@@ -30,10 +56,317 @@ def record_payment(
         booking_id=booking_id,
         reservation_id=reservation_id,
         status="pending",
+        provider=provider.name,
     )
     db.session.add(payment)
     db.session.flush()
+    charge = provider.charge(payment_id=payment.id, amount_cents=amount_cents, currency=currency)
+    payment.status, payment.provider_reference = charge.status, charge.reference
+    if charge.status == "paid":
+        payment.paid_at = utcnow()
+    preferences = db.session.scalar(select(User.preferences).where(User.id == user_id))
+    if wants(preferences, "email_receipts"):
+        enqueue(RECEIPT_TASK, payment.id)
+    cache.invalidate(cache.ADMIN_STATS)
     log.info(
         "payment %s: %s %s (%s) for user %s", payment.id, amount_cents, currency, kind, user_id
     )
     return payment
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def _payment_rows() -> Select:
+    return (
+        select(Payment, Lot.name, User.username)
+        .join(Lot, Lot.id == Payment.lot_id)
+        .join(User, User.id == Payment.user_id)
+    )
+
+
+def payment_view(payment: Payment, lot_name: str) -> dict[str, Any]:
+    """A payment as its owner sees it."""
+    return {
+        "id": payment.id,
+        "amount_cents": payment.amount_cents,
+        "currency": payment.currency,
+        "status": payment.status,
+        "kind": payment.kind,
+        "booking_id": payment.booking_id,
+        "reservation_id": payment.reservation_id,
+        "lot": {"id": payment.lot_id, "name": lot_name},
+        "created_at": payment.created_at,
+        "paid_at": payment.paid_at,
+        "refunded_at": payment.refunded_at,
+        "receipt_number": receipt_number(payment.id),
+    }
+
+
+def admin_payment_view(payment: Payment, lot_name: str, username: str) -> dict[str, Any]:
+    """A payment as the operator sees it: also whose, the provider and the refund reason."""
+    return {
+        **payment_view(payment, lot_name),
+        "user": {"id": payment.user_id, "username": username},
+        "provider": payment.provider,
+        "provider_reference": payment.provider_reference,
+        "refund_reason": payment.refund_reason,
+    }
+
+
+def _newest_first(stmt: Select) -> Select:
+    return stmt.order_by(Payment.created_at.desc(), Payment.id.desc())
+
+
+def list_payments(
+    *, user_id: int, page: int, per_page: int, status: str | None = None, kind: str | None = None
+) -> dict[str, Any]:
+    """The user's payments, newest first (``status``, ``kind`` filters)."""
+    stmt = _payment_rows().where(Payment.user_id == user_id)
+    if status is not None:
+        stmt = stmt.where(Payment.status == status)
+    if kind is not None:
+        stmt = stmt.where(Payment.kind == kind)
+    result = paginate(_newest_first(stmt), page=page, per_page=per_page, scalars=False)
+    result["items"] = [payment_view(payment, lot) for payment, lot, _ in result["items"]]
+    return result
+
+
+def _owned_row(user_id: int, payment_id: int):
+    row = db.session.execute(
+        _payment_rows().where(Payment.id == payment_id, Payment.user_id == user_id)
+    ).first()
+    if row is None:
+        raise payment_not_found()
+    return row
+
+
+def get_payment(*, user_id: int, payment_id: int) -> dict[str, Any]:
+    """One of the user's payments (another user's is a 404)."""
+    payment, lot_name, _ = _owned_row(user_id, payment_id)
+    return payment_view(payment, lot_name)
+
+
+def admin_list_payments(
+    *,
+    page: int,
+    per_page: int,
+    lot_id: int | None = None,
+    status: str | None = None,
+    kind: str | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+) -> dict[str, Any]:
+    """Admin: every payment, newest first, by lot, status, kind and creation time [from, to)."""
+    stmt = _payment_rows()
+    if lot_id is not None:
+        stmt = stmt.where(Payment.lot_id == lot_id)
+    if status is not None:
+        stmt = stmt.where(Payment.status == status)
+    if kind is not None:
+        stmt = stmt.where(Payment.kind == kind)
+    if created_from is not None:
+        stmt = stmt.where(Payment.created_at >= created_from)
+    if created_to is not None:
+        stmt = stmt.where(Payment.created_at < created_to)
+    result = paginate(_newest_first(stmt), page=page, per_page=per_page, scalars=False)
+    result["items"] = [admin_payment_view(*row) for row in result["items"]]
+    return result
+
+
+# --- the operator's changes ----------------------------------------------------------------------
+
+
+def _locked(payment_id: int) -> Payment:
+    payment = db.session.scalar(select(Payment).where(Payment.id == payment_id).with_for_update())
+    if payment is None:
+        raise payment_not_found()
+    return payment
+
+
+def _audit(*, actor_id: int, action: str, payment: Payment, detail: dict[str, Any]) -> None:
+    db.session.add(
+        AdminAudit(
+            actor_id=actor_id,
+            action=action,
+            target_type="payment",
+            target_id=payment.id,
+            detail=detail,
+            created_at=utcnow(),
+        )
+    )
+
+
+def _admin_view(payment_id: int) -> dict[str, Any]:
+    db.session.flush()
+    row = db.session.execute(_payment_rows().where(Payment.id == payment_id)).one()
+    return admin_payment_view(*row)
+
+
+def mark_paid(*, actor_id: int, payment_id: int, reason: str | None = None) -> dict[str, Any]:
+    """Admin: the money of a pending payment was collected (cash, terminal): ``paid``."""
+    payment = _locked(payment_id)
+    if payment.status != "pending":
+        raise InvalidTransition(f"This payment is {payment.status}; only pending ones can be paid.")
+    payment.status, payment.paid_at = "paid", utcnow()
+    _audit(
+        actor_id=actor_id,
+        action="payment.mark_paid",
+        payment=payment,
+        detail={
+            "from": "pending",
+            "to": "paid",
+            "reason": reason,
+            "amount_cents": payment.amount_cents,
+        },
+    )
+    cache.invalidate(cache.ADMIN_STATS)
+    log.info("payment %s marked paid by admin %s", payment.id, actor_id)
+    return _admin_view(payment.id)
+
+
+def refund_payment(*, actor_id: int, payment_id: int, reason: str) -> dict[str, Any]:
+    """Admin: give a paid payment back, or waive a pending one: ``refunded``, with the reason."""
+    payment = _locked(payment_id)
+    if payment.status not in ("paid", "pending"):
+        raise InvalidTransition(
+            f"This payment is {payment.status}; only paid or pending ones can be refunded."
+        )
+    refund = current_provider().refund(
+        payment_id=payment.id,
+        reference=payment.provider_reference,
+        amount_cents=payment.amount_cents,
+        currency=payment.currency,
+        reason=reason,
+    )
+    previous = payment.status
+    payment.status, payment.refunded_at, payment.refund_reason = "refunded", utcnow(), reason
+    _audit(
+        actor_id=actor_id,
+        action="payment.refund",
+        payment=payment,
+        detail={
+            "from": previous,
+            "to": "refunded",
+            "reason": reason,
+            "amount_cents": payment.amount_cents,
+            "provider_reference": refund.reference,
+        },
+    )
+    cache.invalidate(cache.ADMIN_STATS)
+    log.info("payment %s refunded by admin %s", payment.id, actor_id)
+    return _admin_view(payment.id)
+
+
+# --- receipts ------------------------------------------------------------------------------------
+
+
+def _rule(frozen: Booking | Reservation) -> PriceRule:
+    return PriceRule(
+        hourly_rate_cents=frozen.hourly_rate_cents,
+        billing_increment_minutes=frozen.billing_increment_minutes,
+        free_minutes=frozen.free_minutes,
+        daily_max_cents=frozen.daily_max_cents,
+    )
+
+
+def _stay(payment: Payment) -> dict[str, Any]:
+    """The billed stay of a parking payment: interval, frozen rule, breakdown, vehicle."""
+    if payment.reservation_id is not None:
+        # A reservation is billed from its start to when the car left, or to its end if sooner.
+        reservation = db.session.get(Reservation, payment.reservation_id)
+        start = reservation.start_at
+        end = max(reservation.ended_at or reservation.end_at, reservation.end_at)
+        source: Booking | Reservation = reservation
+    elif payment.booking_id is not None:
+        booking = db.session.get(Booking, payment.booking_id)
+        start, end, source = booking.started_at, booking.ended_at or booking.started_at, booking
+    else:
+        return {}
+    rule = _rule(source)
+    seconds = max(0.0, (end - start).total_seconds())
+    return {
+        "period_start": start,
+        "period_end": end,
+        "rule": rule,
+        "breakdown": price_breakdown(rule, seconds),
+        "vehicle_number": source.vehicle_number,
+    }
+
+
+def _cancellation(payment: Payment) -> dict[str, Any]:
+    reservation = db.session.get(Reservation, payment.reservation_id)
+    if reservation is None:
+        return {}
+    return {
+        "reserved_from": reservation.start_at,
+        "reserved_until": reservation.end_at,
+        "cancelled_at": reservation.cancelled_at,
+        "vehicle_number": reservation.vehicle_number,
+    }
+
+
+def build_receipt(*, payment_id: int) -> Receipt:
+    """Gather what the receipt of payment ``payment_id`` shows."""
+    payment = db.session.get(Payment, payment_id)
+    if payment is None:
+        raise payment_not_found()
+    lot = db.session.get(Lot, payment.lot_id)
+    config = current_app.config
+    details = _cancellation(payment) if payment.kind == "cancellation_fee" else _stay(payment)
+    return Receipt(
+        payment_id=payment.id,
+        kind=payment.kind,
+        status=payment.status,
+        amount_cents=payment.amount_cents,
+        currency=payment.currency,
+        operator_name=config["OPERATOR_NAME"],
+        operator_address=config.get("OPERATOR_ADDRESS") or "",
+        lot_name=lot.name,
+        lot_address=lot.address,
+        zone=lot.timezone or config.get("TIMEZONE") or "UTC",
+        created_at=payment.created_at,
+        paid_at=payment.paid_at,
+        refunded_at=payment.refunded_at,
+        refund_reason=payment.refund_reason,
+        booking_id=payment.booking_id,
+        reservation_id=payment.reservation_id,
+        **details,
+    )
+
+
+def receipt_pdf(*, user_id: int, payment_id: int) -> tuple[str, bytes]:
+    """The file name and PDF of the receipt of one of the user's payments."""
+    _owned_row(user_id, payment_id)
+    receipt = build_receipt(payment_id=payment_id)
+    return f"receipt-{receipt.number}.pdf", render_receipt_pdf(receipt)
+
+
+def receipt_key(payment_id: int) -> str:
+    """The outbound ledger key of a payment's receipt e-mail."""
+    return f"payment-receipt:{payment_id}"
+
+
+def send_receipt_email(*, payment_id: int) -> bool:
+    """E-mail the receipt PDF to the payer once, if they (still) want receipts by e-mail."""
+    user = db.session.execute(
+        select(User).join(Payment, Payment.user_id == User.id).where(Payment.id == payment_id)
+    ).scalar_one_or_none()
+    if user is None or not user.is_active or not wants(user.preferences, "email_receipts"):
+        return False
+    receipt = build_receipt(payment_id=payment_id)
+    context = {
+        "name": user.full_name or user.username,
+        "receipt": receipt,
+        "rows": receipt_rows(receipt),
+    }
+    return send_email(
+        dedupe_key=receipt_key(payment_id),
+        to=user.email,
+        subject=f"Your receipt {receipt.number} from {receipt.operator_name}",
+        text=render_template("email/receipt.txt", **context),
+        html=render_template("email/receipt.html", **context),
+        attachments=[
+            (f"receipt-{receipt.number}.pdf", render_receipt_pdf(receipt), "application/pdf")
+        ],
+    )

@@ -206,19 +206,23 @@ def test_stats_revenue_in_configured_timezone(app, client, db, admin, auth):
         booking__spot=spots[1],
         booking__lot=lot,
         amount_cents=300,
-        created_at=now - timedelta(hours=1),
+        status="paid",
+        created_at=now - timedelta(days=3),
+        paid_at=now - timedelta(hours=1),  # revenue counts when the money was taken
     )
     PaymentFactory(
         booking__spot=spots[2],
         booking__lot=lot,
         amount_cents=500,
-        created_at=now - timedelta(hours=5),
+        status="paid",
+        paid_at=now - timedelta(hours=5),
     )
     PaymentFactory(
         booking__spot=spots[3],
         booking__lot=lot,
         amount_cents=900,
-        created_at=now - timedelta(days=30),
+        status="paid",
+        paid_at=now - timedelta(days=30),
     )
     headers = auth(admin)
     app.config["TIMEZONE"] = "America/New_York"
@@ -283,6 +287,7 @@ ADMIN_ROUTES = [
     ("GET", "/api/v1/admin/bookings"),
     ("GET", "/api/v1/admin/stats"),
     ("GET", "/api/v1/admin/activity"),
+    ("GET", "/api/v1/admin/audit"),
 ]
 
 

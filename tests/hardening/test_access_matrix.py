@@ -148,6 +148,17 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/admin/users/<id:user_id>"): Route(ADMIN),
     ("PATCH", "/api/v1/admin/users/<id:user_id>"): Route(ADMIN, body={"is_active": True}),
     ("GET", "/api/v1/admin/bookings"): Route(ADMIN),
+    ("GET", "/api/v1/payments"): Route(USER),
+    ("GET", "/api/v1/payments/<id:payment_id>"): Route(OBJECT),
+    ("GET", "/api/v1/payments/<id:payment_id>/receipt"): Route(OBJECT),
+    ("GET", "/api/v1/admin/payments"): Route(ADMIN),
+    ("POST", "/api/v1/admin/payments/<id:payment_id>/mark-paid"): Route(
+        ADMIN, body={}, owner_ok=(409,)
+    ),
+    ("POST", "/api/v1/admin/payments/<id:payment_id>/refund"): Route(
+        ADMIN, body={"reason": "Barrier fault at the exit"}, owner_ok=(409,)
+    ),
+    ("GET", "/api/v1/admin/audit"): Route(ADMIN),
 }
 
 

@@ -1,0 +1,240 @@
+"""Receipts: what a payment was for, as rows of text and as a PDF. Pure rendering: no database,
+no Flask; ``app.payments.service.build_receipt`` gathers the figures."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
+
+from app.bookings.pricing import PriceBreakdown, PriceRule
+
+# ISO 4217 minor units where they are not 2 (the currencies an operator is likely to configure).
+MINOR_UNITS = {"JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "VND": 0, "BHD": 3, "KWD": 3, "OMR": 3}
+STATUS_LABELS = {
+    "pending": "Pending (to be paid at the lot)",
+    "paid": "Paid",
+    "refunded": "Refunded",
+    "failed": "Failed",
+}
+
+
+def receipt_number(payment_id: int) -> str:
+    """The receipt number of a payment: stable, derived from its id (``PM-000123``)."""
+    return f"PM-{payment_id:06d}"
+
+
+def format_money(cents: int, currency: str) -> str:
+    """Minor units as major units with the currency code: ``1250, "USD"`` → ``12.50 USD``."""
+    digits = MINOR_UNITS.get(currency.upper(), 2)
+    amount = Decimal(cents).scaleb(-digits)
+    return f"{amount:.{digits}f} {currency.upper()}"
+
+
+def format_local(moment: datetime | None, zone_name: str) -> str:
+    """A UTC instant in the lot's zone, with the zone named: ``2026-11-20 09:15 CET
+    (Europe/Paris)``."""
+    if moment is None:
+        return "-"
+    local = moment.astimezone(ZoneInfo(zone_name))
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({zone_name})"
+
+
+def format_minutes(minutes: int) -> str:
+    """``135`` → ``135 min (2 h 15 min)``."""
+    hours, rest = divmod(minutes, 60)
+    return f"{minutes} min ({hours} h {rest:02d} min)" if hours else f"{minutes} min"
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """Everything a receipt shows. Times are UTC instants; ``zone`` is the lot's time zone."""
+
+    payment_id: int
+    kind: str  # parking | cancellation_fee
+    status: str
+    amount_cents: int
+    currency: str
+    operator_name: str
+    operator_address: str
+    lot_name: str
+    lot_address: str
+    zone: str
+    created_at: datetime
+    paid_at: datetime | None = None
+    refunded_at: datetime | None = None
+    refund_reason: str | None = None
+    booking_id: int | None = None
+    reservation_id: int | None = None
+    vehicle_number: str | None = None
+    # Parking: the billed interval, the frozen rule and how the price came about.
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+    rule: PriceRule | None = None
+    breakdown: PriceBreakdown | None = None
+    # Cancellation fee: the reservation's interval and when it was cancelled.
+    reserved_from: datetime | None = None
+    reserved_until: datetime | None = None
+    cancelled_at: datetime | None = None
+
+    @property
+    def number(self) -> str:
+        return receipt_number(self.payment_id)
+
+    @property
+    def amount(self) -> str:
+        return format_money(self.amount_cents, self.currency)
+
+
+def header_rows(receipt: Receipt) -> list[tuple[str, str]]:
+    """Who, where and which payment."""
+    when = receipt.zone
+    rows = [
+        ("Receipt number", receipt.number),
+        ("Issued by", receipt.operator_name),
+    ]
+    if receipt.operator_address:
+        rows.append(("Operator address", receipt.operator_address))
+    rows += [
+        ("Lot", receipt.lot_name),
+        ("Lot address", receipt.lot_address),
+        ("Time zone", when),
+        ("Recorded", format_local(receipt.created_at, when)),
+    ]
+    if receipt.booking_id is not None:
+        rows.append(("Booking", f"#{receipt.booking_id}"))
+    if receipt.reservation_id is not None:
+        rows.append(("Reservation", f"#{receipt.reservation_id}"))
+    if receipt.vehicle_number:
+        rows.append(("Vehicle", receipt.vehicle_number))
+    return rows
+
+
+def charge_rows(receipt: Receipt) -> list[tuple[str, str]]:
+    """What was charged and why: the stay with its price rule and breakdown, or the fee."""
+    zone, currency = receipt.zone, receipt.currency
+    rows: list[tuple[str, str]] = []
+    if receipt.kind == "cancellation_fee":
+        rows += [
+            ("Charge", "Late cancellation fee"),
+            ("Reserved from", format_local(receipt.reserved_from, zone)),
+            ("Reserved until", format_local(receipt.reserved_until, zone)),
+            ("Cancelled", format_local(receipt.cancelled_at, zone)),
+            ("Cancellation fee", format_money(receipt.amount_cents, currency)),
+        ]
+        return rows
+    rows += [
+        ("Charge", "Parking"),
+        ("From", format_local(receipt.period_start, zone)),
+        ("Until", format_local(receipt.period_end, zone)),
+    ]
+    rule, breakdown = receipt.rule, receipt.breakdown
+    if rule is not None:
+        daily_max = (
+            format_money(rule.daily_max_cents, currency)
+            if rule.daily_max_cents is not None
+            else "none"
+        )
+        rows += [
+            ("Hourly rate", f"{format_money(rule.hourly_rate_cents, currency)} per hour"),
+            ("Billing increment", f"{rule.billing_increment_minutes} min"),
+            ("Free minutes", f"{rule.free_minutes} min"),
+            ("Daily maximum", daily_max),
+        ]
+    if breakdown is not None:
+        rows += [
+            ("Billable minutes", format_minutes(breakdown.billable_minutes)),
+            (
+                "Full days",
+                f"{breakdown.full_days} x {format_money(breakdown.day_cents, currency)}"
+                f" = {format_money(breakdown.full_days * breakdown.day_cents, currency)}",
+            ),
+            (
+                "Remainder",
+                f"{format_minutes(breakdown.remainder_minutes)}"
+                f" = {format_money(breakdown.remainder_cents, currency)}",
+            ),
+            ("Price", format_money(breakdown.total_cents, currency)),
+        ]
+    return rows
+
+
+def status_rows(receipt: Receipt) -> list[tuple[str, str]]:
+    """The amount, and where the payment stands."""
+    zone = receipt.zone
+    rows = [
+        ("Amount", receipt.amount),
+        ("Currency", receipt.currency),
+        ("Status", STATUS_LABELS.get(receipt.status, receipt.status)),
+    ]
+    if receipt.paid_at is not None:
+        rows.append(("Paid", format_local(receipt.paid_at, zone)))
+    if receipt.refunded_at is not None:
+        rows.append(("Refunded", format_local(receipt.refunded_at, zone)))
+    if receipt.refund_reason:
+        rows.append(("Refund reason", receipt.refund_reason))
+    return rows
+
+
+def receipt_rows(receipt: Receipt) -> list[tuple[str, str]]:
+    """Every line of the receipt as label/value pairs (shared by the PDF and the e-mail)."""
+    return [*header_rows(receipt), *charge_rows(receipt), *status_rows(receipt)]
+
+
+def render_receipt_pdf(receipt: Receipt) -> bytes:
+    """The receipt as a one-page PDF (ReportLab platypus)."""
+    # Lazy: ReportLab costs ~80 ms to import and only receipt downloads and e-mails use it.
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    styles = getSampleStyleSheet()
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        title=f"Receipt {receipt.number}",
+        author=receipt.operator_name,
+        leftMargin=20 * mm,
+        rightMargin=20 * mm,
+        topMargin=20 * mm,
+        bottomMargin=20 * mm,
+    )
+    cell = styles["BodyText"]
+
+    def table(rows: list[tuple[str, str]]) -> Table:
+        # Paragraphs wrap long addresses and reasons instead of running off the page.
+        data = [
+            [Paragraph(escape(label), cell), Paragraph(escape(value), cell)]
+            for label, value in rows
+        ]
+        block = Table(data, colWidths=[55 * mm, 115 * mm])
+        block.setStyle(
+            TableStyle(
+                [
+                    ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#b0b8c4")),
+                    ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#e8eef7")),
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ]
+            )
+        )
+        return block
+
+    story = [
+        Paragraph(escape(receipt.operator_name), styles["Title"]),
+        Paragraph(f"Receipt {escape(receipt.number)}", styles["Heading2"]),
+        table(header_rows(receipt)),
+        Spacer(1, 6 * mm),
+        Paragraph("Charge", styles["Heading3"]),
+        table(charge_rows(receipt)),
+        Spacer(1, 6 * mm),
+        Paragraph("Payment", styles["Heading3"]),
+        table(status_rows(receipt)),
+    ]
+    doc.build(story)
+    return buffer.getvalue()
