@@ -146,6 +146,29 @@ class PaymentFactory(BaseFactory):
     status = "pending"
 
 
+class ReservationFactory(BaseFactory):
+    """A confirmed reservation tomorrow, 10:00 to 12:00 from now's clock, on ``spot``."""
+
+    class Meta:
+        model = models.Reservation
+
+    user = factory.SubFactory(UserFactory)
+    spot = factory.SubFactory(SpotFactory)
+    lot_id = factory.SelfAttribute("spot.lot_id")
+    vehicle_number = "KA01AB1234"
+    status = "confirmed"
+    start_at = factory.LazyFunction(lambda: utcnow().replace(microsecond=0) + timedelta(days=1))
+    end_at = factory.LazyAttribute(lambda o: o.start_at + timedelta(hours=2))
+    feature_mask = 0
+    hourly_rate_cents = 250
+    billing_increment_minutes = 60
+    free_minutes = 0
+    daily_max_cents = None
+    amount_cents = 500
+    cancellation_fee_cents = 0
+    currency = "USD"
+
+
 class UploadFactory(BaseFactory):
     class Meta:
         model = models.Upload

@@ -31,6 +31,8 @@ def world(db):
         active_spot_id=spot.id,
         active_user_id=owner.id,
     )
+    payment = factories.PaymentFactory(booking__user=owner, booking__lot=lot)
+    reservation = factories.ReservationFactory(user=owner, spot=spot)
     event = factories.ParkingEventFactory(user=owner)
     landmark = factories.LandmarkFactory(event=event)
     upload = factories.UploadFactory(user=owner, status="pending")
@@ -52,6 +54,8 @@ def world(db):
         "lot_id": lot.id,
         "spot_id": spot.id,
         "booking_id": booking.id,
+        "payment_id": payment.id,
+        "reservation_id": reservation.id,
         "event_id": event.id,
         "landmark_id": landmark.id,
         "upload_id": upload.id,

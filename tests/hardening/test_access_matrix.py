@@ -9,6 +9,7 @@ object (never revealing that it exists), and a non-error answer for the owner.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -30,6 +31,13 @@ class Route:
     owner_ok: tuple[int, ...] = ()  # business answers that are fine for the owner
     extra: dict = field(default_factory=dict)
 
+
+def _future(hours: int) -> str:
+    moment = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2, hours=hours)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+INTERVAL = {"lot_id": "{lot_id}", "start_at": _future(0), "end_at": _future(2)}
 
 # (method, rule) -> Route. Bodies are valid, so a 404 for "other" cannot hide behind a 422.
 MATRIX: dict[tuple[str, str], Route] = {
@@ -54,6 +62,20 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/bookings/active"): Route(USER, owner_ok=(404,)),
     ("GET", "/api/v1/bookings/<id:booking_id>"): Route(OBJECT),
     ("POST", "/api/v1/bookings/<id:booking_id>/release"): Route(OBJECT),
+    ("POST", "/api/v1/reservations/quote"): Route(USER, body=INTERVAL),
+    ("GET", "/api/v1/reservations"): Route(USER),
+    ("POST", "/api/v1/reservations"): Route(
+        USER, body={**INTERVAL, "vehicle_number": "KA01AB1234"}, owner_ok=(409,)
+    ),
+    ("GET", "/api/v1/reservations/<id:reservation_id>"): Route(OBJECT),
+    # Tomorrow's reservation: check-in is not open yet, nor is there a stay to release.
+    ("POST", "/api/v1/reservations/<id:reservation_id>/check-in"): Route(OBJECT, owner_ok=(409,)),
+    ("POST", "/api/v1/reservations/<id:reservation_id>/extend"): Route(
+        OBJECT, body={"end_at": _future(30)}
+    ),
+    ("POST", "/api/v1/reservations/<id:reservation_id>/cancel"): Route(OBJECT),
+    ("POST", "/api/v1/reservations/<id:reservation_id>/release"): Route(OBJECT, owner_ok=(409,)),
+    ("GET", "/api/v1/admin/reservations"): Route(ADMIN),
     ("GET", "/api/v1/exports"): Route(USER),
     ("POST", "/api/v1/exports"): Route(USER, body={"kind": "bookings"}, owner_ok=(409,)),
     ("GET", "/api/v1/exports/<id:export_id>"): Route(OBJECT),
