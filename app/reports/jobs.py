@@ -90,9 +90,15 @@ def operator_figures(start: datetime, end: datetime) -> dict[str, int | str]:
     def count(stmt) -> int:
         return int(db.session.scalar(stmt) or 0)
 
-    revenue = count(
+    charged = count(
         select(func.coalesce(func.sum(Payment.amount_cents), 0)).where(
             Payment.created_at >= start, Payment.created_at < end
+        )
+    )
+    # Revenue is what was paid in the period (like /admin/stats), not what was charged.
+    revenue = count(
+        select(func.coalesce(func.sum(Payment.amount_cents), 0)).where(
+            Payment.status == "paid", Payment.paid_at >= start, Payment.paid_at < end
         )
     )
     return {
@@ -104,6 +110,7 @@ def operator_figures(start: datetime, end: datetime) -> dict[str, int | str]:
         "bookings active now": count(
             select(func.count(Booking.id)).where(Booking.status == "active")
         ),
+        "charged": f"{charged / 100:.2f} {currency}",
         "revenue": f"{revenue / 100:.2f} {currency}",
         "parking events saved": count(
             select(func.count(ParkingEvent.id)).where(

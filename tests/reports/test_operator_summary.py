@@ -32,3 +32,19 @@ def test_operator_summary_posts_once_a_day(db, webhook, run_job):
 def test_operator_summary_without_webhook_is_a_no_op(app, db, monkeypatch, run_job):
     monkeypatch.setitem(app.config, "NOTIFY_WEBHOOK_URL", None)
     assert run_job("operator-summary")["posted"] is False
+
+
+def test_revenue_is_what_was_paid_in_the_period_and_charges_are_apart(app, db):
+    from app.reports.jobs import operator_figures
+    from tests.factories import PaymentFactory
+
+    end = utcnow()
+    start = end - timedelta(days=1)
+    inside, before = start + timedelta(hours=2), start - timedelta(hours=2)
+    PaymentFactory(amount_cents=700, status="pending", created_at=inside)
+    PaymentFactory(amount_cents=300, status="paid", created_at=inside, paid_at=inside)
+    PaymentFactory(amount_cents=1100, status="paid", created_at=before, paid_at=inside)
+    PaymentFactory(amount_cents=50_00, status="paid", created_at=before, paid_at=before)
+    figures = operator_figures(start, end)
+    assert figures["charged"] == "10.00 USD"  # 700 + 300 recorded in the period
+    assert figures["revenue"] == "14.00 USD"  # 300 + 1100 paid in the period
