@@ -81,6 +81,8 @@ def _resize(lot: Lot, target: int) -> None:
         doomed = live[target:]
         if any(spot.is_occupied for spot in doomed):
             raise LotInUse("The highest-numbered spots that shrinking would remove are occupied.")
+        if reservations.upcoming_on(lot_id=lot.id, spot_ids=[spot.id for spot in doomed]):
+            raise LotInUse("Spots that shrinking would remove are reserved; move those first.")
         for spot in doomed:
             spot.status = "removed"
     elif target > len(live):
@@ -131,6 +133,8 @@ def delete_lot(*, lot_id: int) -> None:
     )
     if occupied:
         raise LotInUse("This lot has occupied spots; it can be deleted once they are released.")
+    if reservations.upcoming_on(lot_id=lot.id):
+        raise LotInUse("This lot has reservations to honour; cancel or move them first.")
     lot.deleted_at = utcnow()
     db.session.flush()
     cache.invalidate(cache.LOTS, cache.ADMIN_STATS)

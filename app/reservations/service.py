@@ -419,3 +419,14 @@ def rehome_reservations_of_spot(*, spot_id: int) -> int:
         if not rehome(reservation, now) or reservation.spot_id != spot_id:
             moved += 1
     return moved
+
+
+def upcoming_on(*, lot_id: int, spot_ids: list[int] | None = None) -> bool:
+    """Whether reservations still to be honoured hold spots of the lot (or of ``spot_ids``)."""
+    now = utcnow()
+    stmt = select(Reservation.id).where(
+        Reservation.lot_id == lot_id, allocation.holding(now), Reservation.end_at > now
+    )
+    if spot_ids is not None:
+        stmt = stmt.where(Reservation.spot_id.in_(spot_ids))
+    return db.session.scalar(stmt.limit(1)) is not None

@@ -356,3 +356,25 @@ def test_reservation_price_equals_the_booking_price_of_the_same_stay(clock, db, 
     clock.move_to(T0 + 28 * H + 26 * H + 7 * M)
     assert walkin.release_booking(booking["id"]).get_json()["cost_cents"] == released["cost_cents"]
     assert released["cost_cents"] == reservation["amount_cents"]
+
+
+def test_a_lot_with_reservations_to_honour_is_not_deleted_or_shrunk_under_them(
+    clock, db, driver_for, auth, admin
+):
+    lot = LotFactory(spots=3)
+    driver = driver_for()
+    driver.reserve(lot.id, T0 + H, T0 + 2 * H)
+    driver_for().reserve(lot.id, T0 + H, T0 + 2 * H)
+    headers = auth(admin)
+    deleted = driver.client.delete(f"{API}/admin/lots/{lot.id}", headers=headers)
+    assert code(deleted) == (409, "lot_in_use")
+    shrunk = driver.client.patch(
+        f"{API}/admin/lots/{lot.id}", json={"total_spots": 1}, headers=headers
+    )
+    assert code(shrunk) == (409, "lot_in_use")  # spot 2 is reserved
+    assert (
+        driver.client.patch(
+            f"{API}/admin/lots/{lot.id}", json={"total_spots": 2}, headers=headers
+        ).status_code
+        == 200
+    )
