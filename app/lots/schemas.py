@@ -31,7 +31,7 @@ def valid_timezone(value: str | None) -> None:
 FEATURE_LIST = fields.List(
     fields.String(validate=validate.OneOf(FEATURES)),
     validate=[validate.Length(max=len(FEATURES)), _unique],
-    metadata={"description": "Spot features: " + ", ".join(FEATURES) + "."},
+    metadata={"description": "Spot features: " + ", ".join(FEATURES) + ".", "uniqueItems": True},
 )
 
 
