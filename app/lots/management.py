@@ -226,6 +226,13 @@ DEMO_LOTS = (
         "free_minutes": 15,
         "daily_max_cents": 2000,
         "total_spots": 40,
+        "cancellation_fee_cents": 300,
+        "features_by_spot": {
+            "1": ["accessible", "near_exit", "covered"],
+            "2": ["accessible", "covered"],
+            "3": ["ev_charging", "covered"],
+            "4": ["ev_charging", "covered"],
+        },
     },
     {
         "name": "Riverside Open Lot",
