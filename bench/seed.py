@@ -95,9 +95,9 @@ def seed(app, scale: float, *, clients: int = 64, export_rows: int = 0) -> Seede
     from app.accounts.models import User
     from app.accounts.passwords import hash_password
     from app.bookings.models import Booking
-    from app.payments.models import Payment
     from app.lots.models import Lot, Spot
     from app.parking.models import Landmark, ParkingEvent
+    from app.payments.models import Payment
     from app.platform.extensions import db
 
     t0 = time.perf_counter()

@@ -130,6 +130,7 @@ def pricing(row) -> dict:
         "billing_increment_minutes": row.billing_increment_minutes,
         "free_minutes": row.free_minutes,
         "daily_max_cents": row.daily_max_cents,
+        "cancellation_fee_cents": row.cancellation_fee_cents,
         "currency": CURRENCY,
     }
 
@@ -145,17 +146,27 @@ def lot_dict(row) -> dict:
         "levels": row.levels,
         "free_spots": int(row.free or 0),
         "total_spots": int(row.total or 0),
+        "free_by_feature": {name: int(getattr(row, f"free_{name}") or 0) for name in FEATURES},
         "pricing": pricing(row),
     }
 
 
+# Spot features are bits of spots.feature_mask; the contract shows free spots per feature.
+FEATURES = ("accessible", "ev_charging", "covered", "near_exit")
+FREE = "s.status = 'available' AND s.is_occupied = 0"
 COUNTS = (
     "SUM(CASE WHEN s.status <> 'removed' THEN 1 ELSE 0 END) AS total, "
-    "SUM(CASE WHEN s.status = 'available' AND s.is_occupied = 0 THEN 1 ELSE 0 END) AS free"
+    f"SUM(CASE WHEN {FREE} THEN 1 ELSE 0 END) AS free, "
+    + ", ".join(
+        f"SUM(CASE WHEN {FREE} AND (s.feature_mask & {1 << bit}) <> 0 THEN 1 ELSE 0 END)"
+        f" AS free_{name}"
+        for bit, name in enumerate(FEATURES)
+    )
 )
 LOT_COLUMNS = (
     "l.id, l.name, l.address, l.pin_code, l.latitude, l.longitude, l.levels, "
-    "l.hourly_rate_cents, l.billing_increment_minutes, l.free_minutes, l.daily_max_cents"
+    "l.hourly_rate_cents, l.billing_increment_minutes, l.free_minutes, l.daily_max_cents, "
+    "l.cancellation_fee_cents"
 )
 
 
@@ -283,7 +294,7 @@ EVENT_COLUMNS = (
     "id, user_id, status, latitude, longitude, accuracy_m, address, location_type, level, "
     "spot_label, notes, booking_id, lot_id, photo_upload_id, client_uuid, parked_at, "
     "retrieval_started_at, retrieval_paused_at, paused_seconds, retrieval_completed_at, "
-    "expired_at, distance_m, expected_seconds, found, created_at, updated_at"
+    "expired_at, distance_m, expected_seconds, found, meter_expires_at, created_at, updated_at"
 )
 TIME_FIELDS = {
     "parked_at",
@@ -291,6 +302,7 @@ TIME_FIELDS = {
     "retrieval_paused_at",
     "retrieval_completed_at",
     "expired_at",
+    "meter_expires_at",
     "created_at",
     "updated_at",
 }
@@ -401,17 +413,25 @@ def admin_stats():
         month = day.replace(day=1)
         rows = conn.execute(
             text(
-                "SELECT l.id, l.name, c.total, c.occupied, c.free, r.today, r.month FROM lots l "
+                "SELECT l.id, l.name, c.total, c.occupied, c.free, r.today, r.month, "
+                "u.upcoming, n.no_shows FROM lots l "
                 "LEFT JOIN (SELECT lot_id, SUM(CASE WHEN status <> 'removed' THEN 1 ELSE 0 END) "
                 "AS total, SUM(CASE WHEN status <> 'removed' AND is_occupied = 1 THEN 1 ELSE 0 "
                 "END) AS occupied, SUM(CASE WHEN status = 'available' AND is_occupied = 0 "
                 "THEN 1 ELSE 0 END) AS free FROM spots GROUP BY lot_id) c ON c.lot_id = l.id "
-                "LEFT JOIN (SELECT lot_id, SUM(CASE WHEN created_at >= :day THEN amount_cents "
+                "LEFT JOIN (SELECT lot_id, SUM(CASE WHEN paid_at >= :day THEN amount_cents "
                 "ELSE 0 END) AS today, SUM(amount_cents) AS month FROM payments "
-                "WHERE created_at >= :month AND status IN ('pending', 'paid') GROUP BY lot_id) r "
-                "ON r.lot_id = l.id WHERE l.deleted_at IS NULL ORDER BY l.id"
+                "WHERE status = 'paid' AND paid_at >= :month GROUP BY lot_id) r "
+                "ON r.lot_id = l.id "
+                "LEFT JOIN (SELECT lot_id, COUNT(*) AS upcoming FROM reservations "
+                "WHERE status = 'confirmed' AND start_at >= :now GROUP BY lot_id) u "
+                "ON u.lot_id = l.id "
+                "LEFT JOIN (SELECT lot_id, COUNT(*) AS no_shows FROM reservations "
+                "WHERE status = 'no_show' AND start_at >= :month AND start_at < :now "
+                "GROUP BY lot_id) n ON n.lot_id = l.id "
+                "WHERE l.deleted_at IS NULL ORDER BY l.id"
             ),
-            {"day": day, "month": month},
+            {"day": day, "month": month, "now": now},
         ).all()
         per_lot = []
         for row in rows:
@@ -426,8 +446,19 @@ def admin_stats():
                     "occupancy_percent": round(100.0 * occupied / total, 2) if total else 0.0,
                     "revenue_today_cents": int(row.today or 0),
                     "revenue_month_cents": int(row.month or 0),
+                    "upcoming_reservations": int(row.upcoming or 0),
+                    "no_shows_month": int(row.no_shows or 0),
                 }
             )
+        # Revenue of every lot, deleted ones included (as the app counts it).
+        today_total, month_total = conn.execute(
+            text(
+                "SELECT COALESCE(SUM(CASE WHEN paid_at >= :day THEN amount_cents ELSE 0 END), 0), "
+                "COALESCE(SUM(amount_cents), 0) FROM payments "
+                "WHERE status = 'paid' AND paid_at >= :month"
+            ),
+            {"day": day, "month": month},
+        ).one()
         users, active_users = conn.execute(
             text("SELECT COUNT(*), SUM(CASE WHEN is_active THEN 1 ELSE 0 END) FROM users")
         ).one()
@@ -441,9 +472,10 @@ def admin_stats():
             "spots": spots,
             "occupied_spots": occupied,
             "occupancy_percent": round(100.0 * occupied / spots, 2) if spots else 0.0,
-            "revenue_today_cents": sum(item["revenue_today_cents"] for item in per_lot),
-            "revenue_month_cents": sum(item["revenue_month_cents"] for item in per_lot),
+            "revenue_today_cents": int(today_total),
+            "revenue_month_cents": int(month_total),
             "currency": CURRENCY,
+            "timezone": "UTC",
             "users": int(users),
             "active_users": int(active_users or 0),
             "active_bookings": int(active),

@@ -1,0 +1,85 @@
+"""The benchmark's same-work baseline answers with the app's fields: when the contract grows
+(a new field in a lot, a booking, a dashboard), a baseline left behind would do less work than
+the app and its ratios would flatter the baseline."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import uuid
+
+import pytest
+
+
+def shape(value):
+    """The keys of every object in ``value`` (lists by their first item), recursively."""
+    if isinstance(value, dict):
+        return {key: shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [shape(value[0])] if value else []
+    return None
+
+
+@pytest.fixture
+def apps(tmp_path, monkeypatch):
+    """The app and the same-work baseline on one tiny seeded SQLite database, and tokens."""
+    url = f"sqlite:///{tmp_path / 'bench.db'}"
+    secret = uuid.uuid4().hex * 2
+    for name, value in {
+        "DATABASE_URL": url,
+        "JWT_SECRET_KEY": secret,
+        "SECRET_KEY": secret,
+        "APP_ENV": "testing",
+        "PARKMIND_INSTANCE_PATH": str(tmp_path),
+        "RATELIMIT_ENABLED": "false",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    from flask_jwt_extended import create_access_token
+
+    from app import create_app
+    from app.accounts.models import AuthSession
+    from app.platform.extensions import db
+    from app.platform.models import utcnow
+    from bench.seed import seed
+
+    app = create_app(overrides={"SQLALCHEMY_DATABASE_URI": url, "JWT_SECRET_KEY": secret})
+    seeded = seed(app, 0.005, clients=2)
+    tokens = {}
+    with app.app_context():
+        for user_id in (seeded.client_ids[0], seeded.admin_id):
+            session = AuthSession(
+                id=str(uuid.uuid4()),
+                user_id=user_id,
+                refresh_jti=str(uuid.uuid4()),
+                created_at=utcnow(),
+                last_used_at=utcnow(),
+                expires_at=utcnow() + app.config["JWT_REFRESH_TOKEN_EXPIRES"],
+            )
+            db.session.add(session)
+            role = "admin" if user_id == seeded.admin_id else "user"
+            tokens[role] = create_access_token(
+                identity=str(user_id), additional_claims={"sid": session.id, "role": role}
+            )
+        db.session.commit()
+    sys.modules.pop("bench.baselines.same_work", None)
+    baseline = importlib.import_module("bench.baselines.same_work")
+    yield app, baseline.app, tokens, seeded
+    sys.modules.pop("bench.baselines.same_work", None)
+
+
+def test_the_baseline_answers_every_measured_read_with_the_apps_fields(apps):
+    app, baseline, tokens, seeded = apps
+    paths = {
+        "/api/v1/lots": "user",
+        f"/api/v1/lots/{seeded.lot_ids_sample[0]}": "user",
+        "/api/v1/bookings": "user",
+        "/api/v1/parking-events/latest-active": "user",
+        "/api/v1/admin/stats": "admin",
+    }
+    for path, role in paths.items():
+        headers = {"Authorization": f"Bearer {tokens[role]}"}
+        mine = app.test_client().get(path, headers=headers)
+        theirs = baseline.test_client().get(path, headers=headers)
+        assert mine.status_code == theirs.status_code == 200, (path, theirs.get_data()[:300])
+        assert shape(theirs.get_json()) == shape(mine.get_json()), path
