@@ -21,13 +21,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache as memoize
 
 from flask import current_app
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, or_, select
 
 from app.bookings.models import Booking
 from app.lots.features import mask_of
 from app.lots.models import Spot
+from app.platform.db_events import is_sqlite
 from app.platform.extensions import db
 from app.reservations.models import Reservation
 
@@ -78,6 +80,54 @@ def overlapping(
     if exclude_id is not None:
         cond = and_(cond, Reservation.id != exclude_id)
     return exists().where(cond)
+
+
+def _holding_bound() -> ColumnElement[bool]:
+    # ``holding`` with the lapse time as a bound parameter, for statements built once.
+    return or_(
+        Reservation.status == "checked_in",
+        and_(Reservation.status == "confirmed", Reservation.start_at > bindparam("lapse")),
+    )
+
+
+@memoize
+def _clash_statement(with_exclude: bool) -> Select:
+    """The first holding reservation of ``:spot_id`` overlapping ``[:start, :end)`` (built once:
+    this re-check runs on every booking)."""
+    conds = [
+        Reservation.spot_id == bindparam("spot_id"),
+        _holding_bound(),
+        Reservation.start_at < bindparam("end"),
+        Reservation.end_at > bindparam("start"),
+    ]
+    if with_exclude:
+        conds.append(Reservation.id != bindparam("exclude_id"))
+    return select(Reservation.id).where(*conds).limit(1)
+
+
+@memoize
+def _clear_walkin_statement(with_mask: bool, with_level: bool) -> Select:
+    """The lowest free spot of ``:lot_id`` nobody reserved within ``[:start, :end)``, locked
+    with SKIP LOCKED (built once: the common walk-in)."""
+    clash = exists().where(
+        Reservation.spot_id == Spot.id,
+        _holding_bound(),
+        Reservation.start_at < bindparam("end"),
+        Reservation.end_at > bindparam("start"),
+    )
+    conds = [
+        Spot.lot_id == bindparam("lot_id"),
+        Spot.status == "available",
+        Spot.is_occupied.is_(False),
+        ~clash,
+    ]
+    if with_mask:
+        conds.append(Spot.feature_mask.op("&")(bindparam("mask")) == bindparam("mask"))
+    if with_level:
+        conds.append(Spot.level == bindparam("level"))
+    return (
+        select(Spot).where(*conds).order_by(Spot.number).limit(1).with_for_update(skip_locked=True)
+    )
 
 
 def empty_by(start: datetime, now: datetime) -> ColumnElement[bool]:
@@ -131,17 +181,10 @@ def spot_serves(
         empty = db.session.scalar(select(Spot.id).where(Spot.id == spot.id, empty_by(start, now)))
         if empty is None:
             return False
-    clash = db.session.scalar(
-        select(Reservation.id)
-        .where(
-            Reservation.spot_id == spot.id,
-            holding(now),
-            Reservation.start_at < end,
-            Reservation.end_at > start,
-            *([Reservation.id != exclude_id] if exclude_id is not None else []),
-        )
-        .limit(1)
-    )
+    params = {"spot_id": spot.id, "lapse": now - grace(), "start": start, "end": end}
+    if exclude_id is not None:
+        params["exclude_id"] = exclude_id
+    clash = db.session.scalar(_clash_statement(exclude_id is not None), params)
     return clash is None
 
 
@@ -198,18 +241,22 @@ def spot_for_walkin(*, lot_id: int, wanted: Wanted, now: datetime) -> Spot | Non
     """A free spot for an open-ended stay starting now (locked, SKIP LOCKED), or None."""
     horizon = now + timedelta(hours=current_app.config["WALKIN_HORIZON_HOURS"])
     soon = now + lead()
-    free = [*_matching(lot_id, wanted), Spot.is_occupied.is_(False)]
     # The common case: a spot nobody reserved within the horizon, lowest number first.
-    clear = db.session.scalars(
-        select(Spot)
-        .where(*free, ~overlapping(now, now, horizon))
-        .order_by(Spot.number)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    ).first()
-    if clear is not None and spot_serves(clear, wanted=wanted, now=now, start=now, end=horizon):
+    params = {"lot_id": lot_id, "lapse": now - grace(), "start": now, "end": horizon}
+    if wanted.mask:
+        params["mask"] = wanted.mask
+    if wanted.level is not None:
+        params["level"] = wanted.level
+    statement = _clear_walkin_statement(bool(wanted.mask), wanted.level is not None)
+    clear = db.session.scalars(statement, params).first()
+    # On SQLite the write transaction holds the database's lock, so what the query read is
+    # current; elsewhere the spot is re-read under its row lock.
+    if clear is not None and (
+        is_sqlite() or spot_serves(clear, wanted=wanted, now=now, start=now, end=horizon)
+    ):
         return clear
     # Otherwise the spot whose next reservation is furthest away, if it is beyond the lead.
+    free = [*_matching(lot_id, wanted), Spot.is_occupied.is_(False)]
     next_start = _next_start(now)
     candidates = db.session.scalars(
         select(Spot.id)

@@ -14,6 +14,7 @@ from flask import current_app
 from sqlalchemy import and_, select
 
 from app.bookings.models import Booking
+from app.platform import cache
 from app.platform.extensions import db
 from app.platform.models import utcnow
 from app.platform.queue import enqueue
@@ -48,6 +49,7 @@ def expire_reservations() -> dict:
         reservation.status = "no_show"
         enqueue("reservations.notify", "no_show", reservation.id)
     if lapsed:
+        cache.invalidate(cache.ADMIN_STATS)
         log.info("%s reservations marked no-show", len(lapsed))
     return {"no_shows": len(lapsed)}
 

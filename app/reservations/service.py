@@ -25,7 +25,7 @@ from app.lots.features import mask_of
 from app.lots.models import Lot, Spot
 from app.lots.service import get_live_lot
 from app.payments import service as payments
-from app.platform import idempotency
+from app.platform import cache, idempotency
 from app.platform.dumper import RenderedJSON
 from app.platform.errors import Conflict, InvalidTransition, ValidationFailed
 from app.platform.extensions import db
@@ -245,6 +245,7 @@ def create_reservation(
     )
     db.session.add(reservation)
     db.session.flush()
+    cache.invalidate(cache.ADMIN_STATS)  # upcoming reservations per lot
     body = render(get_reservation(user_id=user_id, reservation_id=reservation.id))
     if idempotency_key is not None:
         idempotency.store_response(
@@ -367,6 +368,7 @@ def cancel(*, user_id: int, reservation_id: int) -> dict[str, Any]:
             reservation_id=reservation.id,
         )
     db.session.flush()
+    cache.invalidate(cache.ADMIN_STATS)
     log.info("reservation %s cancelled (fee %s)", reservation.id, fee)
     return get_reservation(user_id=user_id, reservation_id=reservation.id)
 
