@@ -9,6 +9,8 @@ from fractions import Fraction
 SECONDS_PER_MINUTE = 60
 MINUTES_PER_HOUR = 60
 MINUTES_PER_DAY = 24 * MINUTES_PER_HOUR
+# The four fields of a price rule, as lots carry it and bookings and reservations freeze it.
+RULE_FIELDS = ("hourly_rate_cents", "billing_increment_minutes", "free_minutes", "daily_max_cents")
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +21,15 @@ class PriceRule:
     billing_increment_minutes: int = 60
     free_minutes: int = 0
     daily_max_cents: int | None = None
+
+    @classmethod
+    def of(cls, source: object) -> PriceRule:
+        """The rule ``source`` carries in its ``RULE_FIELDS`` (a lot, or what froze its rule)."""
+        return cls(**{name: getattr(source, name) for name in RULE_FIELDS})
+
+    def as_dict(self) -> dict[str, int | None]:
+        """The rule as plain values."""
+        return {name: getattr(self, name) for name in RULE_FIELDS}
 
     def __post_init__(self) -> None:
         """Reject tariffs that could produce negative or undefined prices."""

@@ -67,12 +67,7 @@ def booking_row_view(row: Any) -> dict[str, Any]:
     ) = row
     cost_so_far = None
     if status == "active":
-        rule = PriceRule(
-            hourly_rate_cents=hourly_rate_cents,
-            billing_increment_minutes=billing_increment_minutes,
-            free_minutes=free_minutes,
-            daily_max_cents=daily_max_cents,
-        )
+        rule = PriceRule.of(row)
         cost_so_far = compute_cost_cents(rule, max(0.0, (utcnow() - started_at).total_seconds()))
     return {
         "id": booking_id,

@@ -77,16 +77,6 @@ class BookingOutcome:
     replayed: bool = False
 
 
-def price_rule(booking: Booking) -> PriceRule:
-    """The price rule frozen on ``booking``."""
-    return PriceRule(
-        hourly_rate_cents=booking.hourly_rate_cents,
-        billing_increment_minutes=booking.billing_increment_minutes,
-        free_minutes=booking.free_minutes,
-        daily_max_cents=booking.daily_max_cents,
-    )
-
-
 def _elapsed_seconds(start: datetime, end: datetime) -> float:
     return max(0.0, (end - start).total_seconds())
 
@@ -96,7 +86,7 @@ def booking_view(booking: Booking, lot: Lot, spot: Spot) -> dict[str, Any]:
     cost_so_far = None
     if booking.status == "active":
         cost_so_far = compute_cost_cents(
-            price_rule(booking), _elapsed_seconds(booking.started_at, utcnow())
+            PriceRule.of(booking), _elapsed_seconds(booking.started_at, utcnow())
         )
     return {
         "id": booking.id,
@@ -275,7 +265,7 @@ def release_booking(*, user_id: int, booking_id: int) -> dict[str, Any]:
     booking.status = "completed"
     booking.ended_at = ended
     booking.duration_minutes = math.ceil(seconds / 60)
-    booking.cost_cents = compute_cost_cents(price_rule(booking), seconds)
+    booking.cost_cents = compute_cost_cents(PriceRule.of(booking), seconds)
     booking.active_spot_id = None
     booking.active_user_id = None
     spot.is_occupied = False
@@ -285,7 +275,7 @@ def release_booking(*, user_id: int, booking_id: int) -> dict[str, Any]:
             select(Reservation).where(Reservation.id == booking.reservation_id).with_for_update()
         )
         billed = _elapsed_seconds(reservation.start_at, max(ended, reservation.end_at))
-        booking.cost_cents = compute_cost_cents(price_rule(booking), billed)
+        booking.cost_cents = compute_cost_cents(PriceRule.of(booking), billed)
         reservation.status = "completed"
         reservation.ended_at = ended
         reservation.cost_cents = booking.cost_cents

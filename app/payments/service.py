@@ -261,15 +261,6 @@ def refund_payment(*, actor_id: int, payment_id: int, reason: str) -> dict[str, 
 # --- receipts ------------------------------------------------------------------------------------
 
 
-def _rule(frozen: Booking | Reservation) -> PriceRule:
-    return PriceRule(
-        hourly_rate_cents=frozen.hourly_rate_cents,
-        billing_increment_minutes=frozen.billing_increment_minutes,
-        free_minutes=frozen.free_minutes,
-        daily_max_cents=frozen.daily_max_cents,
-    )
-
-
 def _stay(payment: Payment) -> dict[str, Any]:
     """The billed stay of a parking payment: interval, frozen rule, breakdown, vehicle."""
     if payment.reservation_id is not None:
@@ -283,7 +274,7 @@ def _stay(payment: Payment) -> dict[str, Any]:
         start, end, source = booking.started_at, booking.ended_at or booking.started_at, booking
     else:
         return {}
-    rule = _rule(source)
+    rule = PriceRule.of(source)
     seconds = max(0.0, (end - start).total_seconds())
     return {
         "period_start": start,

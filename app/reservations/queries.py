@@ -14,6 +14,7 @@ from sqlalchemy import Select, and_, or_, select
 
 from app.accounts.models import User
 from app.bookings.models import Booking
+from app.bookings.pricing import PriceRule
 from app.lots.features import names_of
 from app.lots.models import Lot, Spot
 from app.platform.errors import NotFound
@@ -73,12 +74,7 @@ def reservation_view(row: Any, now: datetime) -> dict[str, Any]:
         "end_at": reservation.end_at,
         "features": names_of(reservation.feature_mask),
         "level": reservation.level,
-        "price_rule": {
-            "hourly_rate_cents": reservation.hourly_rate_cents,
-            "billing_increment_minutes": reservation.billing_increment_minutes,
-            "free_minutes": reservation.free_minutes,
-            "daily_max_cents": reservation.daily_max_cents,
-        },
+        "price_rule": PriceRule.of(reservation).as_dict(),
         "amount_cents": reservation.amount_cents,
         "cost_cents": reservation.cost_cents,
         "cancellation_fee_cents": reservation.cancellation_fee_cents,

@@ -80,15 +80,6 @@ class ReservationOutcome:
     reservation_id: int
 
 
-def _rule(source: Lot | Reservation) -> PriceRule:
-    return PriceRule(
-        hourly_rate_cents=source.hourly_rate_cents,
-        billing_increment_minutes=source.billing_increment_minutes,
-        free_minutes=source.free_minutes,
-        daily_max_cents=source.daily_max_cents,
-    )
-
-
 def _price(rule: PriceRule, start: datetime, end: datetime):
     return price_breakdown(rule, (end - start).total_seconds())
 
@@ -136,7 +127,7 @@ def quote(
     spot = allocation.spot_for_interval(
         lot_id=lot.id, wanted=wanted, start=start_at, end=end_at, now=now, lock=False
     )
-    breakdown = _price(_rule(lot), start_at, end_at)
+    breakdown = _price(PriceRule.of(lot), start_at, end_at)
     return {
         "lot": {"id": lot.id, "name": lot.name},
         "start_at": start_at,
@@ -144,19 +135,10 @@ def quote(
         "available": spot is not None,
         "amount_cents": breakdown.total_cents,
         "currency": current_app.config["CURRENCY"],
-        "price_rule": _rule_dict(lot),
+        "price_rule": PriceRule.of(lot).as_dict(),
         "breakdown": breakdown.as_dict(),
         "cancellation_free_until": cancellation_free_until(start_at),
         "cancellation_fee_cents": lot.cancellation_fee_cents,
-    }
-
-
-def _rule_dict(source: Lot | Reservation) -> dict[str, Any]:
-    return {
-        "hourly_rate_cents": source.hourly_rate_cents,
-        "billing_increment_minutes": source.billing_increment_minutes,
-        "free_minutes": source.free_minutes,
-        "daily_max_cents": source.daily_max_cents,
     }
 
 
@@ -238,8 +220,8 @@ def create_reservation(
         end_at=end_at,
         feature_mask=mask_of(features),
         level=level,
-        **_rule_dict(lot),
-        amount_cents=_price(_rule(lot), start_at, end_at).total_cents,
+        **PriceRule.of(lot).as_dict(),
+        amount_cents=_price(PriceRule.of(lot), start_at, end_at).total_cents,
         cancellation_fee_cents=lot.cancellation_fee_cents,
         currency=current_app.config["CURRENCY"],
     )
@@ -341,7 +323,9 @@ def extend(*, user_id: int, reservation_id: int, end_at: datetime) -> dict[str, 
     if clash is not None:
         raise ExtensionUnavailable()
     reservation.end_at = end_at
-    reservation.amount_cents = _price(_rule(reservation), reservation.start_at, end_at).total_cents
+    reservation.amount_cents = _price(
+        PriceRule.of(reservation), reservation.start_at, end_at
+    ).total_cents
     reservation.end_reminded_at = None
     db.session.flush()
     return get_reservation(user_id=user_id, reservation_id=reservation.id)

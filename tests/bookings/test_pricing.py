@@ -216,3 +216,14 @@ def test_worked_examples_hold_under_hypothesis(data: st.DataObject) -> None:
         st.sampled_from([tuple(example.values) for example in WORKED_EXAMPLES])
     )
     assert compute_cost_cents(rule, duration) == expected
+
+
+def test_a_rule_is_read_from_whatever_froze_it_and_shown_as_plain_values():
+    from types import SimpleNamespace
+
+    frozen = SimpleNamespace(
+        hourly_rate_cents=250, billing_increment_minutes=15, free_minutes=5, daily_max_cents=None
+    )
+    rule = PriceRule.of(frozen)
+    assert rule == PriceRule(250, 15, 5, None)
+    assert rule.as_dict() == vars(frozen)
