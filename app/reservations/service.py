@@ -88,13 +88,18 @@ def _invalid(field: str, message: str) -> ValidationFailed:
     return ValidationFailed(message, fields={field: [message]})
 
 
-def _check_interval(lot: Lot, start: datetime, end: datetime, now: datetime) -> None:
-    """422 unless ``[start, end)`` starts now or later, within the horizon, long enough."""
+def _check_end(end: datetime, now: datetime) -> None:
+    """422 unless ``end`` is within ``RESERVATION_MAX_DAYS_AHEAD`` days."""
     days = current_app.config["RESERVATION_MAX_DAYS_AHEAD"]
-    if start < now - CLOCK_SKEW:
-        raise _invalid("start_at", "The start must not be in the past.")
     if end > now + timedelta(days=days):
         raise _invalid("end_at", f"Reservations end at most {days} days ahead.")
+
+
+def _check_interval(lot: Lot, start: datetime, end: datetime, now: datetime) -> None:
+    """422 unless ``[start, end)`` starts now or later, within the horizon, long enough."""
+    if start < now - CLOCK_SKEW:
+        raise _invalid("start_at", "The start must not be in the past.")
+    _check_end(end, now)
     if end - start < timedelta(minutes=lot.billing_increment_minutes):
         raise _invalid(
             "end_at", f"A reservation lasts at least {lot.billing_increment_minutes} minutes."
@@ -303,9 +308,7 @@ def extend(*, user_id: int, reservation_id: int, end_at: datetime) -> dict[str, 
     _require(reservation, now, "confirmed", "checked_in")
     if end_at <= reservation.end_at:
         raise _invalid("end_at", "The new end must be later than the current end.")
-    days = current_app.config["RESERVATION_MAX_DAYS_AHEAD"]
-    if end_at > now + timedelta(days=days):
-        raise _invalid("end_at", f"Reservations end at most {days} days ahead.")
+    _check_end(end_at, now)
     if reservation.spot_id is None:
         raise ExtensionUnavailable("This reservation has no spot yet; it cannot be extended.")
     db.session.scalar(select(Spot.id).where(Spot.id == reservation.spot_id).with_for_update())
