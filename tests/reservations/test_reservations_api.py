@@ -378,3 +378,22 @@ def test_a_lot_with_reservations_to_honour_is_not_deleted_or_shrunk_under_them(
         ).status_code
         == 200
     )
+
+
+def test_a_driver_whose_spot_is_blocked_gets_an_email_before_arriving(
+    clock, db, driver_for, run_job, smtp, mailing
+):
+    lot = LotFactory(spots=1, name="Quay Garage", timezone="Europe/Berlin")
+    holder = driver_for()
+    reservation = holder.reserve(lot.id, T0 + 3 * H, T0 + 4 * H).get_json()
+    assert driver_for().book(lot.id).status_code == 201  # 3 h ahead: the walk-in may stay
+    clock.move_to(T0 + 3 * H - 44 * M)
+    assert run_job("rehome-reservations")["without_spot"] == 1
+    assert run_job("rehome-reservations")["without_spot"] == 1  # told once, not twice
+    [message] = smtp.wait_for(1, timeout=5)
+    assert message["To"] == holder.user.email
+    assert "Your reserved spot is not free" in message["Subject"]
+    text = message.get_body(("plain",)).get_content()
+    assert "Quay Garage" in text and "12:00 CET" in text  # 11:00 UTC in Berlin
+    shown = holder.client.get(f"{API}/reservations/{reservation['id']}", headers=holder.headers)
+    assert shown.get_json()["spot"] is None
