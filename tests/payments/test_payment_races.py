@@ -4,39 +4,17 @@ exactly one audit row is written for it. Starts real processes: marked ``system`
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 import requests
 
-from tests.conftest import make_app
 from tests.system.test_booking_races import bearer, burst, cluster, codes, seed, sql  # noqa: F401
+from tests.system.test_write_races import _people
 
 pytestmark = [pytest.mark.system, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 
 def _admin_token(url: str) -> str:
-    from app.accounts.models import User
-    from app.accounts.service import start_session
-    from app.platform.extensions import db
-    from tests.factories import _password_hash
-
-    app = make_app(url)
-    tag = uuid.uuid4().hex[:8]
-    with app.test_request_context():
-        admin = User(
-            username=f"a{tag}",
-            email=f"a{tag}@example.com",
-            password_hash=_password_hash(),
-            role="admin",
-            preferences={},
-        )
-        db.session.add(admin)
-        db.session.flush()
-        token = start_session(admin)["access_token"]
-        db.session.commit()
-        db.engine.dispose()
-    return token
+    return _people(url, 1, role="admin")[0]["access_token"]
 
 
 def _pending_payment(base: str, lot_id: int, token: str) -> int:
