@@ -17,10 +17,12 @@ from app.parking.models import (
 )
 from app.payments.models import Payment
 from app.platform.models import IdempotencyKey, OutboundMessage, utcnow
+from app.privacy.models import AccessLogEntry
 from app.reservations.models import Reservation
 from app.uploads.models import Upload
 
 __all__ = [
+    "AccessLogEntry",
     "AdminAudit",
     "Alert",
     "AssistRequest",

@@ -333,3 +333,18 @@ class IdempotencyKeyFactory(BaseFactory):
     request_hash = "0" * 64
     response_status = 201
     response_body = "{}"
+
+
+class AccessLogEntryFactory(BaseFactory):
+    """A caregiver's read of a person's latest parking event."""
+
+    class Meta:
+        model = models.AccessLogEntry
+        exclude = ("person", "actor")
+
+    person = factory.SubFactory(UserFactory)
+    person_id = factory.SelfAttribute("person.id")
+    actor = factory.SubFactory(UserFactory)
+    actor_id = factory.SelfAttribute("actor.id")
+    actor_role = "caregiver"
+    resource = "latest_parking_event"

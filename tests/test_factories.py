@@ -22,6 +22,7 @@ ALL = [
     factories.NotificationFactory,
     factories.OutboundMessageFactory,
     factories.IdempotencyKeyFactory,
+    factories.AccessLogEntryFactory,
 ]
 
 

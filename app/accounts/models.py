@@ -41,6 +41,9 @@ class User(TimestampMixin, db.Model):
     # No foreign key: uploads reference users, and a cycle would complicate migrations.
     avatar_upload_id: Mapped[int | None] = mapped_column(sa.Integer)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when the account was erased: the row stays only as the anonymous holder of financial
+    # records kept for the legal retention period (no name, no e-mail, no way to sign in).
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     @property
     def is_admin(self) -> bool:

@@ -10,7 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.platform.extensions import db
 from app.platform.models import UTCDateTime, check_in, utcnow
 
-EXPORT_KINDS = ("bookings", "parking_events")
+# CSV exports a client asks for by kind; the personal-data ZIP is started by POST /me/data-export.
+CSV_KINDS = ("bookings", "parking_events")
+EXPORT_KINDS = (*CSV_KINDS, "personal_data")
 EXPORT_STATUSES = ("pending", "running", "done", "failed", "expired")
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from flask import url_for
 from marshmallow import Schema, fields, validate
 
-from app.exports.models import EXPORT_KINDS
+from app.exports.models import CSV_KINDS
 from app.platform.schemas import PaginationQuery, StrictBoolean, StrictSchema, UTCDateTime
 
 
 class ExportCreateSchema(StrictSchema):
     """What to export, and whether to e-mail the link when it is ready."""
 
-    kind = fields.String(required=True, validate=validate.OneOf(EXPORT_KINDS))
+    kind = fields.String(required=True, validate=validate.OneOf(CSV_KINDS))
     email = StrictBoolean(load_default=False)
     date_from = UTCDateTime(data_key="from", load_default=None, allow_none=True)
     date_to = UTCDateTime(data_key="to", load_default=None, allow_none=True)

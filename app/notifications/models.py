@@ -15,7 +15,11 @@ class Notification(db.Model):
     """One inbox entry. ``dedupe_key`` makes an alert land once, however often it is processed."""
 
     __tablename__ = "notifications"
-    __table_args__ = (sa.Index("ix_notifications_user_read", "user_id", "read_at", "id"),)
+    __table_args__ = (
+        sa.Index("ix_notifications_user_read", "user_id", "read_at", "id"),
+        # The retention job deletes by age.
+        sa.Index("ix_notifications_created", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))

@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
@@ -15,7 +15,7 @@ from app.notifications.models import Notification
 from app.platform.errors import NotFound
 from app.platform.extensions import db
 from app.platform.mail import send_email
-from app.platform.models import get_owned_or_404, utcnow
+from app.platform.models import OutboundMessage, get_owned_or_404, utcnow
 from app.platform.pagination import paginate
 from app.platform.queue import enqueue
 from app.platform.webhook import post_webhook
@@ -193,3 +193,55 @@ def mark_all_read(*, user_id: int) -> int:
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0
+
+
+FORGET_BATCH = 200
+
+
+def forget_notices(*, key_prefixes: list[str]) -> int:
+    """Delete the notices sent to anyone under these dedupe-key prefixes (they speak of a person
+    whose account is being erased), and blank their subjects in the mail ledger, whose keys stay
+    so nothing is sent twice. Returns how many notices went."""
+    removed = 0
+    for start in range(0, len(key_prefixes), FORGET_BATCH):
+        batch = key_prefixes[start : start + FORGET_BATCH]
+        removed += (
+            db.session.execute(
+                delete(Notification)
+                .where(
+                    or_(*(Notification.dedupe_key.startswith(p, autoescape=True) for p in batch))
+                )
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            or 0
+        )
+        db.session.execute(
+            update(OutboundMessage)
+            .where(or_(*(OutboundMessage.dedupe_key.startswith(p, autoescape=True) for p in batch)))
+            .values(subject=None)
+            .execution_options(synchronize_session=False)
+        )
+    return removed
+
+
+def email_notice(notification_id: int) -> bool:
+    """E-mail an in-app notice to its recipient (as their preferences say), once; True when
+    there is nothing (more) to send."""
+    row = db.session.execute(
+        select(Notification, User)
+        .join(User, User.id == Notification.user_id)
+        .where(Notification.id == notification_id)
+    ).one_or_none()
+    if row is None:
+        return True
+    notice, user = row
+    if not user.email or not user.is_active or not wants(user, "email"):
+        return True
+    send_email(
+        dedupe_key=f"{notice.dedupe_key or f'notification:{notice.id}'}:email",
+        to=user.email,
+        subject=f"ParkMind: {notice.title}",
+        text=_email_text(user, notice.body),
+        html=_email_html(user, notice.body),
+    )
+    return True
