@@ -130,6 +130,9 @@ class Config:
     UPLOAD_URL_EXPIRES = timedelta(minutes=10)
     DOWNLOAD_URL_EXPIRES = timedelta(minutes=5)
     EXPORT_FILE_TTL = timedelta(days=7)
+    # How long the signed link in a "your data export is ready" e-mail works (never past the
+    # file's own expiry; S3 signs for at most 7 days).
+    DATA_EXPORT_LINK_TTL = timedelta(hours=24)
 
     def __init__(self) -> None:
         env = os.environ
@@ -187,6 +190,8 @@ class Config:
         self.PARKING_EVENT_REMINDER_HOURS = env_int("PARKING_EVENT_REMINDER_HOURS", 12)
         self.ALERT_ESCALATE_MINUTES = env_int("ALERT_ESCALATE_MINUTES", 5)
         self.METER_REMINDER_MINUTES = env_int("METER_REMINDER_MINUTES", 15)
+        self.ACCESS_LOG_RETENTION_DAYS = env_int("ACCESS_LOG_RETENTION_DAYS", 365)
+        self.NOTIFICATION_RETENTION_DAYS = env_int("NOTIFICATION_RETENTION_DAYS", 180)
         self.MOVING_AWAY_MINUTES = env_int("MOVING_AWAY_MINUTES", 4)
         # Reservations: check-in opens this early; not checked in this late after the start is
         # a no-show; cancelling is free until this many hours before the start; walk-ins keep off

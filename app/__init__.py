@@ -35,6 +35,7 @@ from app.platform.extensions import get_api, init_extensions
 from app.platform.logs import configure_logging
 from app.platform.metrics import init_metrics
 from app.platform.web import API_PREFIX, IdConverter, id_param_schema
+from app.privacy import views as privacy_views
 from app.reservations import views as reservations_views
 from app.uploads import views as uploads_views
 from config import engine_options, load_config, validate_config
@@ -44,6 +45,7 @@ BLUEPRINTS = (
     (ops.blp, ""),
     (accounts_views.blp, "/auth"),
     (accounts_views.me_blp, "/me"),
+    (privacy_views.blp, ""),
     (bookings_views.stats_blp, ""),
     (lots_views.blp, ""),
     (bookings_views.blp, ""),

@@ -20,6 +20,8 @@ from app.platform.blueprint import Blueprint
 from app.platform.extensions import limiter
 from app.platform.transactions import transaction
 from app.platform.web import client_info, created, errors, protected
+from app.privacy import service as privacy
+from app.privacy.schemas import EraseAccountSchema
 
 blp = Blueprint("auth", __name__, description="Accounts and tokens.")
 me_blp = Blueprint("me", __name__, description="The current user.")
@@ -103,8 +105,14 @@ class Logout(MethodView):
         )
 
 
+def _erase_limit() -> str:
+    return current_app.config.get("ERASE_ACCOUNT_RATE_LIMIT", "10 per hour")
+
+
 @me_blp.route("")
 class Me(MethodView):
+    decorators = [limiter.limit(_erase_limit, methods=["DELETE"])]
+
     @protected(me_blp)
     @me_blp.response(200, UserSchema)
     def get(self):
@@ -118,6 +126,15 @@ class Me(MethodView):
     def patch(self, changes):
         """Update the profile (never role or is_active)."""
         return users.update_profile(user_id=current_user_id(), changes=changes)
+
+    @protected(me_blp, 409, 422, 429)
+    @me_blp.arguments(EraseAccountSchema)
+    @transaction
+    @me_blp.response(204)
+    def delete(self, body):
+        """Erase my account: personal data, photos, devices, circle; every session revoked.
+        Payments and completed bookings are kept for the legal period, anonymised."""
+        privacy.erase_own_account(user_id=current_user_id(), **body)
 
 
 @me_blp.route("/password")

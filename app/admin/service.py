@@ -23,6 +23,7 @@ from app.platform.errors import Conflict, NotFound
 from app.platform.extensions import db
 from app.platform.models import utcnow
 from app.platform.pagination import paginate
+from app.privacy import service as privacy
 from app.reservations.models import Reservation
 
 
@@ -79,8 +80,16 @@ def list_users(*, page: int, per_page: int, q: str | None = None) -> dict:
     return result
 
 
-def get_user(*, user_id: int) -> dict[str, Any]:
-    """Admin: one user with booking count and active booking."""
+def get_user(*, actor_id: int, user_id: int) -> dict[str, Any]:
+    """Admin: one user with booking count and active booking (the read is in their log)."""
+    view = _user_detail(user_id)
+    privacy.record_access(
+        person_id=user_id, actor_id=actor_id, actor_role="admin", resource="profile"
+    )
+    return view
+
+
+def _user_detail(user_id: int) -> dict[str, Any]:
     row = db.session.execute(_users_stmt().where(User.id == user_id)).first()
     if row is None:
         raise NotFound("No such user.", code="user_not_found")
@@ -96,18 +105,20 @@ def update_user(*, admin: User, user_id: int, changes: dict[str, Any]) -> dict[s
         raise Conflict("Admins cannot deactivate or demote themselves.", code="cannot_change_self")
     users.set_user_status(target, is_active=changes.get("is_active"), role=changes.get("role"))
     cache.invalidate(cache.ADMIN_STATS)
-    return get_user(user_id=user_id)
+    return _user_detail(user_id)
 
 
 def list_bookings(
     *,
+    actor_id: int,
     page: int,
     per_page: int,
     lot_id: int | None = None,
     user_id: int | None = None,
     status: str | None = None,
 ) -> dict:
-    """Admin: every booking, newest first, filtered by lot, user, status."""
+    """Admin: every booking, newest first, filtered by lot, user, status (one user's history
+    is a read of that person's data, and is in their log)."""
     stmt = (
         select(Booking, Lot, Spot, User.username)
         .join(Lot, Lot.id == Booking.lot_id)
@@ -118,6 +129,9 @@ def list_bookings(
         stmt = stmt.where(Booking.lot_id == lot_id)
     if user_id is not None:
         stmt = stmt.where(Booking.user_id == user_id)
+        privacy.record_access(
+            person_id=user_id, actor_id=actor_id, actor_role="admin", resource="bookings"
+        )
     if status is not None:
         stmt = stmt.where(Booking.status == status)
     stmt = stmt.order_by(Booking.started_at.desc(), Booking.id.desc())

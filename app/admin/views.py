@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from app.admin import service as admin
+from app.admin.audit import audited
 from app.admin.schemas import (
     ActivityListSchema,
     ActivityQuerySchema,
@@ -25,11 +26,12 @@ from app.admin.schemas import (
 )
 from app.lots import management
 from app.lots import service as lots
-from app.platform.auth import current_user
+from app.platform.auth import current_user, current_user_id
 from app.platform.blueprint import Blueprint
 from app.platform.schemas import PaginationQuery, page_of
 from app.platform.transactions import transaction
 from app.platform.web import created, protected
+from app.privacy import service as privacy
 
 blp = Blueprint("admin", __name__, description="Administration (role admin).")
 
@@ -47,6 +49,7 @@ class AdminLots(MethodView):
     @blp.arguments(LotCreateSchema)
     @transaction
     @blp.response(201, AdminLotSchema)
+    @audited("lot.create", target_type="lot")
     def post(self, body):
         """Create a lot and its spots numbered 1..N."""
         lot = management.create_lot(**body)
@@ -65,6 +68,7 @@ class AdminLot(MethodView):
     @blp.arguments(LotUpdateSchema)
     @transaction
     @blp.response(200, AdminLotSchema)
+    @audited("lot.update", target_type="lot", target="lot_id")
     def patch(self, changes, lot_id):
         """Update a lot; `total_spots` grows it or shrinks it (409 `lot_in_use`)."""
         management.update_lot(lot_id=lot_id, changes=dict(changes))
@@ -73,6 +77,7 @@ class AdminLot(MethodView):
     @protected(blp, 404, 409, role="admin")
     @transaction
     @blp.response(204)
+    @audited("lot.delete", target_type="lot", target="lot_id")
     def delete(self, lot_id):
         """Delete a lot (refused while a spot is occupied); its history stays."""
         management.delete_lot(lot_id=lot_id)
@@ -94,6 +99,7 @@ class AdminSpot(MethodView):
     @blp.arguments(SpotUpdateSchema)
     @transaction
     @blp.response(200, AdminSpotSchema)
+    @audited("spot.update", target_type="spot", target="spot_id")
     def patch(self, body, spot_id):
         """Take a spot out of service or back; set its features and level."""
         return management.update_spot(spot_id=spot_id, changes=body)
@@ -112,28 +118,38 @@ class AdminUsers(MethodView):
 @blp.route("/admin/users/<id:user_id>")
 class AdminUser(MethodView):
     @protected(blp, 404, role="admin")
+    @transaction
     @blp.response(200, AdminUserSchema)
     def get(self, user_id):
         """One user with booking count and active booking."""
-        return admin.get_user(user_id=user_id)
+        return admin.get_user(actor_id=current_user_id(), user_id=user_id)
 
     @protected(blp, 404, 409, 422, role="admin")
     @blp.arguments(AdminUserUpdateSchema)
     @transaction
     @blp.response(200, AdminUserSchema)
+    @audited("user.update", target_type="user", target="user_id")
     def patch(self, changes, user_id):
         """Activate/deactivate (revokes sessions) or change the role."""
         return admin.update_user(admin=current_user(), user_id=user_id, changes=changes)
+
+    @protected(blp, 404, 409, role="admin")
+    @transaction
+    @blp.response(204)
+    def delete(self, user_id):
+        """Erase an account on the person's request (audited; as `DELETE /me` does)."""
+        privacy.erase_user(actor_id=current_user_id(), user_id=user_id)
 
 
 @blp.route("/admin/bookings")
 class AdminBookings(MethodView):
     @protected(blp, 422, role="admin")
     @blp.arguments(AdminBookingQuerySchema, location="query")
+    @transaction
     @blp.response(200, page_of(AdminBookingSchema))
     def get(self, query):
         """Every booking, newest first (`?lot_id=&status=&user_id=`)."""
-        return admin.list_bookings(**query)
+        return admin.list_bookings(actor_id=current_user_id(), **query)
 
 
 @blp.route("/admin/stats")

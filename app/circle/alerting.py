@@ -19,6 +19,7 @@ from app.platform.extensions import db
 from app.platform.models import utcnow
 from app.platform.pagination import paginate
 from app.platform.queue import enqueue
+from app.privacy import service as privacy
 
 
 class AlreadyAcknowledged(Conflict):
@@ -46,7 +47,21 @@ def list_alerts(*, user_id: int, state: str | None, page: int, per_page: int) ->
     )
     if state is not None:
         stmt = stmt.where(Alert.state == state)
-    return paginate(stmt.order_by(Alert.id.desc()), page=page, per_page=per_page)
+    result = paginate(stmt.order_by(Alert.id.desc()), page=page, per_page=per_page)
+    # Each person whose alerts the caregiver saw on this page finds the read in their log.
+    seen: dict[int, list[int]] = {}
+    for alert in result["items"]:
+        if alert.person_id != user_id:
+            seen.setdefault(alert.person_id, []).append(alert.id)
+    for person_id, alert_ids in seen.items():
+        privacy.record_access(
+            person_id=person_id,
+            actor_id=user_id,
+            actor_role="caregiver",
+            resource="alerts",
+            detail={"alert_ids": alert_ids},
+        )
+    return result
 
 
 def _visible_alert(user_id: int, alert_id: int, *, lock: bool = False) -> tuple[Alert, bool]:
@@ -65,7 +80,17 @@ def _visible_alert(user_id: int, alert_id: int, *, lock: bool = False) -> tuple[
 
 
 def get_alert(*, user_id: int, alert_id: int) -> Alert:
-    return _visible_alert(user_id, alert_id)[0]
+    """One alert, for its person and their caregivers (a caregiver's read is logged)."""
+    alert, caregiver = _visible_alert(user_id, alert_id)
+    if caregiver:
+        privacy.record_access(
+            person_id=alert.person_id,
+            actor_id=user_id,
+            actor_role="caregiver",
+            resource="alert",
+            detail={"alert_id": alert.id},
+        )
+    return alert
 
 
 def acknowledge_alert(

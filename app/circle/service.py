@@ -26,6 +26,7 @@ from app.platform.errors import Conflict, InvalidTransition, NotFound, Validatio
 from app.platform.extensions import db
 from app.platform.models import utcnow
 from app.platform.queue import enqueue
+from app.privacy import service as privacy
 
 log = logging.getLogger(__name__)
 
@@ -74,40 +75,56 @@ def get_invitation(*, user_id: int, invitation_id: int) -> CircleMembership:
     return membership
 
 
-def has_access(*, viewer_id: int, person_id: int, roles: tuple[str, ...]) -> bool:
-    """True while ``viewer`` holds an accepted membership in ``person_id``'s circle with a role."""
-    return (
-        db.session.scalar(
-            select(CircleMembership.id).where(
-                CircleMembership.person_id == person_id,
-                CircleMembership.member_id == viewer_id,
-                CircleMembership.status == "accepted",
-                CircleMembership.role.in_(roles),
-            )
+def access_role(*, viewer_id: int, person_id: int, roles: tuple[str, ...]) -> str | None:
+    """The role of ``viewer``'s accepted membership in ``person_id``'s circle, if it is one of
+    ``roles``; else None."""
+    return db.session.scalar(
+        select(CircleMembership.role).where(
+            CircleMembership.person_id == person_id,
+            CircleMembership.member_id == viewer_id,
+            CircleMembership.status == "accepted",
+            CircleMembership.role.in_(roles),
         )
-        is not None
     )
 
 
-def require_access(*, viewer_id: int, person_id: int, roles: tuple[str, ...]) -> None:
-    """404 unless the viewer is the person or an accepted member with one of ``roles``."""
+def has_access(*, viewer_id: int, person_id: int, roles: tuple[str, ...]) -> bool:
+    """True while ``viewer`` holds an accepted membership in ``person_id``'s circle with a role."""
+    return access_role(viewer_id=viewer_id, person_id=person_id, roles=roles) is not None
+
+
+def require_access(
+    *, viewer_id: int, person_id: int, roles: tuple[str, ...], resource: str
+) -> None:
+    """404 unless the viewer is the person or an accepted member with one of ``roles``; a
+    member's read of ``resource`` is written to the person's access log."""
     if viewer_id == person_id:
         return
-    if not has_access(viewer_id=viewer_id, person_id=person_id, roles=roles):
+    role = access_role(viewer_id=viewer_id, person_id=person_id, roles=roles)
+    if role is None:
         # The same answer whether or not the person exists: membership is not revealed.
         raise NotFound("Person not found.", code="person_not_found")
+    privacy.record_access(
+        person_id=person_id, actor_id=viewer_id, actor_role=role, resource=resource
+    )
 
 
 def person_latest_active_event(*, viewer_id: int, person_id: int):
     """The person's active parking event, for the person and their accepted caregivers only."""
-    require_access(viewer_id=viewer_id, person_id=person_id, roles=CAREGIVER_ROLES)
-
+    require_access(
+        viewer_id=viewer_id,
+        person_id=person_id,
+        roles=CAREGIVER_ROLES,
+        resource="latest_parking_event",
+    )
     return require_latest_active_event(user_id=person_id)
 
 
 def person_live_retrieval(*, viewer_id: int, person_id: int) -> dict[str, Any]:
     """The person's walk back in progress, for the person and their caregivers (not viewers)."""
-    require_access(viewer_id=viewer_id, person_id=person_id, roles=CAREGIVER_ROLES)
+    require_access(
+        viewer_id=viewer_id, person_id=person_id, roles=CAREGIVER_ROLES, resource="live_retrieval"
+    )
     walk = live.current_walk(person_id)
     walk["open_alerts"] = _live_alerts(walk["event_id"])
     return walk
@@ -136,8 +153,9 @@ def _live_alerts(event_id: int) -> list[Alert]:
 
 def person_score_trend(*, viewer_id: int, person_id: int, period: str):
     """The person's score trend, for the person and their accepted caregivers and viewers."""
-    require_access(viewer_id=viewer_id, person_id=person_id, roles=TREND_ROLES)
-
+    require_access(
+        viewer_id=viewer_id, person_id=person_id, roles=TREND_ROLES, resource="score_trend"
+    )
     return score_trend(user_id=person_id, period=period)
 
 

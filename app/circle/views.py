@@ -98,6 +98,7 @@ class Member(MethodView):
 @blp.route("/people/<id:user_id>/parking-events/latest-active")
 class PersonLatestActiveEvent(MethodView):
     @protected(blp, 404)
+    @transaction
     @blp.response(200, ParkingEventSchema)
     def get(self, user_id):
         """The person's active parking event with photo and landmarks (caregivers only)."""
@@ -108,6 +109,7 @@ class PersonLatestActiveEvent(MethodView):
 class PersonScoreTrend(MethodView):
     @protected(blp, 404, 422)
     @blp.arguments(ScoreTrendQuery, location="query")
+    @transaction
     @blp.response(200, ScoreTrendSchema(many=True))
     def get(self, query, user_id):
         """The person's retrieval score trend (caregivers and viewers)."""
@@ -128,6 +130,7 @@ class OwnLiveRetrieval(MethodView):
 @blp.route("/people/<id:user_id>/retrieval")
 class PersonLiveRetrieval(MethodView):
     @protected(blp, 404)
+    @transaction
     @blp.response(200, LiveRetrievalSchema)
     def get(self, user_id):
         """The person's walk back in progress: time, distance, trail, help asked (caregivers)."""
@@ -138,6 +141,7 @@ class PersonLiveRetrieval(MethodView):
 class Alerts(MethodView):
     @protected(blp, 422)
     @blp.arguments(AlertQuery, location="query")
+    @transaction
     @blp.response(200, AlertPageSchema)
     def get(self, query):
         """My alerts and those of the people I care for, newest first (``?state=``)."""
@@ -147,6 +151,7 @@ class Alerts(MethodView):
 @blp.route("/alerts/<id:alert_id>")
 class AlertItem(MethodView):
     @protected(blp, 404)
+    @transaction
     @blp.response(200, AlertSchema)
     def get(self, alert_id):
         """One alert (the person and their caregivers)."""

@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
 from app.exports.models import Export
+from app.exports.personal import write_personal_zip
 from app.exports.rows import export_rows, write_csv
 from app.platform.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.platform.extensions import db
@@ -46,6 +47,10 @@ MAX_RANGE = timedelta(days=366)
 HEARTBEAT_SECONDS = 5.0
 ABANDONED_AFTER = timedelta(seconds=15)
 DOWNLOAD_URL_SECONDS = 300
+PERSONAL_DATA = "personal_data"
+# What each kind of export is stored as: (extension, content type).
+FILE_TYPES = {PERSONAL_DATA: ("zip", "application/zip")}
+CSV_FILE = ("csv", "text/csv")
 MAX_ERROR_LENGTH = 255
 
 
@@ -143,23 +148,51 @@ def download_file(
         raise ExportNotReady()
     filename = export_filename(export)
     storage = get_storage()
-    if isinstance(storage, LocalStorage):
+    if isinstance(storage, LocalStorage) and export.kind != PERSONAL_DATA:
         # Served by the app itself: stream it here rather than redirecting back to the app.
         return None, storage.open_stream(export.storage_key), filename
+    # Everything about a person leaves only through a signed link that expires in minutes.
     url = storage.signed_get_url(
-        export.storage_key, DOWNLOAD_URL_SECONDS, filename=filename, content_type="text/csv"
+        export.storage_key,
+        DOWNLOAD_URL_SECONDS,
+        filename=filename,
+        content_type=file_type(export)[1],
     )
     return url, None, filename
 
 
+def file_type(export: Export) -> tuple[str, str]:
+    """The export file's extension and content type."""
+    return FILE_TYPES.get(export.kind, CSV_FILE)
+
+
 def export_filename(export: Export) -> str:
     """The file name offered to the user."""
-    return f"parkmind-{export.kind.replace('_', '-')}-{export.id}.csv"
+    return f"parkmind-{export.kind.replace('_', '-')}-{export.id}.{file_type(export)[0]}"
 
 
 def storage_key(export: Export) -> str:
     """The export's own storage key: a rerun overwrites, never duplicates."""
-    return f"exports/{export.user_id}/{export.id}.csv"
+    return f"exports/{export.user_id}/{export.id}.{file_type(export)[0]}"
+
+
+def signed_link(export_id: int) -> str | None:
+    """A signed link to a finished export's file that works without signing in (the signature
+    is the authorisation), valid for DATA_EXPORT_LINK_TTL and never past the file's expiry."""
+    export = db.session.get(Export, export_id)
+    if export is None or export.status != "done" or not export.storage_key:
+        return None
+    remaining = (export.expires_at - utcnow()).total_seconds() if export.expires_at else 0
+    seconds = int(min(current_app.config["DATA_EXPORT_LINK_TTL"].total_seconds(), remaining))
+    if seconds <= 0:
+        return None
+    return get_storage().signed_get_url(
+        export.storage_key,
+        seconds,
+        filename=export_filename(export),
+        content_type=file_type(export)[1],
+        outside_request=True,
+    )
 
 
 def download_link(export_id: int) -> str:
@@ -219,7 +252,8 @@ def produce_export(export_id: int, attempt: int) -> int:
     export = db.session.get(Export, export_id, populate_existing=True)
     if export is None or export.status != "running" or export.attempts != attempt:
         return 0
-    fd, path = tempfile.mkstemp(prefix="parkmind-export-", suffix=".csv")
+    extension, content_type = file_type(export)
+    fd, path = tempfile.mkstemp(prefix="parkmind-export-", suffix=f".{extension}")
     try:
         with Heartbeat(
             db.engine,
@@ -227,10 +261,14 @@ def produce_export(export_id: int, attempt: int) -> int:
             interval=HEARTBEAT_SECONDS,
             name=f"export-{export_id}",
         ):
-            with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
-                count = write_csv(handle, export_rows(export))
+            if export.kind == PERSONAL_DATA:
+                os.close(fd)
+                count = write_personal_zip(path, user_id=export.user_id)
+            else:
+                with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
+                    count = write_csv(handle, export_rows(export))
             key = storage_key(export)
-            get_storage().put_file(key, path, "text/csv")
+            get_storage().put_file(key, path, content_type)
     finally:
         os.unlink(path)
     now = utcnow()
@@ -310,10 +348,18 @@ def send_export_email(export_id: int) -> bool:
         "expires_at": row.expires_at,
         "link": download_link(export_id),
     }
+    template, subject = "export_ready", f"Your ParkMind {context['kind']} export is ready"
+    if row.kind == PERSONAL_DATA:
+        link = signed_link(export_id)
+        if link is None:
+            return False  # expired before the mail could go: nothing to send
+        ttl = current_app.config["DATA_EXPORT_LINK_TTL"]
+        context.update(link=link, link_expires_at=min(utcnow() + ttl, row.expires_at))
+        template, subject = "data_export_ready", "Your ParkMind data is ready to download"
     return send_email(
         dedupe_key=f"export:{export_id}:email",
         to=row.email,
-        subject=f"Your ParkMind {context['kind']} export is ready",
-        text=render_template("email/export_ready.txt", **context),
-        html=render_template("email/export_ready.html", **context),
+        subject=subject,
+        text=render_template(f"email/{template}.txt", **context),
+        html=render_template(f"email/{template}.html", **context),
     )

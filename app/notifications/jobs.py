@@ -13,11 +13,12 @@ from typing import Any
 
 from celery.schedules import crontab
 from flask import current_app, render_template
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, delete, exists, func, select
 
 from app.accounts.models import User, wants
 from app.bookings.models import Booking
 from app.lots.models import Lot
+from app.notifications.models import Notification
 from app.parking.geo import walking_links
 from app.parking.models import ParkingEvent
 from app.platform.extensions import db
@@ -155,3 +156,25 @@ def car_location(
     if spot:
         parts.append(f"spot {spot}")
     return ", ".join(parts)
+
+
+RETENTION_BATCH = 5000
+
+
+@job("purge-notifications", schedule=crontab(minute="20", hour="3"))
+def purge_notifications() -> dict:
+    """Delete in-app notices older than NOTIFICATION_RETENTION_DAYS."""
+    cutoff = utcnow() - timedelta(days=current_app.config["NOTIFICATION_RETENTION_DAYS"])
+    deleted = 0
+    while True:
+        ids = db.session.scalars(
+            select(Notification.id).where(Notification.created_at < cutoff).limit(RETENTION_BATCH)
+        ).all()
+        if not ids:
+            return {"deleted": deleted}
+        db.session.execute(
+            delete(Notification)
+            .where(Notification.id.in_(ids))
+            .execution_options(synchronize_session=False)
+        )
+        deleted += len(ids)

@@ -21,6 +21,7 @@ from app.platform.errors import NotFound
 from app.platform.extensions import db
 from app.platform.models import utcnow
 from app.platform.pagination import paginate
+from app.privacy import service as privacy
 from app.reservations.allocation import grace
 from app.reservations.models import Reservation
 
@@ -136,6 +137,7 @@ def list_reservations(
 
 def admin_list_reservations(
     *,
+    actor_id: int,
     page: int,
     per_page: int,
     lot_id: int | None = None,
@@ -151,6 +153,9 @@ def admin_list_reservations(
         stmt = stmt.where(Reservation.lot_id == lot_id)
     if user_id is not None:
         stmt = stmt.where(Reservation.user_id == user_id)
+        privacy.record_access(
+            person_id=user_id, actor_id=actor_id, actor_role="admin", resource="reservations"
+        )
     stmt = _filtered(stmt, status=status, from_=from_, to=to, now=now).order_by(
         Reservation.start_at.desc(), Reservation.id.desc()
     )

@@ -128,7 +128,8 @@ class Release(MethodView):
 class AdminReservations(MethodView):
     @protected(blp, 422, role="admin")
     @blp.arguments(AdminReservationQuerySchema, location="query")
+    @transaction
     @blp.response(200, page_of(AdminReservationSchema))
     def get(self, query):
         """Admin: reservations of every lot (`?lot_id=&user_id=&status=&from=&to=`)."""
-        return queries.admin_list_reservations(**query)
+        return queries.admin_list_reservations(actor_id=current_user_id(), **query)

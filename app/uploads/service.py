@@ -301,3 +301,13 @@ def remove_late_incoming(*, window: timedelta = timedelta(hours=2), batch: int =
             break
         swept += 1
     return swept
+
+
+def stored_photos(*, user_id: int) -> list[tuple[int, str, str, str]]:
+    """The person's photos in storage: ``(upload id, purpose, file extension, storage key)``."""
+    rows = db.session.execute(
+        select(Upload.id, Upload.purpose, Upload.content_type, Upload.storage_key)
+        .where(Upload.user_id == user_id, Upload.status == "ready")
+        .order_by(Upload.id)
+    )
+    return [(i, purpose, CONTENT_TYPES.get(ctype, "bin"), key) for i, purpose, ctype, key in rows]

@@ -284,6 +284,7 @@ ADMIN_ROUTES = [
     ("GET", "/api/v1/admin/users"),
     ("GET", "/api/v1/admin/users/1"),
     ("PATCH", "/api/v1/admin/users/1"),
+    ("DELETE", "/api/v1/admin/users/1"),
     ("GET", "/api/v1/admin/bookings"),
     ("GET", "/api/v1/admin/stats"),
     ("GET", "/api/v1/admin/activity"),

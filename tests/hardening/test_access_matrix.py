@@ -53,6 +53,11 @@ MATRIX: dict[tuple[str, str], Route] = {
         USER, body={"current_password": factories.PASSWORD, "new_password": "another-secret-1"}
     ),
     ("GET", "/api/v1/me/stats"): Route(USER),
+    ("DELETE", "/api/v1/me"): Route(
+        USER, body={"password": factories.PASSWORD, "confirm": "DELETE MY ACCOUNT"}, owner_ok=(409,)
+    ),
+    ("POST", "/api/v1/me/data-export"): Route(USER, body={}, owner_ok=(409,)),
+    ("GET", "/api/v1/me/access-log"): Route(USER),
     ("GET", "/api/v1/lots"): Route(USER),
     ("GET", "/api/v1/lots/<id:lot_id>"): Route(USER),
     ("GET", "/api/v1/bookings"): Route(USER),
@@ -169,6 +174,7 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/admin/users"): Route(ADMIN),
     ("GET", "/api/v1/admin/users/<id:user_id>"): Route(ADMIN),
     ("PATCH", "/api/v1/admin/users/<id:user_id>"): Route(ADMIN, body={"is_active": True}),
+    ("DELETE", "/api/v1/admin/users/<id:user_id>"): Route(ADMIN, owner_ok=(409,)),
     ("GET", "/api/v1/admin/bookings"): Route(ADMIN),
     ("GET", "/api/v1/payments"): Route(USER),
     ("GET", "/api/v1/payments/<id:payment_id>"): Route(OBJECT),

@@ -74,8 +74,11 @@ class Storage(Protocol):
         *,
         filename: str | None = None,
         content_type: str | None = None,
+        outside_request: bool = False,
     ) -> str:
-        """A URL anyone holding it can GET for ``expires_seconds``; ``filename`` → attachment."""
+        """A URL anyone holding it can GET for ``expires_seconds``; ``filename`` → attachment.
+        ``outside_request``: the link leaves the app (an e-mail), so it names PUBLIC_BASE_URL
+        even while a request is being served."""
         ...
 
     def open_stream(self, key: str) -> Iterator[bytes]:

@@ -45,8 +45,8 @@ class LocalStorage:
         return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=salt)
 
     @staticmethod
-    def _external_url(endpoint: str, **values: Any) -> str:
-        if has_request_context():
+    def _external_url(endpoint: str, *, outside_request: bool = False, **values: Any) -> str:
+        if has_request_context() and not outside_request:
             return url_for(endpoint, _external=True, **values)
         base = urlsplit(current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000")
         adapter = current_app.url_map.bind(
@@ -163,6 +163,7 @@ class LocalStorage:
         *,
         filename: str | None = None,
         content_type: str | None = None,
+        outside_request: bool = False,
     ) -> str:
         """An expiring link to the app's own download endpoint."""
         payload: dict[str, Any] = {"k": key, "e": expires_at(expires_seconds).timestamp()}
@@ -171,7 +172,9 @@ class LocalStorage:
         if content_type:
             payload["t"] = content_type
         token = self._serializer(GET_SALT).dumps(payload)
-        return self._external_url("uploads.LocalDownload", token=token)
+        return self._external_url(
+            "uploads.LocalDownload", outside_request=outside_request, token=token
+        )
 
     def open_stream(self, key: str) -> Iterator[bytes]:
         """Chunks of the file."""

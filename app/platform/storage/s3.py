@@ -185,6 +185,7 @@ class S3Storage:
         *,
         filename: str | None = None,
         content_type: str | None = None,
+        outside_request: bool = False,
     ) -> str:
         """A presigned GET (SigV4, computed locally: no request to S3)."""
 
