@@ -93,40 +93,58 @@ def has_access(*, viewer_id: int, person_id: int, roles: tuple[str, ...]) -> boo
     return access_role(viewer_id=viewer_id, person_id=person_id, roles=roles) is not None
 
 
-def require_access(
-    *, viewer_id: int, person_id: int, roles: tuple[str, ...], resource: str
-) -> None:
-    """404 unless the viewer is the person or an accepted member with one of ``roles``; a
-    member's read of ``resource`` is written to the person's access log."""
+def require_access(*, viewer_id: int, person_id: int, roles: tuple[str, ...]) -> str | None:
+    """404 unless the viewer is the person or an accepted member with one of ``roles``; the
+    member's role (None for the person themself)."""
     if viewer_id == person_id:
-        return
+        return None
     role = access_role(viewer_id=viewer_id, person_id=person_id, roles=roles)
     if role is None:
         # The same answer whether or not the person exists: membership is not revealed.
         raise NotFound("Person not found.", code="person_not_found")
-    privacy.record_access(
-        person_id=person_id, actor_id=viewer_id, actor_role=role, resource=resource
-    )
+    return role
+
+
+def _log_read(role: str | None, *, viewer_id: int, person_id: int, resource: str, **detail):
+    """A member's read goes into the person's access log (in the read's transaction)."""
+    if role is not None:
+        privacy.record_access(
+            person_id=person_id,
+            actor_id=viewer_id,
+            actor_role=role,
+            resource=resource,
+            detail=detail,
+        )
 
 
 def person_latest_active_event(*, viewer_id: int, person_id: int):
     """The person's active parking event, for the person and their accepted caregivers only."""
-    require_access(
+    role = require_access(viewer_id=viewer_id, person_id=person_id, roles=CAREGIVER_ROLES)
+    event = require_latest_active_event(user_id=person_id)
+    photos = [event.get("photo_url")] + [lm.get("photo_url") for lm in event["landmarks"]]
+    _log_read(
+        role,
         viewer_id=viewer_id,
         person_id=person_id,
-        roles=CAREGIVER_ROLES,
         resource="latest_parking_event",
+        event_id=event["id"],
+        photos=sum(1 for url in photos if url),
     )
-    return require_latest_active_event(user_id=person_id)
+    return event
 
 
 def person_live_retrieval(*, viewer_id: int, person_id: int) -> dict[str, Any]:
     """The person's walk back in progress, for the person and their caregivers (not viewers)."""
-    require_access(
-        viewer_id=viewer_id, person_id=person_id, roles=CAREGIVER_ROLES, resource="live_retrieval"
-    )
+    role = require_access(viewer_id=viewer_id, person_id=person_id, roles=CAREGIVER_ROLES)
     walk = live.current_walk(person_id)
     walk["open_alerts"] = _live_alerts(walk["event_id"])
+    _log_read(
+        role,
+        viewer_id=viewer_id,
+        person_id=person_id,
+        resource="live_retrieval",
+        event_id=walk["event_id"],
+    )
     return walk
 
 
@@ -153,10 +171,12 @@ def _live_alerts(event_id: int) -> list[Alert]:
 
 def person_score_trend(*, viewer_id: int, person_id: int, period: str):
     """The person's score trend, for the person and their accepted caregivers and viewers."""
-    require_access(
-        viewer_id=viewer_id, person_id=person_id, roles=TREND_ROLES, resource="score_trend"
+    role = require_access(viewer_id=viewer_id, person_id=person_id, roles=TREND_ROLES)
+    trend = score_trend(user_id=person_id, period=period)
+    _log_read(
+        role, viewer_id=viewer_id, person_id=person_id, resource="score_trend", period=period
     )
-    return score_trend(user_id=person_id, period=period)
+    return trend
 
 
 def accepted_caregivers(person_id: int) -> list[User]:

@@ -94,3 +94,21 @@ def test_dedupe_key_lands_once(db, owner):
     assert created is True
     assert created_again is False
     assert again.id == entry.id
+
+
+def test_purge_notifications_keeps_the_retention_period_and_is_idempotent(app, db, run_job):
+    from datetime import timedelta
+
+    from app.notifications.models import Notification
+    from app.platform.models import utcnow
+    from tests.factories import NotificationFactory
+
+    days = app.config["NOTIFICATION_RETENTION_DAYS"]
+    old = NotificationFactory(created_at=utcnow() - timedelta(days=days, minutes=1))
+    kept = NotificationFactory(created_at=utcnow() - timedelta(days=days - 1))
+    old_id, kept_id = old.id, kept.id
+    assert run_job("purge-notifications") == {"deleted": 1}
+    assert run_job("purge-notifications") == {"deleted": 0}
+    db.session.expire_all()
+    assert db.session.get(Notification, old_id) is None
+    assert db.session.get(Notification, kept_id) is not None

@@ -21,6 +21,10 @@ EXPECTED = {
     "operator-summary",
     "expire-exports",
     "sweep-exports",
+    # Retention of personal data: positions, the access log, expired exports, old notices.
+    "purge-retrieval-positions",
+    "purge-access-log",
+    "purge-notifications",
 }
 
 

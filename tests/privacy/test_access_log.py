@@ -84,6 +84,7 @@ def people(db):
         "viewer": viewer,
         "admin": admin,
         "alert": alert,
+        "walking": walking,
     }
 
 
@@ -118,6 +119,10 @@ def test_each_read_by_someone_else_is_in_the_persons_log(client, auth, people, k
         "role": reader_role,
     }
     assert entry["created_at"] >= before.isoformat()[:19]
+    if resource in ("latest_parking_event", "live_retrieval"):
+        assert entry["detail"]["event_id"] == response.get_json().get(
+            "id", response.get_json().get("event_id")
+        )
     # The reader's own log says nothing about what they read of someone else.
     assert access_log(client, auth, reader)["total"] == 0
 
@@ -153,6 +158,8 @@ def test_the_log_is_the_persons_alone_newest_first_and_paginated(client, auth, p
     assert client.get(f"{API}/alerts/{people['alert'].id}", headers=headers).status_code == 200
 
     page = access_log(client, auth, person, "?per_page=2")
+    latest = page["items"][1]["detail"]
+    assert latest["photos"] == 0 and latest["event_id"] == people["walking"].id
     assert page["total"] == 4 and page["pages"] == 2
     assert [e["resource"] for e in page["items"]] == ["alert", "latest_parking_event"]
     assert page["items"][0]["detail"] == {"alert_id": people["alert"].id}
@@ -180,3 +187,17 @@ def test_purge_job_keeps_a_year_and_is_idempotent(app, db, run_job, people):
     db.session.expire_all()
     assert db.session.get(AccessLogEntry, old_id) is None
     assert db.session.get(AccessLogEntry, recent_id) is not None
+
+
+def test_a_caregivers_look_at_the_car_records_the_photos_it_showed(client, auth, person):
+    seen = client.get(
+        f"{API}/people/{person.user.id}/parking-events/latest-active",
+        headers=auth(person.caregiver),
+    )
+    assert seen.status_code == 200
+    assert seen.get_json()["photo_url"] and seen.get_json()["landmarks"][0]["photo_url"]
+    log = access_log(client, auth, person.user)
+    entry = log["items"][0]  # newest first; the fixture's older read is the other
+    assert log["total"] == 2 and entry["resource"] == "latest_parking_event"
+    assert entry["detail"] == {"event_id": seen.get_json()["id"], "photos": 2}
+    assert entry["actor"]["id"] == person.caregiver.id
