@@ -31,7 +31,7 @@ class DataExport(MethodView):
     decorators = [limiter.limit(_export_limit, methods=["POST"])]
 
     @protected(blp, 409, 422, 429)
-    @blp.arguments(DataExportSchema)
+    @blp.arguments(DataExportSchema, required=False)
     @transaction
     @blp.response(202, ExportSchema)
     def post(self, body):
