@@ -31,6 +31,7 @@ from app.exports.rows import export_rows, write_csv
 from app.platform.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.platform.extensions import db
 from app.platform.heartbeat import Heartbeat
+from app.platform.i18n import N_, format_datetime, gettext, in_language, language_of
 from app.platform.mail import send_email
 from app.platform.models import get_owned_or_404, utcnow
 from app.platform.pagination import paginate
@@ -47,6 +48,8 @@ HEARTBEAT_SECONDS = 5.0
 ABANDONED_AFTER = timedelta(seconds=15)
 DOWNLOAD_URL_SECONDS = 300
 MAX_ERROR_LENGTH = 255
+# What an export is called in the e-mail that announces it.
+EXPORT_KIND_WORDS = {"bookings": N_("bookings"), "parking_events": N_("parking events")}
 
 
 class ExportInProgress(Conflict):
@@ -297,23 +300,25 @@ def send_export_email(export_id: int) -> bool:
 
     row = db.session.execute(
         select(Export.id, Export.kind, Export.status, Export.row_count, Export.expires_at)
-        .add_columns(User.email, User.full_name, User.username)
+        .add_columns(User.email, User.full_name, User.username, User.preferences)
         .join(User, User.id == Export.user_id)
         .where(Export.id == export_id)
     ).one_or_none()
     if row is None or row.status != "done":
         return False
-    context = {
-        "name": row.full_name or row.username,
-        "kind": row.kind.replace("_", " "),
-        "row_count": row.row_count,
-        "expires_at": row.expires_at,
-        "link": download_link(export_id),
-    }
-    return send_email(
-        dedupe_key=f"export:{export_id}:email",
-        to=row.email,
-        subject=f"Your ParkMind {context['kind']} export is ready",
-        text=render_template("email/export_ready.txt", **context),
-        html=render_template("email/export_ready.html", **context),
-    )
+    with in_language(language_of(row.preferences)):
+        kind = gettext(EXPORT_KIND_WORDS.get(row.kind, row.kind))
+        context = {
+            "name": row.full_name or row.username,
+            "kind": kind,
+            "row_count": row.row_count,
+            "expires_at": format_datetime(row.expires_at, "UTC", name_zone=False)
+            if row.expires_at
+            else None,
+            "link": download_link(export_id),
+        }
+        subject = gettext("Your ParkMind %(kind)s export is ready", kind=kind)
+        text = render_template("email/export_ready.txt", **context)
+        markup = render_template("email/export_ready.html", **context)
+    key = f"export:{export_id}:email"
+    return send_email(dedupe_key=key, to=row.email, subject=subject, text=text, html=markup)
