@@ -3,7 +3,7 @@ English-speaking caregiver each read their own, through the API end to end."""
 
 from __future__ import annotations
 
-from tests.factories import UserFactory
+from tests.factories import CircleMembershipFactory, ParkingEventFactory, UserFactory
 
 API = "/api/v1"
 
@@ -53,3 +53,40 @@ def test_a_german_invitee_reads_the_invitation_in_german(client, auth, db):
     assert told["title"] == "Ada Person hat Sie in den eigenen Betreuungskreis eingeladen"
     assert "„Beobachtende Person“" in told["body"] and "7 Tagen" in told["body"]
     assert "invited" not in told["title"] and "viewer" not in told["body"]
+
+
+def test_an_sos_reaches_each_caregiver_in_the_caregivers_language(
+    client, auth, db, app, mail_config, monkeypatch, smtp
+):
+    for key, value in mail_config.items():
+        monkeypatch.setitem(app.config, key, value)
+    person = UserFactory(full_name="Ada Person")  # English
+    german = UserFactory(preferences={"language": "de"})
+    english = UserFactory()
+    for carer in (german, english):
+        CircleMembershipFactory(person=person, member=carer)
+    event = ParkingEventFactory(user=person, latitude=48.8584, longitude=2.2945)
+
+    response = client.post(
+        f"{API}/parking-events/{event.id}/assist",
+        json={"level": 5, "latitude": 48.86, "longitude": 2.29},
+        headers=auth(person),
+    )
+    assert response.status_code == 200, response.get_json()
+
+    [told] = inbox(client, auth(german))
+    assert told["title"] == "SOS: Ada Person braucht Sie vor Ort"
+    assert told["body"].startswith("Ada Person findet das Auto nicht")
+    [told] = inbox(client, auth(english))
+    assert told["title"] == "SOS: Ada Person needs you to come"
+    mails = {message["To"]: message for message in smtp.wait_for(2)}
+    assert mails[german.email]["Subject"] == "ParkMind: SOS: Ada Person braucht Sie vor Ort"
+    assert (
+        "Die Einzelheiten finden Sie in ParkMind."
+        in mails[german.email].get_body(("plain",)).get_content()
+    )
+    assert mails[english.email]["Subject"] == "ParkMind: SOS: Ada Person needs you to come"
+    assert (
+        "Open ParkMind to see the details."
+        in mails[english.email].get_body(("plain",)).get_content()
+    )
