@@ -7,7 +7,8 @@ FLASK := $(BIN)/flask --app app:create_app
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: help install install-dev run test lint format worker beat migrate bench bench-quick fuzz clean
+.PHONY: help install install-dev run test lint format translations worker beat migrate bench bench-quick
+.PHONY: fuzz clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -50,6 +51,14 @@ lint: install-dev  ## ruff lint and format check
 format: install-dev  ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+translations: install  ## extract messages, update every language's catalog, compile them (.mo)
+	$(BIN)/pybabel extract -F babel.cfg -c TRANSLATORS: --add-location=file --sort-output \
+		--project ParkMind --copyright-holder ParkMind --msgid-bugs-address "" \
+		-o app/translations/messages.pot .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations -w 100 \
+		--ignore-obsolete --previous
+	$(BIN)/pybabel compile -d app/translations --statistics
 
 worker: install  ## run a Celery worker (needs REDIS_URL or CELERY_BROKER_URL)
 	$(BIN)/celery -A celery_worker worker --loglevel=INFO

@@ -21,6 +21,10 @@ INSTANCE_DIR = Path(os.environ.get("PARKMIND_INSTANCE_PATH", BASE_DIR / "instanc
 
 MIN_SECRET_BYTES = 32
 
+# Languages people get their messages in, the default first. A language is listed only once its
+# catalog (app/translations/<code>/) is complete: tests/platform/test_i18n.py fails otherwise.
+LANGUAGES = ("en", "de")
+
 
 def env_bool(name: str, default: bool) -> bool:
     """Read a boolean environment variable (1/true/yes/on)."""
@@ -107,6 +111,10 @@ class Config:
     REGISTER_RATE_LIMIT = "5 per minute"
     BOOKING_RATE_LIMIT = "30 per minute"
     DEFAULT_RATE_LIMIT = "600 per minute"
+
+    LANGUAGES = LANGUAGES
+    BABEL_DEFAULT_LOCALE = LANGUAGES[0]
+    BABEL_DEFAULT_TIMEZONE = "UTC"
 
     API_TITLE = "ParkMind API"
     API_VERSION = "v1"

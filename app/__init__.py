@@ -32,6 +32,7 @@ from app.platform.cli import jobs_cli
 from app.platform.edge import register_request_hooks
 from app.platform.errors import register_error_handlers
 from app.platform.extensions import get_api, init_extensions
+from app.platform.i18n import init_i18n
 from app.platform.logs import configure_logging
 from app.platform.metrics import init_metrics
 from app.platform.web import API_PREFIX, IdConverter, id_param_schema
@@ -77,6 +78,7 @@ def create_app(app_env: str | None = None, overrides: dict[str, Any] | None = No
 
     configure_logging(app)
     init_extensions(app)
+    init_i18n(app)
     db_events.register(app)
     register_error_handlers(app)
     register_jwt_handlers(app)

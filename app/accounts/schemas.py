@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from app.lots.schemas import FEATURE_LIST
+from app.platform.i18n import SUPPORTED_LANGUAGES
 from app.platform.schemas import SingleLine, StrictBoolean, StrictSchema, UTCDateTime
 
 USERNAME = validate.Regexp(
@@ -31,7 +32,12 @@ class ParkingPreferencesSchema(StrictSchema):
 class PreferencesSchema(StrictSchema):
     notify = fields.Nested(NotifyPreferencesSchema)
     parking = fields.Nested(ParkingPreferencesSchema)
-    language = fields.String(validate=validate.Length(min=2, max=16))
+    language = fields.String(
+        validate=validate.OneOf(
+            SUPPORTED_LANGUAGES,
+            error="Must be one of the supported languages: " + ", ".join(SUPPORTED_LANGUAGES) + ".",
+        )
+    )
     text_size = fields.String(validate=validate.OneOf(["small", "normal", "large", "x-large"]))
     high_contrast = StrictBoolean()
     email_reminders = StrictBoolean()

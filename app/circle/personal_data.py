@@ -6,11 +6,12 @@ from __future__ import annotations
 from sqlalchemy import delete, or_, select, update
 
 from app.accounts.models import User
-from app.circle.delivery import EVENT_NOTICES
+from app.circle.delivery import EVENT_NOTICES, ROLE_WORDS
 from app.circle.models import Alert, CircleAudit, CircleMembership
 from app.notifications import service as notifications
 from app.parking.models import AssistRequest, ParkingEvent
 from app.platform.extensions import db
+from app.platform.i18n import gettext, in_language, language_of_user
 from app.platform.models import utcnow
 from app.platform.personal_data import Erased, eraser, part, record
 from app.platform.queue import enqueue
@@ -113,15 +114,24 @@ def erase_circle(user_id: int) -> Erased:
             recipient, relation = membership.member_id, "person"
         else:
             recipient, relation = membership.person_id, membership.role
+        with in_language(language_of_user(recipient)):
+            title = gettext("%(name)s left ParkMind", name=name)
+            if relation == "person":
+                body = gettext(
+                    "%(name)s closed their ParkMind account; you no longer see their data.",
+                    name=name,
+                )
+            else:
+                body = gettext(
+                    "%(name)s closed their ParkMind account and is no longer your %(role)s.",
+                    name=name,
+                    role=gettext(ROLE_WORDS.get(relation, relation)),
+                )
         notice, created = notifications.create_notification(
             user_id=recipient,
             kind="circle_account_closed",
-            title=f"{name} left ParkMind",
-            body=(
-                f"{name} closed their ParkMind account; you no longer see their data."
-                if relation == "person"
-                else f"{name} closed their ParkMind account and is no longer your {relation}."
-            ),
+            title=title,
+            body=body,
             data={"action": "account_closed", "role": membership.role},
             dedupe_key=f"account-closed:{user_id}:{recipient}",
         )

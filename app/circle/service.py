@@ -173,9 +173,7 @@ def person_score_trend(*, viewer_id: int, person_id: int, period: str):
     """The person's score trend, for the person and their accepted caregivers and viewers."""
     role = require_access(viewer_id=viewer_id, person_id=person_id, roles=TREND_ROLES)
     trend = score_trend(user_id=person_id, period=period)
-    _log_read(
-        role, viewer_id=viewer_id, person_id=person_id, resource="score_trend", period=period
-    )
+    _log_read(role, viewer_id=viewer_id, person_id=person_id, resource="score_trend", period=period)
     return trend
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from app.circle import delivery
+from app.circle import alert_notices, delivery
 from app.platform.queue import enqueue
 
 MAX_RETRIES = 5
@@ -51,7 +51,7 @@ def deliver_event_notice(self, kind: str, event_id: int) -> bool:
 @shared_task(bind=True, name="circle.deliver_alert_update", **LIMITS)
 def deliver_alert_update(self, alert_id: int, action: str) -> bool:
     """Tell the person and the caregivers that an alert was acknowledged, resolved or escalated."""
-    ok = delivery.deliver_alert_update(alert_id, action)
+    ok = alert_notices.deliver_alert_update(alert_id, action)
     if not ok:
         _retry_later(self, alert_id, action)
     return ok

@@ -32,6 +32,7 @@ from app.exports.rows import export_rows, write_csv
 from app.platform.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.platform.extensions import db
 from app.platform.heartbeat import Heartbeat
+from app.platform.i18n import N_, format_datetime, gettext, in_language, language_of
 from app.platform.mail import send_email
 from app.platform.models import get_owned_or_404, utcnow
 from app.platform.pagination import paginate
@@ -52,6 +53,12 @@ PERSONAL_DATA = "personal_data"
 FILE_TYPES = {PERSONAL_DATA: ("zip", "application/zip")}
 CSV_FILE = ("csv", "text/csv")
 MAX_ERROR_LENGTH = 255
+# What an export is called in the e-mail that announces it.
+EXPORT_KIND_WORDS = {
+    "bookings": N_("bookings"),
+    "parking_events": N_("parking events"),
+    PERSONAL_DATA: N_("personal data"),
+}
 
 
 class ExportInProgress(Conflict):
@@ -335,31 +342,40 @@ def send_export_email(export_id: int) -> bool:
 
     row = db.session.execute(
         select(Export.id, Export.kind, Export.status, Export.row_count, Export.expires_at)
-        .add_columns(User.email, User.full_name, User.username)
+        .add_columns(User.email, User.full_name, User.username, User.preferences)
         .join(User, User.id == Export.user_id)
         .where(Export.id == export_id)
     ).one_or_none()
     if row is None or row.status != "done":
         return False
-    context = {
-        "name": row.full_name or row.username,
-        "kind": row.kind.replace("_", " "),
-        "row_count": row.row_count,
-        "expires_at": row.expires_at,
-        "link": download_link(export_id),
-    }
-    template, subject = "export_ready", f"Your ParkMind {context['kind']} export is ready"
+    template = "export_ready"
+    link = download_link(export_id)
+    link_expires_at = None
     if row.kind == PERSONAL_DATA:
-        link = signed_link(export_id)
+        template, link = "data_export_ready", signed_link(export_id)
         if link is None:
             return False  # expired before the mail could go: nothing to send
         ttl = current_app.config["DATA_EXPORT_LINK_TTL"]
-        context.update(link=link, link_expires_at=min(utcnow() + ttl, row.expires_at))
-        template, subject = "data_export_ready", "Your ParkMind data is ready to download"
-    return send_email(
-        dedupe_key=f"export:{export_id}:email",
-        to=row.email,
-        subject=subject,
-        text=render_template(f"email/{template}.txt", **context),
-        html=render_template(f"email/{template}.html", **context),
-    )
+        link_expires_at = min(utcnow() + ttl, row.expires_at)
+    with in_language(language_of(row.preferences)):
+        kind = gettext(EXPORT_KIND_WORDS.get(row.kind, row.kind))
+        context = {
+            "name": row.full_name or row.username,
+            "kind": kind,
+            "row_count": row.row_count,
+            "expires_at": format_datetime(row.expires_at, "UTC", name_zone=False)
+            if row.expires_at
+            else None,
+            "link": link,
+            "link_expires_at": format_datetime(link_expires_at, "UTC", name_zone=False)
+            if link_expires_at
+            else None,
+        }
+        if row.kind == PERSONAL_DATA:
+            subject = gettext("Your ParkMind data is ready to download")
+        else:
+            subject = gettext("Your ParkMind %(kind)s export is ready", kind=kind)
+        text = render_template(f"email/{template}.txt", **context)
+        markup = render_template(f"email/{template}.html", **context)
+    key = f"export:{export_id}:email"
+    return send_email(dedupe_key=key, to=row.email, subject=subject, text=text, html=markup)

@@ -22,6 +22,7 @@ from app.notifications.models import Notification
 from app.parking.geo import walking_links
 from app.parking.models import ParkingEvent
 from app.platform.extensions import db
+from app.platform.i18n import N_, gettext, in_language, language_of
 from app.platform.mail import MessageInFlight, send_email
 from app.platform.models import utcnow
 from app.platform.scheduling import job
@@ -40,20 +41,21 @@ def _send_reminders(
     dedupe_key: Callable[[Any], str],
     context: Callable[[Any], dict],
 ) -> dict:
-    """E-mail ``email/<template>`` to each row's user who wants reminders, once per dedupe key."""
+    """E-mail ``email/<template>`` to each row's user who wants reminders, once per dedupe key,
+    in their language (``subject`` is a message id)."""
     sent = skipped = 0
     for row in rows:
         if not wants(row.preferences, "email_reminders"):
             skipped += 1
             continue
-        values = context(row)
+        with in_language(language_of(row.preferences)):
+            values = context(row)
+            title = gettext(subject)
+            text = render_template(f"email/{template}.txt", **values)
+            markup = render_template(f"email/{template}.html", **values)
         try:
             delivered = send_email(
-                dedupe_key=dedupe_key(row),
-                to=row.email,
-                subject=subject,
-                text=render_template(f"email/{template}.txt", **values),
-                html=render_template(f"email/{template}.html", **values),
+                dedupe_key=dedupe_key(row), to=row.email, subject=title, text=text, html=markup
             )
         except MessageInFlight:
             # Another run is sending it now; a run after the claim's lease sends it if that
@@ -87,7 +89,7 @@ def booking_reminders() -> dict:
     return _send_reminders(
         db.session.execute(stmt).all(),
         template="booking_reminder",
-        subject="Need a parking spot? ParkMind has you covered",
+        subject=N_("Need a parking spot? ParkMind has you covered"),
         # Keyed by the last booking: one reminder per quiet spell, not one every evening.
         dedupe_key=lambda row: f"booking-reminder:{row.id}:{row.last_id}",
         context=lambda row: {"name": row.full_name or row.username, "link": public_link("/")},
@@ -140,7 +142,7 @@ def parking_event_reminders() -> dict:
     return _send_reminders(
         db.session.execute(stmt).all(),
         template="parking_reminder",
-        subject="Your car is still parked",
+        subject=N_("Your car is still parked"),
         dedupe_key=lambda row: f"parking-reminder:{row.id}",
         context=context,
     )
@@ -149,12 +151,13 @@ def parking_event_reminders() -> dict:
 def car_location(
     lot_name: str | None, address: str | None, level: str | None, spot: str | None
 ) -> str:
-    """ "your car is at <place>, level <l>, spot <s>" without the parts that are unknown."""
-    parts = [lot_name or address or "the place you saved"]
+    """ "your car is at <place>, level <l>, spot <s>" without the parts that are unknown, in the
+    current language."""
+    parts = [lot_name or address or gettext("the place you saved")]
     if level:
-        parts.append(f"level {level}")
+        parts.append(gettext("level %(level)s", level=level))
     if spot:
-        parts.append(f"spot {spot}")
+        parts.append(gettext("spot %(spot)s", spot=spot))
     return ", ".join(parts)
 
 

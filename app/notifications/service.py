@@ -14,6 +14,7 @@ from app.accounts.models import User
 from app.notifications.models import Notification
 from app.platform.errors import NotFound
 from app.platform.extensions import db
+from app.platform.i18n import gettext, in_language, language_of
 from app.platform.mail import send_email
 from app.platform.models import OutboundMessage, get_owned_or_404, utcnow
 from app.platform.pagination import paginate
@@ -91,6 +92,9 @@ def deliver(
     """Notify ``user`` in-app, on their devices and by e-mail, each at most once per
     ``dedupe_key`` (push and e-mail as their preferences say, unless ``urgent``).
 
+    ``title`` and ``body`` are already in the recipient's language; the e-mail around them is
+    written in it too.
+
     Returns False when the e-mail could not be sent (the in-app entry stands; a retry with the
     same key sends only what is missing).
     """
@@ -109,12 +113,11 @@ def deliver(
         return True
 
     try:
+        with in_language(language_of(user.settings)):
+            subject = gettext("ParkMind: %(title)s", title=title)
+            text, markup = _email_text(user, body), _email_html(user, body)
         send_email(
-            dedupe_key=f"{dedupe_key}:email",
-            to=user.email,
-            subject=f"ParkMind: {title}",
-            text=_email_text(user, body),
-            html=_email_html(user, body),
+            dedupe_key=f"{dedupe_key}:email", to=user.email, subject=subject, text=text, html=markup
         )
     except Exception:
         log.exception("e-mail for %s to user %s failed; will retry", dedupe_key, user.id)
@@ -136,14 +139,16 @@ def post_operator_notice(*, dedupe_key: str, text: str, payload: dict[str, Any])
 
 
 def _email_text(user: User, body: str) -> str:
-    name = user.full_name or user.username
-    return f"Hello {name},\n\n{body}\n\nOpen ParkMind to see the details.\n"
+    hello = gettext("Hello %(name)s,", name=user.full_name or user.username)
+    details = gettext("Open ParkMind to see the details.")
+    return f"{hello}\n\n{body}\n\n{details}\n"
 
 
 def _email_html(user: User, body: str) -> str:
-    name = html.escape(user.full_name or user.username)
+    hello = gettext("Hello %(name)s,", name=html.escape(user.full_name or user.username))
     paragraphs = "".join(f"<p>{html.escape(line)}</p>" for line in body.splitlines() if line)
-    return f"<p>Hello {name},</p>{paragraphs}<p>Open ParkMind to see the details.</p>"
+    details = html.escape(gettext("Open ParkMind to see the details."))
+    return f"<p>{hello}</p>{paragraphs}<p>{details}</p>"
 
 
 def list_notifications(
@@ -237,11 +242,9 @@ def email_notice(notification_id: int) -> bool:
     notice, user = row
     if not user.email or not user.is_active or not wants(user, "email"):
         return True
-    send_email(
-        dedupe_key=f"{notice.dedupe_key or f'notification:{notice.id}'}:email",
-        to=user.email,
-        subject=f"ParkMind: {notice.title}",
-        text=_email_text(user, notice.body),
-        html=_email_html(user, notice.body),
-    )
+    with in_language(language_of(user.settings)):
+        subject = gettext("ParkMind: %(title)s", title=notice.title)
+        text, markup = _email_text(user, notice.body), _email_html(user, notice.body)
+    key = f"{notice.dedupe_key or f'notification:{notice.id}'}:email"
+    send_email(dedupe_key=key, to=user.email, subject=subject, text=text, html=markup)
     return True

@@ -1,24 +1,22 @@
-"""Receipts: what a payment was for, as rows of text and as a PDF. Pure rendering: no database,
-no Flask; ``app.payments.service.build_receipt`` gathers the figures."""
+"""Receipts: what a payment was for, as rows of text and as a PDF. Pure rendering: no database;
+``app.payments.service.build_receipt`` gathers the figures. Words, money and times are written in
+the current language (``app.platform.i18n.in_language``; English outside an app context)."""
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from xml.sax.saxutils import escape
-from zoneinfo import ZoneInfo
 
 from app.bookings.pricing import PriceBreakdown, PriceRule
+from app.platform.i18n import N_, format_datetime, format_money, gettext
 
-# ISO 4217 minor units where they are not 2 (the currencies an operator is likely to configure).
-MINOR_UNITS = {"JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "VND": 0, "BHD": 3, "KWD": 3, "OMR": 3}
 STATUS_LABELS = {
-    "pending": "Pending (to be paid at the lot)",
-    "paid": "Paid",
-    "refunded": "Refunded",
-    "failed": "Failed",
+    "pending": N_("Pending (to be paid at the lot)"),
+    "paid": N_("Paid"),
+    "refunded": N_("Refunded"),
+    "failed": N_("Failed"),
 }
 
 
@@ -27,26 +25,25 @@ def receipt_number(payment_id: int) -> str:
     return f"PM-{payment_id:06d}"
 
 
-def format_money(cents: int, currency: str) -> str:
-    """Minor units as major units with the currency code: ``1250, "USD"`` → ``12.50 USD``."""
-    digits = MINOR_UNITS.get(currency.upper(), 2)
-    amount = Decimal(cents).scaleb(-digits)
-    return f"{amount:.{digits}f} {currency.upper()}"
-
-
 def format_local(moment: datetime | None, zone_name: str) -> str:
     """A UTC instant in the lot's zone, with the zone named: ``2026-11-20 09:15 CET
     (Europe/Paris)``."""
-    if moment is None:
-        return "-"
-    local = moment.astimezone(ZoneInfo(zone_name))
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({zone_name})"
+    return format_datetime(moment, zone_name)
+
+
+def minutes_text(minutes: int) -> str:
+    """``30`` → ``30 min``."""
+    return gettext("%(minutes)d min", minutes=minutes)
 
 
 def format_minutes(minutes: int) -> str:
     """``135`` → ``135 min (2 h 15 min)``."""
     hours, rest = divmod(minutes, 60)
-    return f"{minutes} min ({hours} h {rest:02d} min)" if hours else f"{minutes} min"
+    if not hours:
+        return minutes_text(minutes)
+    return gettext(
+        "%(minutes)d min (%(hours)d h %(rest)02d min)", minutes=minutes, hours=hours, rest=rest
+    )
 
 
 @dataclass(frozen=True)
@@ -93,23 +90,23 @@ def header_rows(receipt: Receipt) -> list[tuple[str, str]]:
     """Who, where and which payment."""
     when = receipt.zone
     rows = [
-        ("Receipt number", receipt.number),
-        ("Issued by", receipt.operator_name),
+        (gettext("Receipt number"), receipt.number),
+        (gettext("Issued by"), receipt.operator_name),
     ]
     if receipt.operator_address:
-        rows.append(("Operator address", receipt.operator_address))
+        rows.append((gettext("Operator address"), receipt.operator_address))
     rows += [
-        ("Lot", receipt.lot_name),
-        ("Lot address", receipt.lot_address),
-        ("Time zone", when),
-        ("Recorded", format_local(receipt.created_at, when)),
+        (gettext("Lot"), receipt.lot_name),
+        (gettext("Lot address"), receipt.lot_address),
+        (gettext("Time zone"), when),
+        (gettext("Recorded"), format_local(receipt.created_at, when)),
     ]
     if receipt.booking_id is not None:
-        rows.append(("Booking", f"#{receipt.booking_id}"))
+        rows.append((gettext("Booking"), f"#{receipt.booking_id}"))
     if receipt.reservation_id is not None:
-        rows.append(("Reservation", f"#{receipt.reservation_id}"))
+        rows.append((gettext("Reservation"), f"#{receipt.reservation_id}"))
     if receipt.vehicle_number:
-        rows.append(("Vehicle", receipt.vehicle_number))
+        rows.append((gettext("Vehicle"), receipt.vehicle_number))
     return rows
 
 
@@ -119,45 +116,46 @@ def charge_rows(receipt: Receipt) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     if receipt.kind == "cancellation_fee":
         rows += [
-            ("Charge", "Late cancellation fee"),
-            ("Reserved from", format_local(receipt.reserved_from, zone)),
-            ("Reserved until", format_local(receipt.reserved_until, zone)),
-            ("Cancelled", format_local(receipt.cancelled_at, zone)),
-            ("Cancellation fee", format_money(receipt.amount_cents, currency)),
+            (gettext("Charge"), gettext("Late cancellation fee")),
+            (gettext("Reserved from"), format_local(receipt.reserved_from, zone)),
+            (gettext("Reserved until"), format_local(receipt.reserved_until, zone)),
+            (gettext("Cancelled"), format_local(receipt.cancelled_at, zone)),
+            (gettext("Cancellation fee"), format_money(receipt.amount_cents, currency)),
         ]
         return rows
     rows += [
-        ("Charge", "Parking"),
-        ("From", format_local(receipt.period_start, zone)),
-        ("Until", format_local(receipt.period_end, zone)),
+        (gettext("Charge"), gettext("Parking")),
+        (gettext("From"), format_local(receipt.period_start, zone)),
+        (gettext("Until"), format_local(receipt.period_end, zone)),
     ]
     rule, breakdown = receipt.rule, receipt.breakdown
     if rule is not None:
         daily_max = (
             format_money(rule.daily_max_cents, currency)
             if rule.daily_max_cents is not None
-            else "none"
+            else gettext("none")
         )
+        hourly = format_money(rule.hourly_rate_cents, currency)
         rows += [
-            ("Hourly rate", f"{format_money(rule.hourly_rate_cents, currency)} per hour"),
-            ("Billing increment", f"{rule.billing_increment_minutes} min"),
-            ("Free minutes", f"{rule.free_minutes} min"),
-            ("Daily maximum", daily_max),
+            (gettext("Hourly rate"), gettext("%(price)s per hour", price=hourly)),
+            (gettext("Billing increment"), minutes_text(rule.billing_increment_minutes)),
+            (gettext("Free minutes"), minutes_text(rule.free_minutes)),
+            (gettext("Daily maximum"), daily_max),
         ]
     if breakdown is not None:
         rows += [
-            ("Billable minutes", format_minutes(breakdown.billable_minutes)),
+            (gettext("Billable minutes"), format_minutes(breakdown.billable_minutes)),
             (
-                "Full days",
+                gettext("Full days"),
                 f"{breakdown.full_days} x {format_money(breakdown.day_cents, currency)}"
                 f" = {format_money(breakdown.full_days * breakdown.day_cents, currency)}",
             ),
             (
-                "Remainder",
+                gettext("Remainder"),
                 f"{format_minutes(breakdown.remainder_minutes)}"
                 f" = {format_money(breakdown.remainder_cents, currency)}",
             ),
-            ("Price", format_money(breakdown.total_cents, currency)),
+            (gettext("Price"), format_money(breakdown.total_cents, currency)),
         ]
     return rows
 
@@ -166,16 +164,16 @@ def status_rows(receipt: Receipt) -> list[tuple[str, str]]:
     """The amount, and where the payment stands."""
     zone = receipt.zone
     rows = [
-        ("Amount", receipt.amount),
-        ("Currency", receipt.currency),
-        ("Status", STATUS_LABELS.get(receipt.status, receipt.status)),
+        (gettext("Amount"), receipt.amount),
+        (gettext("Currency"), receipt.currency),
+        (gettext("Status"), gettext(STATUS_LABELS.get(receipt.status, receipt.status))),
     ]
     if receipt.paid_at is not None:
-        rows.append(("Paid", format_local(receipt.paid_at, zone)))
+        rows.append((gettext("Paid"), format_local(receipt.paid_at, zone)))
     if receipt.refunded_at is not None:
-        rows.append(("Refunded", format_local(receipt.refunded_at, zone)))
+        rows.append((gettext("Refunded"), format_local(receipt.refunded_at, zone)))
     if receipt.refund_reason:
-        rows.append(("Refund reason", receipt.refund_reason))
+        rows.append((gettext("Refund reason"), receipt.refund_reason))
     return rows
 
 
@@ -198,7 +196,7 @@ def render_receipt_pdf(receipt: Receipt) -> bytes:
     doc = SimpleDocTemplate(
         buffer,
         pagesize=A4,
-        title=f"Receipt {receipt.number}",
+        title=gettext("Receipt %(number)s", number=receipt.number),
         author=receipt.operator_name,
         leftMargin=20 * mm,
         rightMargin=20 * mm,
@@ -227,13 +225,13 @@ def render_receipt_pdf(receipt: Receipt) -> bytes:
 
     story = [
         Paragraph(escape(receipt.operator_name), styles["Title"]),
-        Paragraph(f"Receipt {escape(receipt.number)}", styles["Heading2"]),
+        Paragraph(escape(gettext("Receipt %(number)s", number=receipt.number)), styles["Heading2"]),
         table(header_rows(receipt)),
         Spacer(1, 6 * mm),
-        Paragraph("Charge", styles["Heading3"]),
+        Paragraph(escape(gettext("Charge")), styles["Heading3"]),
         table(charge_rows(receipt)),
         Spacer(1, 6 * mm),
-        Paragraph("Payment", styles["Heading3"]),
+        Paragraph(escape(gettext("Payment")), styles["Heading3"]),
         table(status_rows(receipt)),
     ]
     doc.build(story)

@@ -20,6 +20,7 @@ from app.payments.receipts import Receipt, receipt_number, receipt_rows, render_
 from app.platform import cache
 from app.platform.errors import InvalidTransition, NotFound
 from app.platform.extensions import db
+from app.platform.i18n import gettext, in_language, language_of, language_of_user
 from app.platform.mail import send_email
 from app.platform.models import utcnow
 from app.platform.pagination import paginate
@@ -327,10 +328,11 @@ def build_receipt(*, payment_id: int) -> Receipt:
 
 
 def receipt_pdf(*, user_id: int, payment_id: int) -> tuple[str, bytes]:
-    """The file name and PDF of the receipt of one of the user's payments."""
+    """The file name and PDF of the receipt of one of the user's payments, in their language."""
     _owned_row(user_id, payment_id)
     receipt = build_receipt(payment_id=payment_id)
-    return f"receipt-{receipt.number}.pdf", render_receipt_pdf(receipt)
+    with in_language(language_of_user(user_id)):
+        return f"receipt-{receipt.number}.pdf", render_receipt_pdf(receipt)
 
 
 def receipt_key(payment_id: int) -> str:
@@ -346,18 +348,25 @@ def send_receipt_email(*, payment_id: int) -> bool:
     if user is None or not user.is_active or not wants(user.preferences, "email_receipts"):
         return False
     receipt = build_receipt(payment_id=payment_id)
-    context = {
-        "name": user.full_name or user.username,
-        "receipt": receipt,
-        "rows": receipt_rows(receipt),
-    }
+    with in_language(language_of(user.preferences)):
+        context = {
+            "name": user.full_name or user.username,
+            "receipt": receipt,
+            "rows": receipt_rows(receipt),
+        }
+        subject = gettext(
+            "Your receipt %(number)s from %(operator)s",
+            number=receipt.number,
+            operator=receipt.operator_name,
+        )
+        text = render_template("email/receipt.txt", **context)
+        markup = render_template("email/receipt.html", **context)
+        pdf = render_receipt_pdf(receipt)
     return send_email(
         dedupe_key=receipt_key(payment_id),
         to=user.email,
-        subject=f"Your receipt {receipt.number} from {receipt.operator_name}",
-        text=render_template("email/receipt.txt", **context),
-        html=render_template("email/receipt.html", **context),
-        attachments=[
-            (f"receipt-{receipt.number}.pdf", render_receipt_pdf(receipt), "application/pdf")
-        ],
+        subject=subject,
+        text=text,
+        html=markup,
+        attachments=[(f"receipt-{receipt.number}.pdf", pdf, "application/pdf")],
     )

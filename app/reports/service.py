@@ -2,7 +2,7 @@
 
 Figures: bookings, time parked, spend, the most used lot, retrievals (and how many found the car
 unaided) and the retrieval score trend, drawn as a vector chart (ReportLab graphics) in the PDF
-and as inline SVG in the HTML.
+and as inline SVG in the HTML. Everything is written in the person's language.
 """
 
 from __future__ import annotations
@@ -22,6 +22,15 @@ from app.bookings.models import Booking
 from app.lots.models import Lot
 from app.parking.models import RetrievalScore
 from app.platform.extensions import db
+from app.platform.i18n import (
+    format_decimal,
+    format_money,
+    format_month,
+    gettext,
+    in_language,
+    language_of,
+    ngettext,
+)
 from app.platform.mail import message_status, send_email
 
 
@@ -31,7 +40,6 @@ class MonthlyReport:
 
     user_name: str
     month: str  # YYYY-MM
-    month_label: str  # "October 2026"
     bookings: int
     minutes_parked: int
     spend_cents: int
@@ -44,13 +52,18 @@ class MonthlyReport:
     previous_mean_score: float | None = None
 
     @property
+    def month_label(self) -> str:
+        """The month as words in the current language: "October 2026"."""
+        return format_month(self.month)
+
+    @property
     def time_parked(self) -> str:
         hours, minutes = divmod(self.minutes_parked, 60)
-        return f"{hours} h {minutes:02d} min"
+        return gettext("%(hours)d h %(minutes)02d min", hours=hours, minutes=minutes)
 
     @property
     def spend(self) -> str:
-        return f"{self.spend_cents / 100:.2f} {self.currency}"
+        return format_money(self.spend_cents, self.currency)
 
     @property
     def mean_score(self) -> float | None:
@@ -121,11 +134,9 @@ def build_monthly_report(user: User, month: str) -> MonthlyReport:
             RetrievalScore.created_at < start,
         )
     )
-    year, mon = (int(part) for part in month.split("-"))
     return MonthlyReport(
         user_name=user.full_name or user.username,
         month=month,
-        month_label=date(year, mon, 1).strftime("%B %Y"),
         bookings=int(bookings or 0),
         minutes_parked=int(minutes or 0),
         spend_cents=int(spend or 0),
@@ -161,7 +172,8 @@ def score_chart(report: MonthlyReport):
         for moment, total in report.scores
     ]
     if not points:
-        drawing.add(String(10, CHART_HEIGHT / 2, "No retrievals this month.", fontSize=11))
+        empty = gettext("No retrievals this month.")
+        drawing.add(String(10, CHART_HEIGHT / 2, empty, fontSize=11))
         return drawing
     plot = LinePlot()
     plot.x, plot.y = 40, 30
@@ -175,7 +187,8 @@ def score_chart(report: MonthlyReport):
     plot.yValueAxis.valueMin, plot.yValueAxis.valueMax = 0, 100
     plot.yValueAxis.valueSteps = [0, 25, 50, 75, 100]
     drawing.add(plot)
-    drawing.add(String(40, CHART_HEIGHT - 12, "Retrieval score by day of month", fontSize=10))
+    caption = gettext("Retrieval score by day of month")
+    drawing.add(String(40, CHART_HEIGHT - 12, caption, fontSize=10))
     return drawing
 
 
@@ -219,14 +232,14 @@ def render_report_pdf(report: MonthlyReport) -> bytes:
     doc = SimpleDocTemplate(
         buffer,
         pagesize=A4,
-        title=f"ParkMind monthly report {report.month}",
+        title=gettext("ParkMind monthly report %(month)s", month=report.month),
         author="ParkMind",
         leftMargin=20 * mm,
         rightMargin=20 * mm,
         topMargin=20 * mm,
         bottomMargin=20 * mm,
     )
-    rows = [["Figure", "Value"], *figure_rows(report)]
+    rows = [[gettext("Figure"), gettext("Value")], *figure_rows(report)]
     table = Table(rows, colWidths=[70 * mm, 90 * mm])
     table.setStyle(
         TableStyle(
@@ -240,16 +253,22 @@ def render_report_pdf(report: MonthlyReport) -> bytes:
         )
     )
     story = [
-        Paragraph(f"ParkMind monthly report: {report.month_label}", styles["Title"]),
-        Paragraph(f"Prepared for {_escape(report.user_name)}", styles["Normal"]),
+        Paragraph(
+            _escape(gettext("ParkMind monthly report: %(month)s", month=report.month_label)),
+            styles["Title"],
+        ),
+        Paragraph(
+            _escape(gettext("Prepared for %(name)s", name=report.user_name)), styles["Normal"]
+        ),
         Spacer(1, 8 * mm),
         table,
         Spacer(1, 8 * mm),
-        Paragraph("Score trend", styles["Heading2"]),
+        Paragraph(_escape(gettext("Score trend")), styles["Heading2"]),
         score_chart(report),
         Spacer(1, 4 * mm),
         Paragraph(
-            "The retrieval score is a personal trend measure, never a diagnosis.", styles["Italic"]
+            _escape(gettext("The retrieval score is a personal trend measure, never a diagnosis.")),
+            styles["Italic"],
         ),
     ]
     doc.build(story)
@@ -257,24 +276,39 @@ def render_report_pdf(report: MonthlyReport) -> bytes:
 
 
 def figure_rows(report: MonthlyReport) -> list[list[str]]:
-    """The report's figures as label/value pairs (shared by the PDF, HTML and text)."""
+    """The report's figures as label/value pairs (shared by the PDF, HTML and text), in the
+    current language."""
     lot = (
-        f"{report.most_used_lot} ({report.most_used_lot_visits} visits)"
+        ngettext(
+            "%(lot)s (%(num)d visit)",
+            "%(lot)s (%(num)d visits)",
+            report.most_used_lot_visits,
+            lot=report.most_used_lot,
+        )
         if report.most_used_lot
-        else "none"
+        else gettext("none")
     )
-    mean = f"{report.mean_score:.2f}" if report.mean_score is not None else "no retrievals"
+    mean = (
+        format_decimal(report.mean_score)
+        if report.mean_score is not None
+        else gettext("no retrievals")
+    )
     previous = (
-        f"{report.previous_mean_score:.2f}" if report.previous_mean_score is not None else "n/a"
+        format_decimal(report.previous_mean_score)
+        if report.previous_mean_score is not None
+        else gettext("n/a")
+    )
+    retrievals = gettext(
+        "%(retrievals)d (%(found)d found)", retrievals=report.retrievals, found=report.found
     )
     return [
-        ["Bookings", str(report.bookings)],
-        ["Time parked", report.time_parked],
-        ["Spend", report.spend],
-        ["Most used lot", lot],
-        ["Retrievals", f"{report.retrievals} ({report.found} found)"],
-        ["Mean retrieval score", mean],
-        ["Previous month's mean score", previous],
+        [gettext("Bookings"), str(report.bookings)],
+        [gettext("Time parked"), report.time_parked],
+        [gettext("Spend"), report.spend],
+        [gettext("Most used lot"), lot],
+        [gettext("Retrievals"), retrievals],
+        [gettext("Mean retrieval score"), mean],
+        [gettext("Previous month's mean score"), previous],
     ]
 
 
@@ -302,13 +336,15 @@ def send_monthly_report(user_id: int, month: str) -> bool:
     report = build_monthly_report(user, month)
     if not report.has_activity:
         return False
+    with in_language(language_of(user.settings)):
+        subject = gettext("Your ParkMind report for %(month)s", month=report.month_label)
+        text, markup = render_report_text(report), render_report_html(report)
+        pdf = render_report_pdf(report)
     return send_email(
         dedupe_key=key,
         to=user.email,
-        subject=f"Your ParkMind report for {report.month_label}",
-        text=render_report_text(report),
-        html=render_report_html(report),
-        attachments=[
-            (f"parkmind-report-{month}.pdf", render_report_pdf(report), "application/pdf")
-        ],
+        subject=subject,
+        text=text,
+        html=markup,
+        attachments=[(f"parkmind-report-{month}.pdf", pdf, "application/pdf")],
     )

@@ -47,7 +47,7 @@ def person(db, client, auth, storage_backend) -> Person:
     car_photo = phone.upload(car, purpose="parking_event_photo")
     door_photo = phone.upload(door, purpose="landmark_photo", content_type="image/jpeg")
 
-    caregiver = factories.UserFactory(full_name="Carl Carer")
+    caregiver = factories.UserFactory(full_name="Carl Carer", preferences={"language": "de"})
     cared_for = factories.UserFactory(full_name="Grace Hopper")
     stranger = factories.UserFactory(full_name="Someone Else", vehicle_number="NOT-MINE")
     factories.CircleMembershipFactory(person=user, member=caregiver, role="caregiver")

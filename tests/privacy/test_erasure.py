@@ -123,10 +123,14 @@ def test_erasure_leaves_nothing_personal_in_any_table(client, auth, person, db, 
     assert [get_storage().head(key) for key in keys] == [None, None]
 
     # The caregiver and the person she cared for are told, in-app and by e-mail.
-    for other in (person.caregiver, person.cared_for):
+    # Each in their own language: her caregiver reads German.
+    for other, title in (
+        (person.caregiver, "Ada Lovelace hat ParkMind verlassen"),
+        (person.cared_for, "Ada Lovelace left ParkMind"),
+    ):
         notices = client.get(f"{API}/notifications", headers=auth(other)).get_json()["items"]
         closed = [n for n in notices if n["kind"] == "circle_account_closed"]
-        assert len(closed) == 1 and closed[0]["title"] == "Ada Lovelace left ParkMind"
+        assert len(closed) == 1 and closed[0]["title"] == title
         # What they were told about her before (her call for help) is gone.
         assert not [n for n in notices if "asked for help" in n["title"]]
     mails = smtp.wait_for(2, timeout=5)
