@@ -294,6 +294,11 @@ def produce_export(export_id: int, attempt: int) -> int:
         .execution_options(synchronize_session=False)
     )
     if finished.rowcount != 1:
+        if db.session.scalar(select(Export.id).where(Export.id == export_id)) is None:
+            # The account was erased while the file was being written: it must not stay.
+            get_storage().delete(key)
+            log.info("export %s was erased with its account; file removed", export_id)
+            return 0
         log.warning("export %s attempt %s was taken over; result dropped", export_id, attempt)
         return 0
     if export.email:

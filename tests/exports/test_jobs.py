@@ -191,3 +191,31 @@ def _wait(predicate, timeout: float = 5.0) -> None:
     while not predicate():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.01)
+
+
+def test_a_file_finished_after_its_account_was_erased_is_removed(
+    app, db, user, tmp_path, monkeypatch
+):
+    """Erasure deletes the export row while a worker is still writing the person's ZIP: the
+    worker must not leave the file behind in storage."""
+    from app.exports import service as exports
+    from app.platform.storage import get_storage
+    from tests.support.s3 import app_settings
+
+    export = ExportFactory(
+        user=user, kind="personal_data", status="pending", active_user_id=user.id
+    )
+    attempt = exports.claim_export(export.id)
+    real = exports.write_personal_zip
+
+    def erased_meanwhile(path, *, user_id):
+        count = real(path, user_id=user_id)
+        db.session.execute(sa.delete(Export).where(Export.id == export.id))
+        return count
+
+    monkeypatch.setattr(exports, "write_personal_zip", erased_meanwhile)
+    with app_settings(app, S3_BUCKET=None, LOCAL_STORAGE_PATH=str(tmp_path / "files")):
+        key = f"exports/{user.id}/{export.id}.zip"
+        assert exports.produce_export(export.id, attempt) == 0
+        assert get_storage().head(key) is None
+        assert list((tmp_path / "files").rglob("*.zip")) == []
