@@ -13,7 +13,7 @@ from typing import Any
 
 from celery.schedules import crontab
 from flask import current_app, render_template
-from sqlalchemy import and_, delete, exists, func, select
+from sqlalchemy import and_, exists, func, select
 
 from app.accounts.models import User, wants
 from app.bookings.models import Booking
@@ -25,6 +25,7 @@ from app.platform.extensions import db
 from app.platform.i18n import N_, gettext, in_language, language_of
 from app.platform.mail import MessageInFlight, send_email
 from app.platform.models import utcnow
+from app.platform.retention import delete_in_batches
 from app.platform.scheduling import job
 from app.platform.web import public_link
 
@@ -161,23 +162,8 @@ def car_location(
     return ", ".join(parts)
 
 
-RETENTION_BATCH = 5000
-
-
 @job("purge-notifications", schedule=crontab(minute="20", hour="3"))
 def purge_notifications() -> dict:
     """Delete in-app notices older than NOTIFICATION_RETENTION_DAYS."""
     cutoff = utcnow() - timedelta(days=current_app.config["NOTIFICATION_RETENTION_DAYS"])
-    deleted = 0
-    while True:
-        ids = db.session.scalars(
-            select(Notification.id).where(Notification.created_at < cutoff).limit(RETENTION_BATCH)
-        ).all()
-        if not ids:
-            return {"deleted": deleted}
-        db.session.execute(
-            delete(Notification)
-            .where(Notification.id.in_(ids))
-            .execution_options(synchronize_session=False)
-        )
-        deleted += len(ids)
+    return {"deleted": delete_in_batches(Notification, Notification.created_at < cutoff)}
