@@ -129,9 +129,6 @@ def list_bookings(
         stmt = stmt.where(Booking.lot_id == lot_id)
     if user_id is not None:
         stmt = stmt.where(Booking.user_id == user_id)
-        privacy.record_access(
-            person_id=user_id, actor_id=actor_id, actor_role="admin", resource="bookings"
-        )
     if status is not None:
         stmt = stmt.where(Booking.status == status)
     stmt = stmt.order_by(Booking.started_at.desc(), Booking.id.desc())
@@ -142,6 +139,10 @@ def list_bookings(
         view["user"] = {"id": booking.user_id, "username": username}
         items.append(view)
     result["items"] = items
+    if user_id is not None and items:  # one person's history was shown: it is in their log
+        privacy.record_access(
+            person_id=user_id, actor_id=actor_id, actor_role="admin", resource="bookings"
+        )
     return result
 
 

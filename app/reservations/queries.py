@@ -153,14 +153,15 @@ def admin_list_reservations(
         stmt = stmt.where(Reservation.lot_id == lot_id)
     if user_id is not None:
         stmt = stmt.where(Reservation.user_id == user_id)
-        privacy.record_access(
-            person_id=user_id, actor_id=actor_id, actor_role="admin", resource="reservations"
-        )
     stmt = _filtered(stmt, status=status, from_=from_, to=to, now=now).order_by(
         Reservation.start_at.desc(), Reservation.id.desc()
     )
     result = paginate(stmt, page=page, per_page=per_page, scalars=False)
     result["items"] = [reservation_view(row, now) for row in result["items"]]
+    if user_id is not None and result["items"]:  # one person's reservations were shown
+        privacy.record_access(
+            person_id=user_id, actor_id=actor_id, actor_role="admin", resource="reservations"
+        )
     return result
 
 

@@ -78,6 +78,8 @@ def people(db):
         retrieval_started_at=now - timedelta(minutes=3),
     )
     alert = factories.AlertFactory(person_id=person.id, event_id=walking.id)
+    factories.BookingFactory(user=person)
+    factories.ReservationFactory(user=person)
     return {
         "person": person,
         "caregiver": caregiver,
@@ -201,3 +203,12 @@ def test_a_caregivers_look_at_the_car_records_the_photos_it_showed(client, auth,
     assert log["total"] == 2 and entry["resource"] == "latest_parking_event"
     assert entry["detail"] == {"event_id": seen.get_json()["id"], "photos": 2}
     assert entry["actor"]["id"] == person.caregiver.id
+
+
+@pytest.mark.parametrize("path", ["admin/bookings", "admin/reservations"])
+def test_an_admin_filter_that_shows_nothing_records_nothing(client, auth, people, path):
+    headers = auth(people["admin"])
+    for user_id in (2147483646, people["viewer"].id):  # nobody; somebody with no history
+        response = client.get(f"{API}/{path}?user_id={user_id}", headers=headers)
+        assert response.status_code == 200 and response.get_json()["items"] == []
+    assert access_log(client, auth, people["viewer"])["total"] == 0
