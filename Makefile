@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app app:create_app
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: help install install-dev run test lint format translations worker beat migrate bench bench-quick
+.PHONY: help install install-dev spec-tools run test lint format translations worker beat migrate bench bench-quick
 .PHONY: fuzz clean
 
 help:  ## list the targets
@@ -38,7 +38,18 @@ run: install migrate  ## set up and serve the API on 127.0.0.1:5000 (SQLite, no 
 	fi
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: install-dev  ## set up and run the whole test suite: in-process tests, then real processes
+SPEC_TOOLS := tools/spec/node_modules/.package-lock.json
+
+$(SPEC_TOOLS): tools/spec/package.json tools/spec/package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --prefix tools/spec --no-audit --no-fund --loglevel=error; \
+	else \
+		echo "npm not found: the spec-tool tests skip (and fail under CI=true)"; \
+	fi
+
+spec-tools: $(SPEC_TOOLS)  ## install the OpenAPI tools clients use (Spectral, openapi-typescript, newman)
+
+test: install-dev spec-tools  ## set up and run the whole test suite: in-process tests, then real processes
 	@status=0; \
 	$(BIN)/pytest -m "not system" || status=$$?; \
 	$(BIN)/pytest -m system || status=$$((status ? status : $$?)); \

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from app.accounts.models import ROLES
 from app.lots.schemas import FEATURE_LIST
 from app.platform.i18n import SUPPORTED_LANGUAGES
 from app.platform.schemas import SingleLine, StrictBoolean, StrictSchema, UTCDateTime
@@ -71,11 +72,13 @@ class UserSchema(Schema):
     full_name = fields.String(allow_none=True)
     phone = fields.String(allow_none=True)
     vehicle_number = fields.String(allow_none=True)
-    role = fields.String(required=True)
+    role = fields.String(required=True, metadata={"enum": list(ROLES)})
     is_active = fields.Boolean(required=True)
     preferences = fields.Dict(attribute="settings")
     avatar_upload_id = fields.Integer(allow_none=True)
-    avatar_url = fields.String(allow_none=True, metadata={"description": "Signed, short-lived."})
+    avatar_url = fields.String(
+        allow_none=True, metadata={"description": "Signed, short-lived.", "format": "uri"}
+    )
     created_at = UTCDateTime(required=True)
     last_login_at = UTCDateTime(allow_none=True)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from app.accounts.models import ROLES
 from app.bookings.schemas import BookingSchema
 from app.lots.schemas import FEATURE_LIST, LotSchema, valid_timezone
 from app.platform.schemas import (
@@ -116,7 +117,9 @@ class AdminSpotSchema(Schema):
     number = fields.Integer(required=True)
     level = fields.Integer(allow_none=True)
     features = fields.List(fields.String(), required=True)
-    status = fields.String(required=True)
+    status = fields.String(
+        required=True, metadata={"enum": ["available", "occupied", "out_of_service"]}
+    )
     is_occupied = fields.Boolean(required=True)
     current_booking = fields.Nested(SpotBookingSchema, allow_none=True)
 
@@ -147,7 +150,7 @@ class AdminUserSchema(Schema):
     full_name = fields.String(allow_none=True)
     phone = fields.String(allow_none=True)
     vehicle_number = fields.String(allow_none=True)
-    role = fields.String(required=True)
+    role = fields.String(required=True, metadata={"enum": list(ROLES)})
     is_active = fields.Boolean(required=True)
     avatar_upload_id = fields.Integer(allow_none=True)
     created_at = UTCDateTime(required=True)
@@ -249,7 +252,9 @@ class AuditEntrySchema(Schema):
     id = fields.Integer(required=True)
     actor = fields.Nested(UserRefSchema, required=True)
     action = fields.String(required=True, metadata={"example": "payment.refund"})
-    target_type = fields.String(required=True, metadata={"example": "payment"})
+    target_type = fields.String(
+        required=True, metadata={"example": "payment", "enum": ["lot", "spot", "user", "payment"]}
+    )
     target_id = fields.Integer(required=True)
     detail = fields.Dict(keys=fields.String(), required=True)
     created_at = UTCDateTime(required=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from app.bookings.models import BOOKING_STATUSES
 from app.lots.schemas import FEATURE_LIST
 from app.platform.schemas import Id, PaginationQuery, SingleLine, StrictSchema, UTCDateTime
 
@@ -52,7 +53,7 @@ class BookingSchema(Schema):
     lot = fields.Nested(LotRefSchema, required=True)
     spot = fields.Nested(SpotRefSchema, required=True)
     vehicle_number = fields.String(required=True)
-    status = fields.String(required=True)
+    status = fields.String(required=True, metadata={"enum": list(BOOKING_STATUSES)})
     started_at = UTCDateTime(required=True)
     ended_at = UTCDateTime(allow_none=True)
     duration_minutes = fields.Integer(allow_none=True)

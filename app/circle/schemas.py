@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from app.circle.models import CIRCLE_ROLES
+from app.circle.models import CIRCLE_ROLES, MEMBERSHIP_STATUSES
 from app.platform.schemas import StrictSchema, UTCDateTime
 
 
@@ -38,11 +38,8 @@ class MembershipSchema(Schema):
     id = fields.Integer(required=True)
     person = fields.Nested(CircleUserSchema, required=True)
     member = fields.Nested(CircleUserSchema, required=True)
-    role = fields.String(required=True)
-    status = fields.String(
-        required=True,
-        metadata={"description": "pending, accepted, declined, revoked, left or expired."},
-    )
+    role = fields.String(required=True, metadata={"enum": list(CIRCLE_ROLES)})
+    status = fields.String(required=True, metadata={"enum": list(MEMBERSHIP_STATUSES)})
     invited_at = UTCDateTime(required=True)
     expires_at = UTCDateTime(
         required=True, metadata={"description": "A pending invitation lapses at this time."}

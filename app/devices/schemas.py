@@ -66,7 +66,7 @@ class DeviceSchema(Schema):
     """A registered device (its keys are never shown again)."""
 
     id = fields.Integer(required=True)
-    kind = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"enum": list(DEVICE_KINDS)})
     name = fields.String(allow_none=True)
     endpoint = fields.String(allow_none=True)
     created_at = UTCDateTime(required=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import url_for
 from marshmallow import Schema, fields, validate
 
-from app.exports.models import CSV_KINDS
+from app.exports.models import CSV_KINDS, EXPORT_KINDS, EXPORT_STATUSES
 from app.platform.schemas import PaginationQuery, StrictBoolean, StrictSchema, UTCDateTime
 
 
@@ -26,8 +26,8 @@ class ExportSchema(Schema):
     """An export and its progress; ``download_url`` once the file is ready."""
 
     id = fields.Integer(required=True)
-    kind = fields.String(required=True)
-    status = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"enum": list(EXPORT_KINDS)})
+    status = fields.String(required=True, metadata={"enum": list(EXPORT_STATUSES)})
     email = fields.Boolean(required=True)
     date_from = UTCDateTime(data_key="from", allow_none=True)
     date_to = UTCDateTime(data_key="to", allow_none=True)
@@ -37,7 +37,9 @@ class ExportSchema(Schema):
     started_at = UTCDateTime(allow_none=True)
     finished_at = UTCDateTime(allow_none=True)
     expires_at = UTCDateTime(allow_none=True)
-    download_url = fields.Method("get_download_url", allow_none=True)
+    download_url = fields.Method(
+        "get_download_url", allow_none=True, metadata={"type": "string", "format": "uri"}
+    )
 
     def get_download_url(self, export) -> str | None:
         if export.status != "done":

@@ -11,7 +11,7 @@ from app.platform.auth import current_user_id
 from app.platform.blueprint import Blueprint
 from app.platform.schemas import page_of
 from app.platform.transactions import transaction
-from app.platform.web import protected
+from app.platform.web import file_download, protected
 
 blp = Blueprint("exports", __name__, description="CSV exports produced in the background.")
 
@@ -50,6 +50,9 @@ class ExportDownload(MethodView):
     @protected(blp, 404, 409, 410)
     @blp.response(200, description="The CSV file (`text/csv`), or a 302 to a signed URL.")
     @blp.alt_response(302, description="Redirect to a short-lived signed storage URL.")
+    @file_download(
+        blp, "The export file: CSV, or the personal-data ZIP.", "text/csv", "application/zip"
+    )
     def get(self, export_id):
         """Download the CSV of a finished export (owner only)."""
         url, chunks, filename = exports.download_file(

@@ -24,7 +24,9 @@ class NotificationSchema(Schema):
     title = fields.String(required=True)
     body = fields.String(required=True)
     data = fields.Dict(allow_none=True)
-    read = fields.Function(lambda obj: obj.read_at is not None, required=True)
+    read = fields.Function(
+        lambda obj: obj.read_at is not None, required=True, metadata={"type": "boolean"}
+    )
     read_at = UTCDateTime(allow_none=True)
     created_at = UTCDateTime(required=True)
 

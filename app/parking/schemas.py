@@ -62,7 +62,7 @@ def PhotoUrl() -> fields.Function:  # noqa: N802 - reads like a field class
     return fields.Function(
         _photo_url,
         allow_none=True,
-        metadata={"type": "string", "description": "Signed, short-lived."},
+        metadata={"type": "string", "format": "uri", "description": "Signed, short-lived."},
     )
 
 
@@ -289,12 +289,12 @@ class ParkingEventSchema(Schema):
 
     id = fields.Integer(required=True)
     user_id = fields.Integer(required=True)
-    status = fields.String(required=True)
+    status = fields.String(required=True, metadata={"enum": list(EVENT_STATUSES)})
     latitude = fields.Float(required=True)
     longitude = fields.Float(required=True)
     accuracy_m = fields.Float(allow_none=True)
     address = fields.String(allow_none=True)
-    location_type = fields.String(required=True)
+    location_type = fields.String(required=True, metadata={"enum": list(LOCATION_TYPES)})
     level = fields.String(allow_none=True)
     spot_label = fields.String(allow_none=True)
     notes = fields.String(allow_none=True)
@@ -351,8 +351,8 @@ class ReminderSchema(Schema):
     level = fields.String(allow_none=True)
     spot_label = fields.String(allow_none=True)
     address = fields.String(allow_none=True)
-    location_type = fields.String(required=True)
-    photo_url = fields.String(allow_none=True)
+    location_type = fields.String(required=True, metadata={"enum": list(LOCATION_TYPES)})
+    photo_url = fields.String(allow_none=True, metadata={"format": "uri"})
     parked_at = UTCDateTime(required=True)
 
 

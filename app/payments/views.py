@@ -18,7 +18,7 @@ from app.platform.auth import current_user_id
 from app.platform.blueprint import Blueprint
 from app.platform.schemas import page_of
 from app.platform.transactions import transaction
-from app.platform.web import protected
+from app.platform.web import file_download, protected
 
 blp = Blueprint("payments", __name__, description="Payments and receipts.")
 admin_blp = Blueprint("admin_payments", __name__, description="Payments (role admin).")
@@ -47,6 +47,7 @@ class PaymentDetail(MethodView):
 class PaymentReceipt(MethodView):
     @protected(blp, 404)
     @blp.response(200, description="The receipt (`application/pdf`), as an attachment.")
+    @file_download(blp, "The receipt, as an attachment.", "application/pdf")
     def get(self, payment_id):
         """The receipt of one of the caller's payments, as a PDF."""
         filename, pdf = payments.receipt_pdf(user_id=current_user_id(), payment_id=payment_id)

@@ -1,9 +1,14 @@
-"""Swagger UI assets served by the app itself, so ``/api/docs`` works on a closed network."""
+"""Swagger UI 5 (it renders OpenAPI 3.1) served by the app itself, so ``/api/docs`` works on a
+closed network. The files come from the swagger-ui-py wheel; only its static folder is used."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import swagger_ui
 from flask import Flask, send_from_directory
-from swagger_ui_bundle import swagger_ui_path
+
+swagger_ui_path = str(Path(swagger_ui.__file__).parent / "static")
 
 
 def register(app: Flask) -> None:

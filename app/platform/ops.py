@@ -12,11 +12,11 @@ blp = Blueprint("ops", __name__, description="Operations: liveness and readiness
 
 
 class HealthSchema(Schema):
-    status = fields.String(required=True)
+    status = fields.String(required=True, metadata={"enum": ["ok"]})
 
 
 class ReadySchema(Schema):
-    status = fields.String(required=True)
+    status = fields.String(required=True, metadata={"enum": ["ok", "unavailable"]})
     checks = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True)
 
 

@@ -107,3 +107,11 @@ def public_link(path: str) -> str:
     """``path`` on the public address of the app (``PUBLIC_BASE_URL``), for e-mails."""
     base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
     return f"{base}{path}"
+
+
+def file_download(blp: Any, description: str, *content_types: str) -> Callable:
+    """Document a 200 that is a file of one of ``content_types`` (not JSON)."""
+    content = {
+        kind: {"schema": {"type": "string", "contentMediaType": kind}} for kind in content_types
+    }
+    return blp.doc(responses={"200": {"description": description, "content": content}})

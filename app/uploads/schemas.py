@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from app.platform.schemas import StrictSchema, UTCDateTime
-from app.uploads.models import CONTENT_TYPES, UPLOAD_PURPOSES
+from app.uploads.models import CONTENT_TYPES, UPLOAD_PURPOSES, UPLOAD_STATUSES
 
 CONTRACT_MAX_BYTES = 10 * 1024 * 1024
 
@@ -23,22 +23,24 @@ class UploadSchema(Schema):
     """An upload as its owner sees it; ``photo_url`` once it is ready."""
 
     id = fields.Integer(required=True)
-    purpose = fields.String(required=True)
-    content_type = fields.String(required=True)
+    purpose = fields.String(required=True, metadata={"enum": list(UPLOAD_PURPOSES)})
+    content_type = fields.String(required=True, metadata={"enum": list(CONTENT_TYPES)})
     size_bytes = fields.Integer(required=True)
-    status = fields.String(required=True)
+    status = fields.String(required=True, metadata={"enum": list(UPLOAD_STATUSES)})
     created_at = UTCDateTime(required=True)
     completed_at = UTCDateTime(allow_none=True)
-    photo_url = fields.String(allow_none=True, metadata={"description": "Signed, short-lived."})
+    photo_url = fields.String(
+        allow_none=True, metadata={"description": "Signed, short-lived.", "format": "uri"}
+    )
 
 
 class UploadTicketSchema(Schema):
     """Where and how to send the bytes: a multipart POST of ``fields`` plus a ``file`` part."""
 
     id = fields.Integer(required=True)
-    status = fields.String(required=True)
-    method = fields.String(required=True)
-    url = fields.String(required=True)
+    status = fields.String(required=True, metadata={"enum": list(UPLOAD_STATUSES)})
+    method = fields.String(required=True, metadata={"enum": ["POST"]})
+    url = fields.String(required=True, metadata={"format": "uri"})
     # ``fields`` would shadow Schema.fields; the attribute is renamed, the JSON key is not.
     form_fields = fields.Dict(keys=fields.String(), values=fields.String(), data_key="fields")
     headers = fields.Dict(keys=fields.String(), values=fields.String())

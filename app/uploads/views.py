@@ -81,7 +81,19 @@ class LocalUpload(MethodView):
 @blp.route("/storage/files/<path:token>")
 class LocalDownload(MethodView):
     @errors(blp, 403, 404, 503)
-    @blp.doc(summary="Local storage only: a file behind a signed, expiring link.")
+    @blp.doc(
+        summary="Local storage only: a file behind a signed, expiring link.",
+        responses={
+            "200": {
+                "description": "The file, with the content type it was stored with.",
+                "content": {
+                    "application/octet-stream": {
+                        "schema": {"type": "string", "contentMediaType": "application/octet-stream"}
+                    }
+                },
+            }
+        },
+    )
     def get(self, token):
         """Local storage only: a file behind a signed, expiring link."""
         return send_file(**storage.local_download(token))

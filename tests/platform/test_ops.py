@@ -90,6 +90,9 @@ def test_swagger_ui_served_offline(client, db):
     asset = client.get("/api/docs/assets/swagger-ui-bundle.js")
     assert asset.status_code == 200
     assert len(asset.data) > 100_000
+    # Swagger UI 5: the first major version that renders OpenAPI 3.1 documents.
+    assert b"openapi: 3.1" in asset.data
+    assert client.get("/api/docs/assets/swagger-ui.css").status_code == 200
 
 
 def test_login_rate_limit_falls_back_to_memory_when_redis_is_down(database_url):
