@@ -212,9 +212,34 @@ class ContractPlugin(BasePlugin):
             operation["description"] = _plain(operation.get("description") or "") or _describe(
                 summary, operation
             )
-            for status, response in operation.get("responses", {}).items():
+            responses = operation.setdefault("responses", {})
+            statuses = {str(status) for status in responses}
+            for status in _edge_statuses(operation) - statuses:
+                responses[status] = {
+                    "description": EDGE_ERRORS[status],
+                    "content": {"application/json": {"schema": {"$ref": ERROR_REF}}},
+                }
+            for status, response in responses.items():
                 if isinstance(response, dict) and "$ref" not in response:
                     _declare_headers(str(status), response)
+
+
+ERROR_REF = "#/components/schemas/Error"
+# What the request edge itself may answer, before any view code runs.
+EDGE_ERRORS = {
+    "400": "Malformed JSON (`bad_request`).",
+    "413": "The body is too large (`entity_too_large`).",
+    "415": "The body is not JSON (`unsupported_media_type`).",
+    "500": "An unexpected error (`internal_error`); the request id is in the server's logs.",
+}
+
+
+def _edge_statuses(operation: dict) -> set[str]:
+    """Statuses any operation can answer: 500; with a JSON body also 400, 413 and 415."""
+    statuses = {"500"}
+    if "application/json" in operation.get("requestBody", {}).get("content", {}):
+        statuses |= {"400", "413", "415"}
+    return statuses
 
 
 def _declare_headers(status: str, response: dict) -> None:
