@@ -74,7 +74,7 @@ class UserSchema(Schema):
     vehicle_number = fields.String(allow_none=True)
     role = fields.String(required=True, metadata={"enum": list(ROLES)})
     is_active = fields.Boolean(required=True)
-    preferences = fields.Dict(attribute="settings")
+    preferences = fields.Nested(PreferencesSchema, attribute="settings", required=True)
     avatar_upload_id = fields.Integer(allow_none=True)
     avatar_url = fields.String(
         allow_none=True, metadata={"description": "Signed, short-lived.", "format": "uri"}

@@ -5,10 +5,11 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.accounts.models import ROLES
-from app.bookings.schemas import BookingSchema
+from app.bookings.schemas import BookingSchema, LotRefSchema
 from app.lots.schemas import FEATURE_LIST, LotSchema, valid_timezone
 from app.platform.schemas import (
     Id,
+    JsonObject,
     PaginationQuery,
     SingleLine,
     StrictBoolean,
@@ -226,11 +227,14 @@ class ActivityQuerySchema(Schema):
 class ActivitySchema(Schema):
     """One event: ``booking_started``, ``booking_released`` or ``user_registered``."""
 
-    type = fields.String(required=True)
+    type = fields.String(
+        required=True,
+        metadata={"enum": ["booking_started", "booking_released", "user_registered"]},
+    )
     at = UTCDateTime(required=True)
     user = fields.Nested(UserRefSchema, required=True)
     booking_id = fields.Integer(allow_none=True)
-    lot = fields.Nested(Schema.from_dict({"id": fields.Integer(), "name": fields.String()}))
+    lot = fields.Nested(LotRefSchema)
     cost_cents = fields.Integer(allow_none=True)
 
 
@@ -256,5 +260,5 @@ class AuditEntrySchema(Schema):
         required=True, metadata={"example": "payment", "enum": ["lot", "spot", "user", "payment"]}
     )
     target_id = fields.Integer(required=True)
-    detail = fields.Dict(keys=fields.String(), required=True)
+    detail = JsonObject(required=True)
     created_at = UTCDateTime(required=True)

@@ -40,7 +40,9 @@ class AlertSchema(Schema):
     event_id = fields.Integer(allow_none=True)
     kind = fields.String(required=True, validate=validate.OneOf(ALERT_KINDS))
     state = fields.String(required=True, validate=validate.OneOf(ALERT_STATES))
-    escalated = fields.Function(lambda alert: alert.escalated_at is not None, required=True)
+    escalated = fields.Function(
+        lambda alert: alert.escalated_at is not None, required=True, metadata={"type": "boolean"}
+    )
     latitude = fields.Float(allow_none=True)
     longitude = fields.Float(allow_none=True)
     raised_at = UTCDateTime(required=True)

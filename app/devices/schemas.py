@@ -36,7 +36,9 @@ class SubscriptionSchema(StrictSchema):
         ],
     )
     keys = fields.Nested(SubscriptionKeysSchema, required=True)
-    expirationTime = fields.Raw(allow_none=True, load_default=None)  # noqa: N815 - the browser's name
+    expirationTime = fields.Raw(  # noqa: N815 - the browser's name
+        allow_none=True, load_default=None, metadata={"type": "number"}
+    )
 
 
 class DeviceCreateSchema(StrictSchema):

@@ -23,7 +23,15 @@ class NotificationSchema(Schema):
     )
     title = fields.String(required=True)
     body = fields.String(required=True)
-    data = fields.Dict(allow_none=True)
+    data = fields.Function(
+        lambda obj: obj.data or {},
+        required=True,
+        metadata={
+            "type": "object",
+            "additionalProperties": {"$ref": "#/components/schemas/JsonValue"},
+            "description": "What the notice is about (ids, names).",
+        },
+    )
     read = fields.Function(
         lambda obj: obj.read_at is not None, required=True, metadata={"type": "boolean"}
     )

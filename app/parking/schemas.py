@@ -280,7 +280,15 @@ class ScoreSchema(Schema):
     highest_assist_level = fields.Integer(required=True)
     assist_count = fields.Integer(required=True)
     found = StrictBoolean(required=True)
-    recall = fields.List(fields.Dict(), allow_none=True)
+    recall = fields.Function(
+        lambda obj: (obj.get("recall") if isinstance(obj, dict) else obj.recall) or [],
+        required=True,
+        metadata={
+            "type": "array",
+            "items": {"$ref": "#/components/schemas/RecallItem"},
+            "description": "Which landmarks were recalled, and how.",
+        },
+    )
     created_at = UTCDateTime(required=True)
 
 

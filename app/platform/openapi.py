@@ -14,6 +14,8 @@ from typing import Any
 
 from apispec import BasePlugin
 
+from app.platform.schemas import JSON_SCHEMAS
+
 API = "/api/v1"
 
 # (method, path) -> operationId. Verbs: list, get, create, update, delete, and the domain's own
@@ -194,6 +196,8 @@ class ContractPlugin(BasePlugin):
         super().init_spec(spec)
         for name, header in HEADERS.items():
             spec.components.header(name, header)
+        for name, schema in JSON_SCHEMAS.items():
+            spec.components.schema(name, schema)
 
     def response_helper(self, response: dict, **kwargs) -> dict:
         """Shared responses (smorest's 422 for an invalid body) carry X-Request-ID too."""
@@ -207,11 +211,6 @@ class ContractPlugin(BasePlugin):
             if method == "parameters" or not isinstance(operation, dict):
                 continue
             operation["operationId"] = operation_id(method, path or "")
-            summary = _plain(operation.get("summary") or "")
-            operation["summary"] = summary
-            operation["description"] = _plain(operation.get("description") or "") or _describe(
-                summary, operation
-            )
             responses = operation.setdefault("responses", {})
             statuses = {str(status) for status in responses}
             for status in _edge_statuses(operation) - statuses:
@@ -222,6 +221,11 @@ class ContractPlugin(BasePlugin):
             for status, response in responses.items():
                 if isinstance(response, dict) and "$ref" not in response:
                     _declare_headers(str(status), response)
+            summary = _plain(operation.get("summary") or "")
+            operation["summary"] = summary
+            operation["description"] = _plain(operation.get("description") or "") or _describe(
+                summary, operation
+            )
 
 
 ERROR_REF = "#/components/schemas/Error"

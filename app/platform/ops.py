@@ -15,9 +15,19 @@ class HealthSchema(Schema):
     status = fields.String(required=True, metadata={"enum": ["ok"]})
 
 
+class CheckSchema(Schema):
+    """One dependency: ``ok``, ``down`` (with the error's name), or the outbox's backlog."""
+
+    status = fields.String(required=True, metadata={"enum": ["ok", "down", "delayed"]})
+    latency_ms = fields.Float()
+    error = fields.String()
+    pending = fields.Integer()
+    oldest_age_seconds = fields.Float()
+
+
 class ReadySchema(Schema):
     status = fields.String(required=True, metadata={"enum": ["ok", "unavailable"]})
-    checks = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True)
+    checks = fields.Dict(keys=fields.String(), values=fields.Nested(CheckSchema), required=True)
 
 
 @blp.route("/health")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import cache
+from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
@@ -128,3 +129,36 @@ class ErrorSchema(Schema):
     """The one error shape."""
 
     error = fields.Nested(ErrorDetailSchema, required=True)
+
+
+JSON_VALUE_REF = "#/components/schemas/JsonValue"
+# Any JSON value three levels deep, named so that generated clients get real types for free-form
+# details (a self-referencing schema does not compile in TypeScript's generated types).
+_SCALARS = [{"type": "string"}, {"type": "number"}, {"type": "boolean"}, {"type": "null"}]
+
+
+def _json_level(inner: dict) -> dict:
+    return {
+        "anyOf": [
+            *_SCALARS,
+            {"type": "array", "items": inner},
+            {"type": "object", "additionalProperties": inner},
+        ]
+    }
+
+
+JSON_SCHEMAS = {
+    "JsonScalar": {"description": "A JSON string, number, boolean or null.", "anyOf": _SCALARS},
+    "JsonValue1": _json_level({"$ref": "#/components/schemas/JsonScalar"}),
+    "JsonValue2": _json_level({"$ref": "#/components/schemas/JsonValue1"}),
+    "JsonValue": {
+        "description": "A JSON value (objects and lists nest up to three levels).",
+        **_json_level({"$ref": "#/components/schemas/JsonValue2"}),
+    },
+}
+
+
+def JsonObject(**kwargs: Any) -> fields.Dict:  # noqa: N802 - reads like a field class
+    """A free-form JSON object (details, notice data): string keys, any JSON values."""
+    metadata = {"additionalProperties": {"$ref": JSON_VALUE_REF}, **kwargs.pop("metadata", {})}
+    return fields.Dict(keys=fields.String(), metadata=metadata, **kwargs)

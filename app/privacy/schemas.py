@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from app.platform.schemas import PaginationQuery, StrictBoolean, StrictSchema, UTCDateTime
+from app.platform.schemas import (
+    JsonObject,
+    PaginationQuery,
+    StrictBoolean,
+    StrictSchema,
+    UTCDateTime,
+)
 from app.privacy.models import ACCESS_RESOURCES, ACCESS_ROLES, CONFIRM_PHRASE
 
 
@@ -49,5 +55,5 @@ class AccessLogEntrySchema(Schema):
         validate=validate.OneOf(ACCESS_RESOURCES),
         metadata={"example": "latest_parking_event"},
     )
-    detail = fields.Dict(keys=fields.String(), required=True)
+    detail = JsonObject(required=True)
     created_at = UTCDateTime(required=True)

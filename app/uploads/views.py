@@ -87,9 +87,7 @@ class LocalDownload(MethodView):
             "200": {
                 "description": "The file, with the content type it was stored with.",
                 "content": {
-                    "application/octet-stream": {
-                        "schema": {"type": "string", "contentMediaType": "application/octet-stream"}
-                    }
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
                 },
             }
         },
