@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, render_template
 from sqlalchemy import func, select
 
+from app.accounts import service as accounts
 from app.accounts.models import User
 from app.bookings.models import Booking
 from app.lots.models import Lot
@@ -347,4 +348,5 @@ def send_monthly_report(user_id: int, month: str) -> bool:
         text=text,
         html=markup,
         attachments=[(f"parkmind-report-{month}.pdf", pdf, "application/pdf")],
+        unsubscribe_url=accounts.unsubscribe_url(user_id=user.id, preference="monthly_report"),
     )
