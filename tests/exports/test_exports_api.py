@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -52,9 +54,18 @@ def test_export_bookings_end_to_end_in_process(client, auth, user, db, smtp, mai
 
     [message] = smtp.wait_for(1, timeout=5)
     assert message["To"] == user.email
-    link = f"https://parkmind.example/api/v1/exports/{body['id']}/download"
-    assert link in message.get_body(("plain",)).get_content()
-    assert link in message.get_body(("html",)).get_content()
+    assert "List-Unsubscribe" not in message  # the link the person asked for: transactional
+    text = message.get_body(("plain",)).get_content()
+    assert "sign in" not in text and "no sign-in needed" in text
+    # The e-mail was sent during the POST, yet the link is on PUBLIC_BASE_URL, not the request's
+    # host, and it is signed: a browser opened from a mail client has no Bearer token.
+    [link] = re.findall(r"https://parkmind\.example/\S+", text)
+    assert f'href="{link}"' in message.get_body(("html",)).get_content()
+    assert "/exports/" not in link
+    opened = client.get(urlsplit(link).path)  # no Authorization header
+    assert opened.status_code == 200, opened.get_data(as_text=True)
+    assert opened.get_data() == download.get_data()
+    assert client.get(urlsplit(link).path[:-3] + "xyz").status_code == 403
 
 
 def test_parking_events_export_and_formula_cells_are_neutralised(client, auth, user, db):
