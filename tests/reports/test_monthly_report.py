@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import html as html_lib
 import io
+import re
 from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from PIL import Image
 from pypdf import PdfReader
 
 from app.reports.service import build_monthly_report, render_report_pdf
@@ -85,7 +88,26 @@ def test_monthly_reports_sent_once_with_html_and_pdf(app, db, october, smtp, mai
     assert message["To"] == october.email
     assert message["Subject"] == "Your ParkMind report for October 2026"
     html = message.get_body(("html",)).get_content()
-    assert "Harbour Lot" in html and "<svg" in html
+    assert "Harbour Lot" in html and "<svg" not in html  # Gmail and Outlook strip inline SVG
+    # The chart is a PNG sent inline with the HTML, and says in words what it shows.
+    [img] = re.findall(r"<img [^>]*>", html)
+    cid = re.search(r'src="cid:([^"]+)"', img).group(1)
+    alt = html_lib.unescape(re.search(r'alt="([^"]+)"', img).group(1))
+    assert alt == (
+        "Score trend chart for October 2026: 2 retrievals, scores from 62.50 to 81.25, "
+        "mean 71.88; the first 62.50, the last 81.25."
+    )
+    [png] = [part for part in message.walk() if part["Content-ID"] == f"<{cid}>"]
+    assert png.get_content_type() == "image/png"
+    assert png.get_content_disposition() == "inline"
+    image = Image.open(io.BytesIO(png.get_content()))
+    assert image.format == "PNG" and image.size == (880, 360)
+    related = next(p for p in message.walk() if p.get_content_type() == "multipart/related")
+    assert [p.get_content_type() for p in related.iter_parts()] == ["text/html", "image/png"]
+    assert message.get_body(("plain",)) is not None
+    # A report one can turn off: one-click unsubscribe (RFC 8058) from the monthly report only.
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message["List-Unsubscribe"].startswith("<https://parkmind.example/api/v1/unsubscribe/")
     [pdf] = [
         part for part in message.iter_attachments() if part.get_content_type() == "application/pdf"
     ]
@@ -99,6 +121,24 @@ def test_monthly_report_task_twice_sends_once(app, db, october, smtp, mailing):
     assert send_monthly_report(october.id, "2026-10") is True
     assert send_monthly_report(october.id, "2026-10") is False
     assert len(smtp.wait_for(2, timeout=1)) == 1
+
+
+def test_report_pdf_embeds_its_fonts_and_names_anyone(app, october):
+    from tests.payments.test_receipts import embedded_fonts
+
+    october.full_name = "Zoë Łukasiewicz 李雷"
+    report = build_monthly_report(october, "2026-10")
+    data = render_report_pdf(report)
+    reader = PdfReader(io.BytesIO(data))
+    assert "Prepared for Zoë Łukasiewicz 李雷" in reader.pages[0].extract_text()
+    fonts = embedded_fonts(data)
+    assert {name.split("+")[-1] for name, inside in fonts.items() if inside} == {
+        "DejaVuSans",
+        "DejaVuSans-Bold",
+    }
+    assert not any(name.startswith("/Helvetica") for name in fonts), fonts
+    assert reader.metadata.title == "ParkMind monthly report 2026-10"
+    assert reader.trailer["/Root"]["/Lang"] == "en"
 
 
 def test_opted_out_user_gets_no_report(app, db, october, smtp, mailing, run_job):
