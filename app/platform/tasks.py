@@ -27,5 +27,8 @@ def run_job(name: str) -> dict | int | None:
         log.error("beat asked for unknown job %r", name)
         return None
     result = jobs[name].func()
-    log.info("job %s done: %s", name, result)
+    if isinstance(result, dict) and result.get("failed"):
+        log.warning("job %s done with failures (retried on its next run): %s", name, result)
+    else:
+        log.info("job %s done: %s", name, result)
     return result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html as html_lib
 import io
+import json
 import re
 from datetime import UTC, datetime
 
@@ -80,8 +81,9 @@ def test_monthly_reports_sent_once_with_html_and_pdf(app, db, october, smtp, mai
     with time_machine.travel(datetime(2026, 11, 1, 9, 0, tzinfo=UTC), tick=False):
         first = run_job("monthly-reports")
         second = run_job("monthly-reports")
-    assert first == {"month": "2026-10", "queued": 1}
-    assert second == {"month": "2026-10", "queued": 0}
+    # From the command line the reports go now, and the result says how many went or failed.
+    assert first == {"month": "2026-10", "sent": 1, "failed": 0}
+    assert second == {"month": "2026-10", "sent": 0, "failed": 0}
     messages = smtp.wait_for(1, timeout=10)
     assert len(messages) == 1
     message = messages[0]
@@ -145,4 +147,56 @@ def test_opted_out_user_gets_no_report(app, db, october, smtp, mailing, run_job)
     october.preferences = {"monthly_report": False}
     db.session.flush()
     with time_machine.travel(datetime(2026, 11, 1, 9, 0, tzinfo=UTC), tick=False):
-        assert run_job("monthly-reports")["queued"] == 0
+        assert run_job("monthly-reports")["sent"] == 0
+
+
+def test_beat_queues_the_reports_for_workers(app, db, october):
+    from app.reports.jobs import monthly_reports
+
+    with time_machine.travel(datetime(2026, 11, 1, 9, 0, tzinfo=UTC), tick=False):
+        assert monthly_reports() == {"month": "2026-10", "queued": 1}
+
+
+def test_jobs_run_takes_the_month_and_refuses_what_it_does_not_know(
+    app, db, october, smtp, mailing
+):
+    runner = app.test_cli_runner()
+    ran = runner.invoke(args=["jobs", "run", "monthly-reports", "--month", "2026-10"])
+    assert ran.exit_code == 0, ran.output
+    assert json.loads(ran.stdout.strip().splitlines()[-1])["result"] == {
+        "month": "2026-10",
+        "sent": 1,
+        "failed": 0,
+    }
+    again = runner.invoke(args=["jobs", "run", "monthly-reports", "--month=2026-10"])
+    assert again.exit_code == 0 and '"sent": 0' in again.stdout
+    for wrong in (["--month", "2026-13"], ["--month", "October"], ["--year", "2026"], ["--month"]):
+        refused = runner.invoke(args=["jobs", "run", "monthly-reports", *wrong])
+        assert refused.exit_code == 2, (wrong, refused.output)
+    assert runner.invoke(args=["jobs", "run", "purge-outbox", "--month", "2026-10"]).exit_code == 2
+    listed = runner.invoke(args=["jobs", "list"]).output
+    assert "monthly-reports" in listed and "[--month ...]" in listed
+
+
+def test_jobs_run_exits_1_when_a_report_could_not_be_sent(
+    app, db, october, smtp, mailing, monkeypatch
+):
+    from tests.support.net import free_port
+
+    monkeypatch.setitem(app.config, "MAIL_PORT", free_port())  # nothing listens there
+    ran = app.test_cli_runner().invoke(
+        args=["jobs", "run", "monthly-reports", "--month", "2026-10"]
+    )
+    assert ran.exit_code == 1, ran.output
+    assert json.loads(ran.stdout.strip().splitlines()[-1])["result"] == {
+        "month": "2026-10",
+        "sent": 0,
+        "failed": 1,
+    }
+    assert "1 failed" in ran.stderr
+    monkeypatch.setitem(app.config, "MAIL_PORT", smtp.port)  # the server is back: a rerun sends it
+    retried = app.test_cli_runner().invoke(
+        args=["jobs", "run", "monthly-reports", "--month", "2026-10"]
+    )
+    assert retried.exit_code == 0, retried.output
+    assert len(smtp.wait_for(1, timeout=5)) == 1
