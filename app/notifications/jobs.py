@@ -76,7 +76,7 @@ def _send_reminders(
             continue
         if delivered:
             sent += 1
-    return {"sent": sent, "opted_out": skipped, "failed": failed}
+    return {"sent": sent, "opted_out": skipped, "errors": failed}
 
 
 @job("booking-reminders", schedule=crontab(minute="0", hour="18"))

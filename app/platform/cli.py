@@ -16,7 +16,7 @@ from flask.cli import AppGroup
 from app.platform.errors import AppError
 from app.platform.extensions import db
 from app.platform.queue import send_ready_tasks
-from app.platform.scheduling import Job, discover_jobs, foreground
+from app.platform.scheduling import ERRORS, Job, discover_jobs, foreground
 
 jobs_cli = AppGroup("jobs", help="List and run scheduled jobs.")
 
@@ -65,7 +65,7 @@ def jobs_run(name: str, options: tuple[str, ...]) -> None:
     with foreground():
         result = _run_job(jobs[name], kwargs)
     click.echo(json.dumps({"job": name, "result": result}, default=str))
-    failed = result.get("failed") if isinstance(result, dict) else None
+    failed = result.get(ERRORS) if isinstance(result, dict) else None
     if failed:
         raise click.ClickException(f"job {name!r}: {failed} failed (see the log); rerun to retry")
 

@@ -7,7 +7,7 @@ A job may declare parameters (``params=(JobParam("month", parse_month, "..."),)`
 without any, ``flask jobs run NAME --month 2026-10`` passes them (an unknown or invalid one is a
 usage error). A job run by that command runs in the foreground (:func:`in_foreground`): it may do
 now what beat hands to workers, show a progress bar (:func:`progress`), and report failures in
-its result (``"failed": n``), which make the command exit 1.
+its result (``"errors": n``, :data:`ERRORS`), which make the command exit 1.
 
 Nothing is listed by hand: :func:`discover_jobs` imports the ``jobs`` module of every package under
 ``app/``, so a new job is scheduled as soon as its module exists (``tests/platform/test_jobs.py``
@@ -32,6 +32,9 @@ import click
 from celery.schedules import crontab
 
 RUN_JOB = "jobs.run_job"
+# The key under which a job's result counts what went wrong (sends that failed); non-zero makes
+# ``flask jobs run`` exit 1. (Other counts, such as exports a sweep gave up on, are outcomes.)
+ERRORS = "errors"
 ROOT_PACKAGE = "app"
 
 

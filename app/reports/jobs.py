@@ -95,7 +95,7 @@ def _send_now(user_ids: list[int], month: str) -> dict:
             except Exception:
                 log.exception("monthly report %s for user %s failed", month, user_id)
                 failed += 1
-    return {"month": month, "sent": sent, "failed": failed}
+    return {"month": month, "sent": sent, "errors": failed}
 
 
 @job("operator-summary", schedule=crontab(minute="0", hour="8"))

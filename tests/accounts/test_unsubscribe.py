@@ -67,7 +67,7 @@ def test_booking_reminder_unsubscribes_in_one_click(client, db, smtp, mailing, r
     assert client.post(path, data=ONE_CLICK).status_code == 200  # twice is fine
 
     BookingFactory(user=quiet, started_at=utcnow() - timedelta(days=8))  # a new quiet spell
-    assert run_job("booking-reminders") == {"sent": 0, "opted_out": 1, "failed": 0}
+    assert run_job("booking-reminders") == {"sent": 0, "opted_out": 1, "errors": 0}
 
 
 def test_notice_email_unsubscribes_notify_email_but_an_sos_offers_no_link(

@@ -82,8 +82,8 @@ def test_monthly_reports_sent_once_with_html_and_pdf(app, db, october, smtp, mai
         first = run_job("monthly-reports")
         second = run_job("monthly-reports")
     # From the command line the reports go now, and the result says how many went or failed.
-    assert first == {"month": "2026-10", "sent": 1, "failed": 0}
-    assert second == {"month": "2026-10", "sent": 0, "failed": 0}
+    assert first == {"month": "2026-10", "sent": 1, "errors": 0}
+    assert second == {"month": "2026-10", "sent": 0, "errors": 0}
     messages = smtp.wait_for(1, timeout=10)
     assert len(messages) == 1
     message = messages[0]
@@ -166,7 +166,7 @@ def test_jobs_run_takes_the_month_and_refuses_what_it_does_not_know(
     assert json.loads(ran.stdout.strip().splitlines()[-1])["result"] == {
         "month": "2026-10",
         "sent": 1,
-        "failed": 0,
+        "errors": 0,
     }
     again = runner.invoke(args=["jobs", "run", "monthly-reports", "--month=2026-10"])
     assert again.exit_code == 0 and '"sent": 0' in again.stdout
@@ -191,7 +191,7 @@ def test_jobs_run_exits_1_when_a_report_could_not_be_sent(
     assert json.loads(ran.stdout.strip().splitlines()[-1])["result"] == {
         "month": "2026-10",
         "sent": 0,
-        "failed": 1,
+        "errors": 1,
     }
     assert "1 failed" in ran.stderr
     monkeypatch.setitem(app.config, "MAIL_PORT", smtp.port)  # the server is back: a rerun sends it
