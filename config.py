@@ -141,6 +141,8 @@ class Config:
     # How long the signed link in a "your data export is ready" e-mail works (never past the
     # file's own expiry; S3 signs for at most 7 days).
     DATA_EXPORT_LINK_TTL = timedelta(hours=24)
+    # How long the one-click unsubscribe link of a reminder, report or notice e-mail works.
+    UNSUBSCRIBE_LINK_TTL = timedelta(days=365)
 
     def __init__(self) -> None:
         env = os.environ

@@ -46,6 +46,7 @@ BLUEPRINTS = (
     (ops.blp, ""),
     (accounts_views.blp, "/auth"),
     (accounts_views.me_blp, "/me"),
+    (accounts_views.unsubscribe_blp, ""),
     (privacy_views.blp, ""),
     (bookings_views.stats_blp, ""),
     (lots_views.blp, ""),

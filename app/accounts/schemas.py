@@ -109,3 +109,13 @@ class ProfileUpdateSchema(StrictSchema):
 class PasswordChangeSchema(StrictSchema):
     current_password = fields.String(required=True, load_only=True, validate=PASSWORD)
     new_password = fields.String(required=True, load_only=True, validate=PASSWORD)
+
+
+class UnsubscribeSchema(Schema):
+    """What an e-mail's unsubscribe link turns off, and whether it is still on."""
+
+    preference = fields.String(
+        required=True,
+        validate=validate.OneOf(("email_reminders", "monthly_report", "notify.email")),
+    )
+    subscribed = fields.Boolean(required=True)

@@ -8,15 +8,16 @@ from datetime import datetime
 
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.accounts.models import AuthSession, User
+from app.accounts.models import DEFAULT_PREFERENCES, AuthSession, User
 from app.accounts.passwords import hash_password, needs_rehash, verify_password
-from app.platform.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from app.platform.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from app.platform.extensions import db
 from app.platform.models import utcnow
-from app.platform.web import ClientInfo
+from app.platform.web import API_PREFIX, ClientInfo, public_link
 from app.uploads.service import discard_uploads, photo_url, ready_upload
 
 ADMIN_PASSWORD_MIN_LENGTH = 12
@@ -305,3 +306,73 @@ def set_user_status(user: User, *, is_active: bool | None, role: str | None) -> 
 def session_expires(session: AuthSession) -> datetime:
     """When a session's refresh tokens stop working."""
     return session.expires_at
+
+
+# --- one-click unsubscribe (RFC 8058) -------------------------------------------------------------
+
+# The preferences an e-mail's unsubscribe link can turn off: reminders, the monthly report, and
+# notices by e-mail (``preferences.notify.email``).
+UNSUBSCRIBE_PREFERENCES = ("email_reminders", "monthly_report", "notify.email")
+UNSUBSCRIBE_SALT = "parkmind.unsubscribe"
+
+
+def _unsubscribe_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=UNSUBSCRIBE_SALT)
+
+
+def unsubscribe_url(*, user_id: int, preference: str) -> str:
+    """The public one-click link that turns ``preference`` off for ``user_id`` (the signature
+    is the authorisation; it works for ``UNSUBSCRIBE_LINK_TTL``)."""
+    if preference not in UNSUBSCRIBE_PREFERENCES:
+        raise ValueError(f"not a preference one can unsubscribe from: {preference!r}")
+    token = _unsubscribe_serializer().dumps({"u": user_id, "p": preference})
+    return public_link(f"{API_PREFIX}/unsubscribe/{token}")
+
+
+def _unsubscribe_claim(token: str) -> tuple[int, str]:
+    """The user and preference signed into ``token``; 403 when forged or expired."""
+    max_age = current_app.config["UNSUBSCRIBE_LINK_TTL"].total_seconds()
+    try:
+        payload = _unsubscribe_serializer().loads(token, max_age=max_age)
+    except SignatureExpired as exc:
+        raise Forbidden("This link has expired.", code="signature_expired") from exc
+    except BadSignature as exc:
+        raise Forbidden("This link is not valid.", code="invalid_signature") from exc
+    if (
+        not isinstance(payload, dict)
+        or not isinstance(payload.get("u"), int)
+        or payload.get("p") not in UNSUBSCRIBE_PREFERENCES
+    ):
+        raise Forbidden("This link is not valid.", code="invalid_signature")
+    return payload["u"], payload["p"]
+
+
+def _subscribed(preferences: dict | None, preference: str) -> bool:
+    settings = preferences or {}
+    if preference == "notify.email":
+        return (settings.get("notify") or {}).get("email") is not False
+    return bool({**DEFAULT_PREFERENCES, **settings}.get(preference, True))
+
+
+def unsubscribe_status(*, token: str) -> dict:
+    """What the link ``token`` turns off, and whether it is still on (changes nothing)."""
+    user_id, preference = _unsubscribe_claim(token)
+    user = db.session.get(User, user_id)
+    subscribed = user is not None and user.is_active and _subscribed(user.preferences, preference)
+    return {"preference": preference, "subscribed": subscribed}
+
+
+def unsubscribe(*, token: str) -> dict:
+    """Turn off the preference signed into ``token``; doing it twice changes nothing more."""
+    user_id, preference = _unsubscribe_claim(token)
+    user = db.session.get(User, user_id)
+    # An erased account has no address any more: nothing to turn off, and nothing to reveal.
+    if user is not None and _subscribed(user.preferences, preference):
+        preferences = dict(user.preferences or {})
+        if preference == "notify.email":
+            preferences["notify"] = {**(preferences.get("notify") or {}), "email": False}
+        else:
+            preferences[preference] = False
+        user.preferences = preferences
+        db.session.flush()
+    return {"preference": preference, "subscribed": False}

@@ -13,6 +13,7 @@ from app.accounts.schemas import (
     ProfileUpdateSchema,
     RegisterSchema,
     TokenSchema,
+    UnsubscribeSchema,
     UserSchema,
 )
 from app.platform.auth import current_session, current_user, current_user_id, token_claims
@@ -25,6 +26,9 @@ from app.privacy.schemas import EraseAccountSchema
 
 blp = Blueprint("auth", __name__, description="Accounts and tokens.")
 me_blp = Blueprint("me", __name__, description="The current user.")
+unsubscribe_blp = Blueprint(
+    "unsubscribe", __name__, description="One-click unsubscribe links from e-mails."
+)
 
 
 def _login_limit() -> str:
@@ -151,3 +155,20 @@ class Password(MethodView):
             new_password=body["new_password"],
             session_id=current_session().id,
         )
+
+
+@unsubscribe_blp.route("/unsubscribe/<token>")
+class Unsubscribe(MethodView):
+    @errors(unsubscribe_blp, 403)
+    @unsubscribe_blp.response(200, UnsubscribeSchema)
+    def get(self, token):
+        """What this unsubscribe link turns off (changes nothing: link scanners follow GETs)."""
+        return users.unsubscribe_status(token=token)
+
+    @errors(unsubscribe_blp, 403)
+    @transaction
+    @unsubscribe_blp.response(200, UnsubscribeSchema)
+    def post(self, token):
+        """One-click unsubscribe (RFC 8058): turn off the preference signed into the link. No
+        Bearer token: the signature is the authorisation. Any body is ignored."""
+        return users.unsubscribe(token=token)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
 from app.accounts.service import create_admin
-from app.admin.seed import seed_demo
+from app.admin.seed import demo_steps
 from app.admin.service import headline_figures
 from app.platform.cli import command_edge
 
@@ -29,7 +30,11 @@ def seed_run(demo: bool) -> None:
     elif email or password:
         raise click.ClickException("set both ADMIN_EMAIL and ADMIN_PASSWORD, or neither")
     if demo:
-        for line in seed_demo():
+        lines: list[str] = []
+        with click.progressbar(demo_steps(), label="demo data", file=sys.stderr) as steps:
+            for step in steps:
+                lines.extend(step())
+        for line in lines:
             click.echo(line)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
+from collections.abc import Callable
 
 from sqlalchemy import select
 
@@ -14,15 +16,16 @@ from app.platform.extensions import db
 DEMO_USERS = ("demo_driver", "demo_carer")
 
 
-def seed_demo() -> list[str]:
-    """Add demo users (and lots once lots exist); return lines describing the credentials."""
-    lines: list[str] = []
-    for username in DEMO_USERS:
-        if db.session.scalar(select(User.id).where(User.username == username)):
-            lines.append(f"demo user {username} already exists (password unchanged)")
-            continue
-        password = secrets.token_urlsafe(12)
-        create_user(username=username, email=f"{username}@example.com", password=password)
-        lines.append(f"demo user {username} / {password}")
-    lines.extend(seed_demo_lots())
-    return lines
+def demo_steps() -> list[Callable[[], list[str]]]:
+    """The steps of seeding demo data (each user, then the lots), each returning lines that
+    describe what it did; separate so the command can show its progress (hashing a password
+    takes about half a second)."""
+    return [*(functools.partial(_demo_user, username) for username in DEMO_USERS), seed_demo_lots]
+
+
+def _demo_user(username: str) -> list[str]:
+    if db.session.scalar(select(User.id).where(User.username == username)):
+        return [f"demo user {username} already exists (password unchanged)"]
+    password = secrets.token_urlsafe(12)
+    create_user(username=username, email=f"{username}@example.com", password=password)
+    return [f"demo user {username} / {password}"]

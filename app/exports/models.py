@@ -14,6 +14,9 @@ from app.platform.models import UTCDateTime, check_in, utcnow
 CSV_KINDS = ("bookings", "parking_events")
 EXPORT_KINDS = (*CSV_KINDS, "personal_data")
 EXPORT_STATUSES = ("pending", "running", "done", "failed", "expired")
+# How a CSV is written: "default" for programs (ISO UTC times, integer cents), "excel" for people
+# opening it in a spreadsheet (BOM, major units, local times).
+CSV_PROFILES = ("default", "excel")
 
 
 class Export(db.Model):
@@ -38,6 +41,9 @@ class Export(db.Model):
     kind: Mapped[str] = mapped_column(sa.String(32))
     status: Mapped[str] = mapped_column(sa.String(16), default="pending")
     email: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    profile: Mapped[str] = mapped_column(sa.String(16), default="default", server_default="default")
+    # 0-100 while running (rows written of rows to write); 100 when done; None for a ZIP.
+    progress: Mapped[int | None] = mapped_column(sa.Integer)
     date_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
     date_to: Mapped[datetime | None] = mapped_column(UTCDateTime())
     row_count: Mapped[int | None] = mapped_column(sa.Integer)

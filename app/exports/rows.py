@@ -1,13 +1,22 @@
 """The rows of an export and their CSV cells: Core selects streamed ``FETCH_ROWS`` at a time, and
-cells safe to open in a spreadsheet."""
+cells safe to open in a spreadsheet.
+
+Two profiles: ``default`` for programs (ISO 8601 UTC times with ``Z``, money in integer cents,
+no byte-order mark) and ``excel`` for people (a UTF-8 BOM so spreadsheet programs read the text as
+UTF-8, money in major units under a header naming the currency, ``cost (USD)`` ``12.50``, times in
+the person's zone without zone or microseconds). Formula injection is neutralised in both.
+"""
 
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, select
 
@@ -18,6 +27,7 @@ from app.parking.models import ParkingEvent, RetrievalScore
 from app.platform.extensions import db
 
 FETCH_ROWS = 1000
+BOM = "\ufeff"
 # Spreadsheet programs evaluate cells starting with these as formulas (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -136,14 +146,78 @@ def export_rows(export: Export) -> Iterator[tuple]:
         result.close()
 
 
-def write_csv(handle, rows: Iterable[Iterable[Any]]) -> int:
+@dataclass(frozen=True)
+class Spreadsheet:
+    """The ``excel`` profile: times in ``zone``, money in major units of ``currency``."""
+
+    zone: ZoneInfo
+    currency: str
+
+    def header(self, columns: Iterable[str]) -> list[str]:
+        return [
+            f"{name.removesuffix('_cents').replace('_', ' ')} ({self.currency})"
+            if name.endswith("_cents")
+            else name
+            for name in columns
+        ]
+
+    def cells(self, header: tuple[str, ...], row: Iterable[Any]) -> list[Any]:
+        out = []
+        for name, value in zip(header, row, strict=True):
+            if isinstance(value, datetime):
+                local = value.astimezone(self.zone).replace(tzinfo=None, microsecond=0)
+                out.append(local.isoformat(sep=" "))
+            elif name.endswith("_cents") and isinstance(value, int) and not isinstance(value, bool):
+                out.append(f"{Decimal(value) / 100:.2f}")
+            else:
+                out.append(csv_cell(value))
+        return out
+
+
+def csv_records(
+    rows: Iterable[Iterable[Any]], *, spreadsheet: Spreadsheet | None = None
+) -> Iterator[list[Any]]:
+    """The cells of ``rows`` (a header first) in the default profile or for a ``spreadsheet``."""
+    header: tuple[str, ...] | None = None
+    for row in rows:
+        if header is None:
+            header = tuple(row)
+            yield spreadsheet.header(header) if spreadsheet else list(header)
+        elif spreadsheet is not None:
+            yield spreadsheet.cells(header, row)
+        else:
+            yield [csv_cell(value) for value in row]
+
+
+def write_csv(
+    handle, rows: Iterable[Iterable[Any]], *, spreadsheet: Spreadsheet | None = None
+) -> int:
     """Write ``rows`` (a header first) as CSV with safe cells; returns the data row count."""
+    if spreadsheet is not None:
+        handle.write(BOM)
     writer = csv.writer(handle)
     count = -1
-    for row in rows:
-        writer.writerow([csv_cell(value) for value in row])
+    for record in csv_records(rows, spreadsheet=spreadsheet):
+        writer.writerow(record)
         count += 1
     return max(count, 0)
+
+
+def stream_csv(
+    rows: Iterable[Iterable[Any]], *, spreadsheet: Spreadsheet | None = None
+) -> Iterator[bytes]:
+    """The same CSV as :func:`write_csv`, as UTF-8 chunks of ``FETCH_ROWS`` rows."""
+    buffer = io.StringIO()
+    if spreadsheet is not None:
+        buffer.write(BOM)
+    writer = csv.writer(buffer)
+    for count, record in enumerate(csv_records(rows, spreadsheet=spreadsheet), start=1):
+        writer.writerow(record)
+        if count % FETCH_ROWS == 0:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode("utf-8")
 
 
 def csv_cell(value: Any) -> Any:

@@ -19,16 +19,17 @@ import tempfile
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, render_template
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
 from app.exports.models import Export
 from app.exports.personal import write_personal_zip
-from app.exports.rows import export_rows, write_csv
+from app.exports.rows import Spreadsheet, export_query, export_rows, stream_csv, write_csv
 from app.platform.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.platform.extensions import db
 from app.platform.heartbeat import Heartbeat
@@ -83,6 +84,7 @@ def request_export(
     user_id: int,
     kind: str,
     email: bool = False,
+    profile: str = "default",
     date_from: datetime | None = None,
     date_to: datetime | None = None,
 ) -> Export:
@@ -99,6 +101,7 @@ def request_export(
         kind=kind,
         status="pending",
         email=email,
+        profile=profile,
         date_from=date_from,
         date_to=date_to,
         queued_at=utcnow(),
@@ -144,9 +147,11 @@ def list_exports(*, user_id: int, page: int, per_page: int) -> dict[str, Any]:
 
 
 def download_file(
-    *, user_id: int, export_id: int
+    *, user_id: int, export_id: int, profile: str | None = None
 ) -> tuple[str | None, Iterator[bytes] | None, str]:
-    """Where the owner gets the file: ``(signed_url, None, name)`` or ``(None, chunks, name)``."""
+    """Where the owner gets the file: ``(signed_url, None, name)`` or ``(None, chunks, name)``.
+    A CSV asked for in the other ``profile`` than it was made in is written afresh from the
+    same range, streamed."""
 
     export = get_export(user_id=user_id, export_id=export_id)
     if export.status == "expired":
@@ -154,6 +159,9 @@ def download_file(
     if export.status != "done" or not export.storage_key:
         raise ExportNotReady()
     filename = export_filename(export)
+    if export.kind != PERSONAL_DATA and profile not in (None, export.profile):
+        rows = export_rows(export)
+        return None, stream_csv(rows, spreadsheet=spreadsheet_for(export, profile)), filename
     storage = get_storage()
     if isinstance(storage, LocalStorage) and export.kind != PERSONAL_DATA:
         # Served by the app itself: stream it here rather than redirecting back to the app.
@@ -183,6 +191,47 @@ def storage_key(export: Export) -> str:
     return f"exports/{export.user_id}/{export.id}.{file_type(export)[0]}"
 
 
+def spreadsheet_for(export: Export, profile: str | None = None) -> Spreadsheet | None:
+    """The spreadsheet settings of the ``excel`` profile for the export's owner (their
+    ``preferences.timezone`` if valid, else ``TIMEZONE``), or None for the default profile."""
+    if (profile or export.profile) != "excel":
+        return None
+    config = current_app.config
+    preferences = db.session.scalar(select(User.preferences).where(User.id == export.user_id))
+    zone = None
+    for name in ((preferences or {}).get("timezone"), config.get("TIMEZONE"), "UTC"):
+        try:
+            zone = ZoneInfo(name) if isinstance(name, str) and name else None
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = None
+        if zone is not None:
+            break
+    return Spreadsheet(zone=zone or ZoneInfo("UTC"), currency=config.get("CURRENCY", "USD"))
+
+
+class _Progress:
+    """Rows written of rows to write, read by the heartbeat to show ``progress`` (0-100)."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done = total, 0
+
+    def count(self, rows: Iterator[tuple]) -> Iterator[tuple]:
+        for index, row in enumerate(rows):
+            self.done = max(index, 0)  # the first row is the header
+            yield row
+
+    @property
+    def percent(self) -> int | None:
+        if self.total <= 0:
+            return None
+        return min(99, self.done * 100 // self.total)
+
+
+def _row_total(export: Export) -> int:
+    _, stmt = export_query(export)
+    return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+
+
 def signed_link(export_id: int) -> str | None:
     """A signed link to a finished export's file that works without signing in (the signature
     is the authorisation), valid for DATA_EXPORT_LINK_TTL and never past the file's expiry."""
@@ -200,12 +249,6 @@ def signed_link(export_id: int) -> str | None:
         content_type=file_type(export)[1],
         outside_request=True,
     )
-
-
-def download_link(export_id: int) -> str:
-    """The public link to the download endpoint (it asks the owner to sign in)."""
-    base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
-    return f"{base}/api/v1/exports/{export_id}/download"
 
 
 # --- the background task -----------------------------------------------------------------------
@@ -260,11 +303,12 @@ def produce_export(export_id: int, attempt: int) -> int:
     if export is None or export.status != "running" or export.attempts != attempt:
         return 0
     extension, content_type = file_type(export)
+    tracker = _Progress(0 if export.kind == PERSONAL_DATA else _row_total(export))
     fd, path = tempfile.mkstemp(prefix="parkmind-export-", suffix=f".{extension}")
     try:
         with Heartbeat(
             db.engine,
-            functools.partial(_beat, export_id, attempt),
+            functools.partial(_beat, export_id, attempt, tracker),
             interval=HEARTBEAT_SECONDS,
             name=f"export-{export_id}",
         ):
@@ -273,7 +317,11 @@ def produce_export(export_id: int, attempt: int) -> int:
                 count = write_personal_zip(path, user_id=export.user_id)
             else:
                 with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
-                    count = write_csv(handle, export_rows(export))
+                    count = write_csv(
+                        handle,
+                        tracker.count(export_rows(export)),
+                        spreadsheet=spreadsheet_for(export),
+                    )
             key = storage_key(export)
             get_storage().put_file(key, path, content_type)
     finally:
@@ -286,6 +334,7 @@ def produce_export(export_id: int, attempt: int) -> int:
             status="done",
             active_user_id=None,
             row_count=count,
+            progress=100,
             storage_key=key,
             error=None,
             finished_at=now,
@@ -307,12 +356,13 @@ def produce_export(export_id: int, attempt: int) -> int:
     return count
 
 
-def _beat(export_id: int, attempt: int, connection: Connection) -> bool:
-    """Stamp the export's heartbeat; False once the claim is no longer this attempt's."""
+def _beat(export_id: int, attempt: int, tracker: _Progress, connection: Connection) -> bool:
+    """Stamp the export's heartbeat and progress; False once the claim is no longer this
+    attempt's."""
     result = connection.execute(
         update(Export)
         .where(Export.id == export_id, Export.status == "running", Export.attempts == attempt)
-        .values(heartbeat_at=utcnow())
+        .values(heartbeat_at=utcnow(), progress=tracker.percent)
     )
     return result.rowcount == 1
 
@@ -353,15 +403,13 @@ def send_export_email(export_id: int) -> bool:
     ).one_or_none()
     if row is None or row.status != "done":
         return False
-    template = "export_ready"
-    link = download_link(export_id)
-    link_expires_at = None
-    if row.kind == PERSONAL_DATA:
-        template, link = "data_export_ready", signed_link(export_id)
-        if link is None:
-            return False  # expired before the mail could go: nothing to send
-        ttl = current_app.config["DATA_EXPORT_LINK_TTL"]
-        link_expires_at = min(utcnow() + ttl, row.expires_at)
+    template = "data_export_ready" if row.kind == PERSONAL_DATA else "export_ready"
+    # A mail client opens links in a browser, which has no Bearer token: the link is signed,
+    # and the signature is the authorisation (like the personal-data export's).
+    link = signed_link(export_id)
+    if link is None:
+        return False  # expired before the mail could go: nothing to send
+    link_expires_at = min(utcnow() + current_app.config["DATA_EXPORT_LINK_TTL"], row.expires_at)
     with in_language(language_of(row.preferences)):
         kind = gettext(EXPORT_KIND_WORDS.get(row.kind, row.kind))
         context = {

@@ -6,7 +6,12 @@ from flask import Response, redirect, stream_with_context, url_for
 from flask.views import MethodView
 
 from app.exports import service as exports
-from app.exports.schemas import ExportCreateSchema, ExportListQuery, ExportSchema
+from app.exports.schemas import (
+    ExportCreateSchema,
+    ExportDownloadQuery,
+    ExportListQuery,
+    ExportSchema,
+)
 from app.platform.auth import current_user_id
 from app.platform.blueprint import Blueprint
 from app.platform.schemas import page_of
@@ -47,16 +52,18 @@ class ExportItem(MethodView):
 
 @blp.route("/exports/<id:export_id>/download")
 class ExportDownload(MethodView):
-    @protected(blp, 404, 409, 410)
+    @protected(blp, 404, 409, 410, 422)
+    @blp.arguments(ExportDownloadQuery, location="query")
     @blp.response(200, description="The CSV file (`text/csv`), or a 302 to a signed URL.")
     @blp.alt_response(302, description="Redirect to a short-lived signed storage URL.")
     @file_download(
         blp, "The export file: CSV, or the personal-data ZIP.", "text/csv", "application/zip"
     )
-    def get(self, export_id):
-        """Download the CSV of a finished export (owner only)."""
+    def get(self, query, export_id):
+        """Download the CSV of a finished export (owner only); ``?profile=excel`` for a
+        spreadsheet."""
         url, chunks, filename = exports.download_file(
-            user_id=current_user_id(), export_id=export_id
+            user_id=current_user_id(), export_id=export_id, profile=query["profile"]
         )
         if url is not None:
             return redirect(url, 302)

@@ -15,6 +15,7 @@ from celery.schedules import crontab
 from flask import current_app, render_template
 from sqlalchemy import and_, exists, func, select
 
+from app.accounts import service as accounts
 from app.accounts.models import User, wants
 from app.bookings.models import Booking
 from app.lots.models import Lot
@@ -43,8 +44,9 @@ def _send_reminders(
     context: Callable[[Any], dict],
 ) -> dict:
     """E-mail ``email/<template>`` to each row's user who wants reminders, once per dedupe key,
-    in their language (``subject`` is a message id)."""
-    sent = skipped = 0
+    in their language (``subject`` is a message id). A failed send is logged and counted, and
+    the others still go; the next run retries it."""
+    sent = skipped = failed = 0
     for row in rows:
         if not wants(row.preferences, "email_reminders"):
             skipped += 1
@@ -54,17 +56,27 @@ def _send_reminders(
             title = gettext(subject)
             text = render_template(f"email/{template}.txt", **values)
             markup = render_template(f"email/{template}.html", **values)
+        unsubscribe = accounts.unsubscribe_url(user_id=row.user_id, preference="email_reminders")
         try:
             delivered = send_email(
-                dedupe_key=dedupe_key(row), to=row.email, subject=title, text=text, html=markup
+                dedupe_key=dedupe_key(row),
+                to=row.email,
+                subject=title,
+                text=text,
+                html=markup,
+                unsubscribe_url=unsubscribe,
             )
         except MessageInFlight:
             # Another run is sending it now; a run after the claim's lease sends it if that
             # sender died.
             continue
+        except Exception:
+            log.exception("reminder %s failed; the next run retries it", dedupe_key(row))
+            failed += 1
+            continue
         if delivered:
             sent += 1
-    return {"sent": sent, "opted_out": skipped}
+    return {"sent": sent, "opted_out": skipped, "errors": failed}
 
 
 @job("booking-reminders", schedule=crontab(minute="0", hour="18"))
@@ -82,7 +94,14 @@ def booking_reminders() -> dict:
     )
     active_booking = exists().where(and_(Booking.user_id == User.id, Booking.status == "active"))
     stmt = (
-        select(User.id, User.email, User.full_name, User.username, User.preferences, last.c.last_id)
+        select(
+            User.id.label("user_id"),
+            User.email,
+            User.full_name,
+            User.username,
+            User.preferences,
+            last.c.last_id,
+        )
         .join(last, last.c.user_id == User.id)
         .where(User.is_active.is_(True), last.c.last_started < cutoff, ~active_booking)
         .order_by(User.id)
@@ -92,7 +111,7 @@ def booking_reminders() -> dict:
         template="booking_reminder",
         subject=N_("Need a parking spot? ParkMind has you covered"),
         # Keyed by the last booking: one reminder per quiet spell, not one every evening.
-        dedupe_key=lambda row: f"booking-reminder:{row.id}:{row.last_id}",
+        dedupe_key=lambda row: f"booking-reminder:{row.user_id}:{row.last_id}",
         context=lambda row: {"name": row.full_name or row.username, "link": public_link("/")},
     )
 

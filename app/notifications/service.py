@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from app.accounts import service as accounts
 from app.accounts.models import User
 from app.notifications.models import Notification
 from app.platform.errors import NotFound
@@ -117,7 +118,13 @@ def deliver(
             subject = gettext("ParkMind: %(title)s", title=title)
             text, markup = _email_text(user, body), _email_html(user, body)
         send_email(
-            dedupe_key=f"{dedupe_key}:email", to=user.email, subject=subject, text=text, html=markup
+            dedupe_key=f"{dedupe_key}:email",
+            to=user.email,
+            subject=subject,
+            text=text,
+            html=markup,
+            # An SOS goes out whatever the preferences say: it offers no way to turn it off.
+            unsubscribe_url=None if urgent else _unsubscribe_url(user),
         )
     except Exception:
         log.exception("e-mail for %s to user %s failed; will retry", dedupe_key, user.id)
@@ -246,5 +253,17 @@ def email_notice(notification_id: int) -> bool:
         subject = gettext("ParkMind: %(title)s", title=notice.title)
         text, markup = _email_text(user, notice.body), _email_html(user, notice.body)
     key = f"{notice.dedupe_key or f'notification:{notice.id}'}:email"
-    send_email(dedupe_key=key, to=user.email, subject=subject, text=text, html=markup)
+    send_email(
+        dedupe_key=key,
+        to=user.email,
+        subject=subject,
+        text=text,
+        html=markup,
+        unsubscribe_url=_unsubscribe_url(user),
+    )
     return True
+
+
+def _unsubscribe_url(user: User) -> str:
+    """The one-click link that turns notices by e-mail off (``preferences.notify.email``)."""
+    return accounts.unsubscribe_url(user_id=user.id, preference="notify.email")

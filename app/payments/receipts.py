@@ -7,10 +7,10 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import datetime
-from xml.sax.saxutils import escape
 
 from app.bookings.pricing import PriceBreakdown, PriceRule
-from app.platform.i18n import N_, format_datetime, format_money, gettext
+from app.platform.i18n import N_, current_language, format_datetime, format_money, gettext
+from app.platform.pdf import TABLE_FONT, document, markup, stylesheet
 
 STATUS_LABELS = {
     "pending": N_("Pending (to be paid at the lot)"),
@@ -67,6 +67,8 @@ class Receipt:
     booking_id: int | None = None
     reservation_id: int | None = None
     vehicle_number: str | None = None
+    # Whom the receipt is issued to: the payer's full name, when known.
+    customer_name: str | None = None
     # Parking: the billed interval, the frozen rule and how the price came about.
     period_start: datetime | None = None
     period_end: datetime | None = None
@@ -93,6 +95,8 @@ def header_rows(receipt: Receipt) -> list[tuple[str, str]]:
         (gettext("Receipt number"), receipt.number),
         (gettext("Issued by"), receipt.operator_name),
     ]
+    if receipt.customer_name:
+        rows.append((gettext("Issued to"), receipt.customer_name))
     if receipt.operator_address:
         rows.append((gettext("Operator address"), receipt.operator_address))
     rows += [
@@ -183,21 +187,24 @@ def receipt_rows(receipt: Receipt) -> list[tuple[str, str]]:
 
 
 def render_receipt_pdf(receipt: Receipt) -> bytes:
-    """The receipt as a one-page PDF (ReportLab platypus)."""
+    """The receipt as a one-page PDF (ReportLab platypus), fonts embedded, in the current
+    language (also declared as the document's language)."""
     # Lazy: ReportLab costs ~80 ms to import and only receipt downloads and e-mails use it.
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import getSampleStyleSheet
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
-    styles = getSampleStyleSheet()
+    styles = stylesheet()
     buffer = io.BytesIO()
-    doc = SimpleDocTemplate(
+    title = gettext("Receipt %(number)s", number=receipt.number)
+    doc = document(
         buffer,
-        pagesize=A4,
-        title=gettext("Receipt %(number)s", number=receipt.number),
+        title=title,
         author=receipt.operator_name,
+        language=current_language(),
+        subject=title,
+        pagesize=A4,
         leftMargin=20 * mm,
         rightMargin=20 * mm,
         topMargin=20 * mm,
@@ -208,13 +215,14 @@ def render_receipt_pdf(receipt: Receipt) -> bytes:
     def table(rows: list[tuple[str, str]]) -> Table:
         # Paragraphs wrap long addresses and reasons instead of running off the page.
         data = [
-            [Paragraph(escape(label), cell), Paragraph(escape(value), cell)]
+            [Paragraph(markup(label), cell), Paragraph(markup(value), cell)]
             for label, value in rows
         ]
         block = Table(data, colWidths=[55 * mm, 115 * mm])
         block.setStyle(
             TableStyle(
                 [
+                    TABLE_FONT,
                     ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#b0b8c4")),
                     ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#e8eef7")),
                     ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -224,14 +232,14 @@ def render_receipt_pdf(receipt: Receipt) -> bytes:
         return block
 
     story = [
-        Paragraph(escape(receipt.operator_name), styles["Title"]),
-        Paragraph(escape(gettext("Receipt %(number)s", number=receipt.number)), styles["Heading2"]),
+        Paragraph(markup(receipt.operator_name), styles["Title"]),
+        Paragraph(markup(title), styles["Heading2"]),
         table(header_rows(receipt)),
         Spacer(1, 6 * mm),
-        Paragraph(escape(gettext("Charge")), styles["Heading3"]),
+        Paragraph(markup(gettext("Charge")), styles["Heading3"]),
         table(charge_rows(receipt)),
         Spacer(1, 6 * mm),
-        Paragraph(escape(gettext("Payment")), styles["Heading3"]),
+        Paragraph(markup(gettext("Payment")), styles["Heading3"]),
         table(status_rows(receipt)),
     ]
     doc.build(story)

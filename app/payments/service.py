@@ -306,6 +306,7 @@ def build_receipt(*, payment_id: int) -> Receipt:
     lot = db.session.get(Lot, payment.lot_id)
     config = current_app.config
     details = _cancellation(payment) if payment.kind == "cancellation_fee" else _stay(payment)
+    payer = db.session.get(User, payment.user_id)
     return Receipt(
         payment_id=payment.id,
         kind=payment.kind,
@@ -323,6 +324,8 @@ def build_receipt(*, payment_id: int) -> Receipt:
         refund_reason=payment.refund_reason,
         booking_id=payment.booking_id,
         reservation_id=payment.reservation_id,
+        # An erased account keeps its payments but has no name any more.
+        customer_name=payer.full_name if payer is not None else None,
         **details,
     )
 

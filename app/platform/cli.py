@@ -16,7 +16,7 @@ from flask.cli import AppGroup
 from app.platform.errors import AppError
 from app.platform.extensions import db
 from app.platform.queue import send_ready_tasks
-from app.platform.scheduling import discover_jobs
+from app.platform.scheduling import ERRORS, Job, discover_jobs, foreground
 
 jobs_cli = AppGroup("jobs", help="List and run scheduled jobs.")
 
@@ -46,16 +46,55 @@ def command_edge(func: Callable) -> Callable:
 def jobs_list() -> None:
     """List every scheduled job."""
     for name, job in sorted(discover_jobs().items()):
-        click.echo(f"{name:32} {job.cron:28} {job.description}")
+        options = " ".join(f"[{param.option} ...]" for param in job.params)
+        click.echo(f"{name:32} {job.cron:28} {job.description} {options}".rstrip())
 
 
-@jobs_cli.command("run")
+@jobs_cli.command(
+    "run", context_settings={"ignore_unknown_options": True, "allow_extra_args": True}
+)
 @click.argument("name")
-@command_edge
-def jobs_run(name: str) -> None:
-    """Run one scheduled job now."""
+@click.argument("options", nargs=-1, type=click.UNPROCESSED)
+def jobs_run(name: str, options: tuple[str, ...]) -> None:
+    """Run one scheduled job now, with its options (``--month 2026-10``); exit 1 when it
+    reports failures."""
     jobs = discover_jobs()
     if name not in jobs:
-        raise click.ClickException(f"unknown job {name!r}; see 'flask jobs list'")
-    result = jobs[name].func()
+        raise click.UsageError(f"unknown job {name!r}; see 'flask jobs list'")
+    kwargs = job_arguments(jobs[name], options)
+    with foreground():
+        result = _run_job(jobs[name], kwargs)
     click.echo(json.dumps({"job": name, "result": result}, default=str))
+    failed = result.get(ERRORS) if isinstance(result, dict) else None
+    if failed:
+        raise click.ClickException(f"job {name!r}: {failed} failed (see the log); rerun to retry")
+
+
+@command_edge
+def _run_job(found: Job, kwargs: dict[str, Any]) -> Any:
+    # The job's work commits even when some of it failed: what was sent stays sent.
+    return found.func(**kwargs)
+
+
+def job_arguments(found: Job, options: tuple[str, ...]) -> dict[str, Any]:
+    """``--name value`` / ``--name=value`` pairs parsed by the job's declared parameters; a
+    usage error (exit 2) for anything else."""
+    declared = {param.option: param for param in found.params}
+    takes = ", ".join(declared) or "no options"
+    kwargs: dict[str, Any] = {}
+    items = list(options)
+    while items:
+        item = items.pop(0)
+        option, has_value, value = item.partition("=")
+        if option not in declared:
+            raise click.UsageError(f"job {found.name!r} takes {takes}; not {item!r}")
+        if not has_value:
+            if not items:
+                raise click.UsageError(f"{option} needs a value")
+            value = items.pop(0)
+        param = declared[option]
+        try:
+            kwargs[param.name] = param.parse(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint=option) from exc
+    return kwargs

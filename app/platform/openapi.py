@@ -121,6 +121,8 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("POST", "/me/devices"): "registerDevice",
     ("DELETE", "/me/devices/{device_id}"): "deleteDevice",
     ("GET", "/push/vapid-public-key"): "getVapidPublicKey",
+    ("GET", "/unsubscribe/{token}"): "getEmailSubscription",
+    ("POST", "/unsubscribe/{token}"): "unsubscribeEmail",
 }
 
 OVERVIEW = """\

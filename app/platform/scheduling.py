@@ -3,6 +3,12 @@ its own ``crontab`` (or, for a watchdog that must react within seconds, an inter
 ``timedelta``) on the ``@job`` decorator. Beat sends ``jobs.run_job(name)`` at those times;
 ``flask jobs run NAME`` runs the same function. Times are in the configured ``TIMEZONE``.
 
+A job may declare parameters (``params=(JobParam("month", parse_month, "..."),)``): beat calls it
+without any, ``flask jobs run NAME --month 2026-10`` passes them (an unknown or invalid one is a
+usage error). A job run by that command runs in the foreground (:func:`in_foreground`): it may do
+now what beat hands to workers, show a progress bar (:func:`progress`), and report failures in
+its result (``"errors": n``, :data:`ERRORS`), which make the command exit 1.
+
 Nothing is listed by hand: :func:`discover_jobs` imports the ``jobs`` module of every package under
 ``app/``, so a new job is scheduled as soon as its module exists (``tests/platform/test_jobs.py``
 fails for a job that beat does not know).
@@ -10,26 +16,49 @@ fails for a job that beat does not know).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import itertools
 import pkgutil
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
+import click
 from celery.schedules import crontab
 
 RUN_JOB = "jobs.run_job"
+# The key under which a job's result counts what went wrong (sends that failed); non-zero makes
+# ``flask jobs run`` exit 1. (Other counts, such as exports a sweep gave up on, are outcomes.)
+ERRORS = "errors"
 ROOT_PACKAGE = "app"
+
+
+@dataclass(frozen=True)
+class JobParam:
+    """A parameter a job takes from ``flask jobs run NAME --NAME VALUE``; ``parse`` turns the
+    text into the value (raising ``ValueError`` when it is not valid)."""
+
+    name: str
+    parse: Callable[[str], Any]
+    help: str
+
+    @property
+    def option(self) -> str:
+        return "--" + self.name.replace("_", "-")
 
 
 @dataclass(frozen=True)
 class Job:
     name: str
-    func: Callable[[], dict | int | None]
+    func: Callable[..., dict | int | None]
     description: str
     schedule: crontab | timedelta
+    params: tuple[JobParam, ...] = ()
 
     @property
     def cron(self) -> str:
@@ -70,8 +99,9 @@ JOBS: dict[str, Job] = {}
 MIN_INTERVAL = timedelta(seconds=10)
 
 
-def job(name: str, *, schedule: crontab | timedelta) -> Callable:
-    """Register ``func`` as the job ``name``, run by beat at ``schedule``."""
+def job(name: str, *, schedule: crontab | timedelta, params: Sequence[JobParam] = ()) -> Callable:
+    """Register ``func`` as the job ``name``, run by beat at ``schedule`` (without arguments;
+    ``flask jobs run`` may pass ``params`` as keyword arguments)."""
     if isinstance(schedule, timedelta):
         if schedule < MIN_INTERVAL or schedule.microseconds:
             raise ValueError(f"job {name!r}: an interval is whole seconds, at least {MIN_INTERVAL}")
@@ -80,10 +110,39 @@ def job(name: str, *, schedule: crontab | timedelta) -> Callable:
 
     def decorator(func: Callable) -> Callable:
         doc = (func.__doc__ or "").strip().splitlines()
-        JOBS[name] = Job(name, func, doc[0] if doc else name, schedule)
+        JOBS[name] = Job(name, func, doc[0] if doc else name, schedule, tuple(params))
         return func
 
     return decorator
+
+
+_FOREGROUND: ContextVar[bool] = ContextVar("job_in_foreground", default=False)
+
+
+def in_foreground() -> bool:
+    """True while a job runs from ``flask jobs run`` (an operator watching), not from beat."""
+    return _FOREGROUND.get()
+
+
+@contextlib.contextmanager
+def foreground() -> Iterator[None]:
+    """Run the jobs called inside as an operator's command (see :func:`in_foreground`)."""
+    token = _FOREGROUND.set(True)
+    try:
+        yield
+    finally:
+        _FOREGROUND.reset(token)
+
+
+@contextlib.contextmanager
+def progress(items: Sequence, *, label: str) -> Iterator:
+    """``items`` with a progress bar on the terminal (stderr) in the foreground; as they are
+    otherwise."""
+    if not in_foreground():
+        yield items
+        return
+    with click.progressbar(items, label=label, file=sys.stderr) as bar:
+        yield bar
 
 
 def domain_packages() -> list[str]:

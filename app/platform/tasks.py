@@ -6,7 +6,7 @@ import logging
 
 from celery import shared_task
 
-from app.platform.scheduling import discover_jobs
+from app.platform.scheduling import ERRORS, discover_jobs
 
 log = logging.getLogger(__name__)
 
@@ -27,5 +27,8 @@ def run_job(name: str) -> dict | int | None:
         log.error("beat asked for unknown job %r", name)
         return None
     result = jobs[name].func()
-    log.info("job %s done: %s", name, result)
+    if isinstance(result, dict) and result.get(ERRORS):
+        log.warning("job %s done with failures (retried on its next run): %s", name, result)
+    else:
+        log.info("job %s done: %s", name, result)
     return result

@@ -4,6 +4,8 @@ sends each message once."""
 
 from __future__ import annotations
 
+import logging
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,16 +19,32 @@ from app.exports.models import Export
 from app.parking.models import ParkingEvent, RetrievalScore
 from app.payments.models import Payment
 from app.platform.extensions import db
+from app.platform.mail import MessageInFlight
 from app.platform.models import OutboundMessage, local_now
 from app.platform.queue import enqueue
-from app.platform.scheduling import job
+from app.platform.scheduling import JobParam, in_foreground, job, progress
 from app.platform.webhook import post_webhook
-from app.reports.service import month_bounds, previous_month, report_key
+from app.reports.service import month_bounds, previous_month, report_key, send_monthly_report
+
+log = logging.getLogger(__name__)
+MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 
 
-@job("monthly-reports", schedule=crontab(minute="0", hour="9", day_of_month="1"))
+def parse_month(text: str) -> str:
+    """``YYYY-MM`` (``2026-10``), or ValueError."""
+    if not MONTH.fullmatch(text.strip()):
+        raise ValueError(f"{text!r} is not a month as YYYY-MM (e.g. 2026-10)")
+    return text.strip()
+
+
+@job(
+    "monthly-reports",
+    schedule=crontab(minute="0", hour="9", day_of_month="1"),
+    params=(JobParam("month", parse_month, "YYYY-MM; default: last month"),),
+)
 def monthly_reports(month: str | None = None) -> dict:
-    """Queue last month's report e-mail (HTML with a PDF) for every opted-in user with activity."""
+    """Queue last month's report e-mail (HTML with a PDF) for every opted-in user with activity
+    (from ``flask jobs run``: send them now and count what failed)."""
 
     month = month or previous_month(local_now().date())
     start, end = month_bounds(month, current_app.config.get("TIMEZONE") or "UTC")
@@ -53,13 +71,31 @@ def monthly_reports(month: str | None = None) -> dict:
             )
         )
     )
-    queued = 0
-    for user_id, preferences in rows:
-        if not wants(preferences, "monthly_report") or report_key(user_id, month) in sent_keys:
-            continue
+    due = [
+        user_id
+        for user_id, preferences in rows
+        if wants(preferences, "monthly_report") and report_key(user_id, month) not in sent_keys
+    ]
+    if in_foreground():
+        return _send_now(due, month)
+    for user_id in due:
         enqueue("mail.send_monthly_report", user_id, month)
-        queued += 1
-    return {"month": month, "queued": queued}
+    return {"month": month, "queued": len(due)}
+
+
+def _send_now(user_ids: list[int], month: str) -> dict:
+    """Send the reports in this process, for an operator who wants to see them go (or fail)."""
+    sent = failed = 0
+    with progress(user_ids, label=f"monthly reports {month}") as users:
+        for user_id in users:
+            try:
+                sent += bool(send_monthly_report(user_id, month))
+            except MessageInFlight:
+                continue  # a worker is sending it right now
+            except Exception:
+                log.exception("monthly report %s for user %s failed", month, user_id)
+                failed += 1
+    return {"month": month, "sent": sent, "errors": failed}
 
 
 @job("operator-summary", schedule=crontab(minute="0", hour="8"))

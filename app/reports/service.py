@@ -2,7 +2,9 @@
 
 Figures: bookings, time parked, spend, the most used lot, retrievals (and how many found the car
 unaided) and the retrieval score trend, drawn as a vector chart (ReportLab graphics) in the PDF
-and as inline SVG in the HTML. Everything is written in the person's language.
+and as an inline PNG (``cid:``, with an alt text saying what it shows) in the HTML: Gmail and
+Outlook strip inline SVG. Everything is written in the person's language; the PDF embeds its
+fonts (``app/platform/pdf.py``).
 """
 
 from __future__ import annotations
@@ -11,18 +13,19 @@ import io
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
 from sqlalchemy import func, select
 
+from app.accounts import service as accounts
 from app.accounts.models import User
 from app.bookings.models import Booking
 from app.lots.models import Lot
 from app.parking.models import RetrievalScore
 from app.platform.extensions import db
 from app.platform.i18n import (
+    current_language,
     format_decimal,
     format_money,
     format_month,
@@ -31,7 +34,10 @@ from app.platform.i18n import (
     language_of,
     ngettext,
 )
-from app.platform.mail import message_status, send_email
+from app.platform.mail import InlineImage, message_status, send_email
+from app.platform.pdf import REGULAR as PDF_FONT
+from app.platform.pdf import TABLE_FONT, document, markup, register_fonts, stylesheet
+from app.reports.charts import score_chart_png
 
 
 @dataclass
@@ -157,6 +163,15 @@ def build_monthly_report(user: User, month: str) -> MonthlyReport:
 CHART_WIDTH, CHART_HEIGHT = 440, 180
 
 
+def _chart_points(report: MonthlyReport) -> list[tuple[float, float]]:
+    """(day of month with the hour as a fraction, score) in the configured zone."""
+    zone = ZoneInfo(current_app.config.get("TIMEZONE") or "UTC")
+    return [
+        (moment.astimezone(zone).day + moment.astimezone(zone).hour / 24, total)
+        for moment, total in report.scores
+    ]
+
+
 def score_chart(report: MonthlyReport):
     """The score trend as a ReportLab vector drawing (day of month → score 0..100)."""
     # Lazy: ReportLab costs ~80 ms to import and only the worker renders reports.
@@ -165,15 +180,13 @@ def score_chart(report: MonthlyReport):
     from reportlab.graphics.widgets.markers import makeMarker
     from reportlab.lib import colors
 
+    register_fonts()
     drawing = Drawing(CHART_WIDTH, CHART_HEIGHT)
-    zone = ZoneInfo(current_app.config.get("TIMEZONE") or "UTC")
-    points = [
-        (moment.astimezone(zone).day + moment.astimezone(zone).hour / 24, total)
-        for moment, total in report.scores
-    ]
+    drawing.initialFontName = PDF_FONT  # else its rendering starts by selecting Helvetica
+    points = _chart_points(report)
     if not points:
         empty = gettext("No retrievals this month.")
-        drawing.add(String(10, CHART_HEIGHT / 2, empty, fontSize=11))
+        drawing.add(String(10, CHART_HEIGHT / 2, empty, fontSize=11, fontName=PDF_FONT))
         return drawing
     plot = LinePlot()
     plot.x, plot.y = 40, 30
@@ -186,28 +199,58 @@ def score_chart(report: MonthlyReport):
     plot.xValueAxis.valueSteps = [1, 8, 15, 22, 29]
     plot.yValueAxis.valueMin, plot.yValueAxis.valueMax = 0, 100
     plot.yValueAxis.valueSteps = [0, 25, 50, 75, 100]
+    plot.xValueAxis.labels.fontName = plot.yValueAxis.labels.fontName = PDF_FONT
     drawing.add(plot)
     caption = gettext("Retrieval score by day of month")
-    drawing.add(String(40, CHART_HEIGHT - 12, caption, fontSize=10))
+    drawing.add(String(40, CHART_HEIGHT - 12, caption, fontSize=10, fontName=PDF_FONT))
     return drawing
 
 
-def chart_svg(report: MonthlyReport) -> str:
-    """The score chart as an inline SVG document for the HTML e-mail."""
-    # Lazy: ReportLab costs ~80 ms to import and only the worker renders reports.
-    from reportlab.graphics import renderSVG
+CHART_CID = "score-chart@parkmind"
 
-    svg = renderSVG.drawToString(score_chart(report))
-    return svg[svg.index("<svg") :] if "<svg" in svg else svg
+
+def chart_png(report: MonthlyReport) -> bytes:
+    """The score chart as a PNG for the HTML e-mail, in the current language."""
+    return score_chart_png(
+        _chart_points(report),
+        caption=gettext("Retrieval score by day of month"),
+        empty=gettext("No retrievals this month."),
+    )
+
+
+def chart_alt(report: MonthlyReport) -> str:
+    """What the chart shows, in words, for anyone who cannot see the image."""
+    scores = [total for _, total in report.scores]
+    if not scores:
+        return gettext("Score trend chart: no retrievals this month.")
+    if len(scores) == 1:
+        return gettext(
+            "Score trend chart for %(month)s: one retrieval, score %(score)s.",
+            month=report.month_label,
+            score=format_decimal(scores[0]),
+        )
+    return gettext(
+        "Score trend chart for %(month)s: %(count)d retrievals, scores from %(low)s to "
+        "%(high)s, mean %(mean)s; the first %(first)s, the last %(last)s.",
+        month=report.month_label,
+        count=len(scores),
+        low=format_decimal(min(scores)),
+        high=format_decimal(max(scores)),
+        mean=format_decimal(report.mean_score),
+        first=format_decimal(scores[0]),
+        last=format_decimal(scores[-1]),
+    )
 
 
 def render_report_html(report: MonthlyReport) -> str:
-    """The HTML body of the monthly report e-mail."""
+    """The HTML body of the monthly report e-mail; the chart is the inline image
+    ``CHART_CID`` (:func:`chart_png`)."""
     return render_template(
         "email/monthly_report.html",
         report=report,
         report_rows=figure_rows(report),
-        chart=chart_svg(report),
+        chart_cid=CHART_CID,
+        chart_alt=chart_alt(report),
     )
 
 
@@ -223,28 +266,34 @@ def render_report_pdf(report: MonthlyReport) -> bytes:
     # Lazy: ReportLab costs ~80 ms to import and only the worker renders reports.
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import getSampleStyleSheet
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
-    styles = getSampleStyleSheet()
+    styles = stylesheet()
     buffer = io.BytesIO()
-    doc = SimpleDocTemplate(
+    doc = document(
         buffer,
-        pagesize=A4,
         title=gettext("ParkMind monthly report %(month)s", month=report.month),
         author="ParkMind",
+        language=current_language(),
+        subject=gettext("Prepared for %(name)s", name=report.user_name),
+        pagesize=A4,
         leftMargin=20 * mm,
         rightMargin=20 * mm,
         topMargin=20 * mm,
         bottomMargin=20 * mm,
     )
     rows = [[gettext("Figure"), gettext("Value")], *figure_rows(report)]
+    cell, head = styles["BodyText"], styles["Heading4"]
+    rows = [
+        [Paragraph(markup(text), head if index == 0 else cell) for text in row]
+        for index, row in enumerate(rows)
+    ]
     table = Table(rows, colWidths=[70 * mm, 90 * mm])
     table.setStyle(
         TableStyle(
             [
-                ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
+                TABLE_FONT,
                 ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef7")),
                 ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#b0b8c4")),
                 ("FONTSIZE", (0, 0), (-1, -1), 11),
@@ -254,20 +303,20 @@ def render_report_pdf(report: MonthlyReport) -> bytes:
     )
     story = [
         Paragraph(
-            _escape(gettext("ParkMind monthly report: %(month)s", month=report.month_label)),
+            markup(gettext("ParkMind monthly report: %(month)s", month=report.month_label)),
             styles["Title"],
         ),
         Paragraph(
-            _escape(gettext("Prepared for %(name)s", name=report.user_name)), styles["Normal"]
+            markup(gettext("Prepared for %(name)s", name=report.user_name)), styles["Normal"]
         ),
         Spacer(1, 8 * mm),
         table,
         Spacer(1, 8 * mm),
-        Paragraph(_escape(gettext("Score trend")), styles["Heading2"]),
+        Paragraph(markup(gettext("Score trend")), styles["Heading2"]),
         score_chart(report),
         Spacer(1, 4 * mm),
         Paragraph(
-            _escape(gettext("The retrieval score is a personal trend measure, never a diagnosis.")),
+            markup(gettext("The retrieval score is a personal trend measure, never a diagnosis.")),
             styles["Italic"],
         ),
     ]
@@ -312,11 +361,6 @@ def figure_rows(report: MonthlyReport) -> list[list[str]]:
     ]
 
 
-def _escape(text: str) -> str:
-
-    return escape(text)
-
-
 # --- sending -------------------------------------------------------------------------------------
 
 
@@ -338,13 +382,15 @@ def send_monthly_report(user_id: int, month: str) -> bool:
         return False
     with in_language(language_of(user.settings)):
         subject = gettext("Your ParkMind report for %(month)s", month=report.month_label)
-        text, markup = render_report_text(report), render_report_html(report)
-        pdf = render_report_pdf(report)
+        text, html = render_report_text(report), render_report_html(report)
+        pdf, chart = render_report_pdf(report), chart_png(report)
     return send_email(
         dedupe_key=key,
         to=user.email,
         subject=subject,
         text=text,
-        html=markup,
+        html=html,
+        inline_images=[InlineImage(CHART_CID, chart, "image/png")],
         attachments=[(f"parkmind-report-{month}.pdf", pdf, "application/pdf")],
+        unsubscribe_url=accounts.unsubscribe_url(user_id=user.id, preference="monthly_report"),
     )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -52,9 +54,18 @@ def test_export_bookings_end_to_end_in_process(client, auth, user, db, smtp, mai
 
     [message] = smtp.wait_for(1, timeout=5)
     assert message["To"] == user.email
-    link = f"https://parkmind.example/api/v1/exports/{body['id']}/download"
-    assert link in message.get_body(("plain",)).get_content()
-    assert link in message.get_body(("html",)).get_content()
+    assert "List-Unsubscribe" not in message  # the link the person asked for: transactional
+    text = message.get_body(("plain",)).get_content()
+    assert "sign in" not in text and "no sign-in needed" in text
+    # The e-mail was sent during the POST, yet the link is on PUBLIC_BASE_URL, not the request's
+    # host, and it is signed: a browser opened from a mail client has no Bearer token.
+    [link] = re.findall(r"https://parkmind\.example/\S+", text)
+    assert f'href="{link}"' in message.get_body(("html",)).get_content()
+    assert "/exports/" not in link
+    opened = client.get(urlsplit(link).path)  # no Authorization header
+    assert opened.status_code == 200, opened.get_data(as_text=True)
+    assert opened.get_data() == download.get_data()
+    assert client.get(urlsplit(link).path[:-3] + "xyz").status_code == 403
 
 
 def test_parking_events_export_and_formula_cells_are_neutralised(client, auth, user, db):
@@ -161,3 +172,80 @@ def test_running_twice_writes_one_file_and_one_email(app, client, auth, user, db
     files = list((storage.root / "exports" / str(user.id)).glob(f"{export_id}.csv"))
     assert len(files) == 1
     assert len(smtp.wait_for(2, timeout=1)) == 1
+
+
+def test_excel_profile_bom_major_units_local_times_and_default_unchanged(
+    app, client, auth, db, monkeypatch
+):
+    from datetime import UTC, datetime
+
+    monkeypatch.setitem(app.config, "TIMEZONE", "Europe/Paris")
+    owner = UserFactory(preferences={"timezone": "America/New_York"})
+    BookingFactory(
+        user=owner,
+        started_at=datetime(2026, 10, 3, 15, 0, 0, 123456, tzinfo=UTC),
+        ended_at=datetime(2026, 10, 3, 16, 30, tzinfo=UTC),
+        cost_cents=1250,
+        hourly_rate_cents=500,
+        remarks="=1+2",
+    )
+    headers = auth(owner)
+    created = client.post(
+        "/api/v1/exports", json={"kind": "bookings", "profile": "excel"}, headers=headers
+    )
+    assert created.status_code == 202, created.get_json()
+    export = client.get(f"/api/v1/exports/{created.get_json()['id']}", headers=headers).get_json()
+    assert export["profile"] == "excel" and export["progress"] == 100
+    url = f"/api/v1/exports/{export['id']}/download"
+
+    excel = client.get(url, headers=headers).get_data()
+    assert excel.startswith(b"\xef\xbb\xbf")
+    [row] = list(csv.DictReader(io.StringIO(excel.decode("utf-8-sig"))))
+    assert row["cost (USD)"] == "12.50" and row["hourly rate (USD)"] == "5.00"
+    assert "cost_cents" not in row
+    assert row["started_at"] == "2026-10-03 11:00:00"  # New York, no zone, no microseconds
+    assert row["remarks"] == "'=1+2"  # formula injection still neutralised
+
+    # The default profile, asked for on the same export, is the machine CSV byte for byte.
+    default = client.get(f"{url}?profile=default", headers=headers).get_data()
+    plain = client.post("/api/v1/exports", json={"kind": "bookings"}, headers=headers)
+    again = client.get(f"/api/v1/exports/{plain.get_json()['id']}/download", headers=headers)
+    assert again.get_data() == default
+    assert default.startswith(b"id,lot_id,") and b"\xef\xbb\xbf" not in default
+    assert b"2026-10-03T15:00:00.123456Z" in default and b",1250," in default
+    # ... and the default export in the excel profile is the excel file.
+    converted = client.get(
+        f"/api/v1/exports/{plain.get_json()['id']}/download?profile=excel", headers=headers
+    )
+    assert converted.get_data() == excel
+    assert client.get(f"{url}?profile=pdf", headers=headers).status_code == 422
+    bad = client.post("/api/v1/exports", json={"kind": "bookings", "profile": "x"}, headers=headers)
+    assert bad.status_code == 422
+
+
+def test_excel_profile_falls_back_to_the_app_time_zone(app, client, auth, db, monkeypatch):
+    from datetime import UTC, datetime
+
+    monkeypatch.setitem(app.config, "TIMEZONE", "Europe/Berlin")
+    owner = UserFactory(preferences={"timezone": "Not/A_Zone"})
+    BookingFactory(user=owner, started_at=datetime(2026, 7, 1, 8, 0, tzinfo=UTC))
+    headers = auth(owner)
+    created = client.post("/api/v1/exports", json={"kind": "bookings"}, headers=headers)
+    url = f"/api/v1/exports/{created.get_json()['id']}/download?profile=excel"
+    [row] = list(
+        csv.DictReader(io.StringIO(client.get(url, headers=headers).get_data().decode("utf-8-sig")))
+    )
+    assert row["started_at"] == "2026-07-01 10:00:00"
+
+
+def test_progress_counts_rows_written_and_stays_below_100_until_done():
+    from app.exports.service import _Progress
+
+    tracker = _Progress(total=4)
+    rows = tracker.count(iter([("header",), (1,), (2,), (3,), (4,)]))
+    assert tracker.percent == 0
+    next(rows), next(rows), next(rows)
+    assert tracker.percent == 50
+    list(rows)
+    assert tracker.percent == 99  # 100 only once the file is stored and the export done
+    assert _Progress(total=0).percent is None

@@ -123,6 +123,8 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("POST", "/api/v1/uploads/<id:upload_id>/complete"): Route(OBJECT, owner_ok=(409, 422)),
     ("POST", "/api/v1/storage/uploads"): Route(TOKEN),
     ("GET", "/api/v1/storage/files/<path:token>"): Route(TOKEN),
+    ("GET", "/api/v1/unsubscribe/<token>"): Route(TOKEN),
+    ("POST", "/api/v1/unsubscribe/<token>"): Route(TOKEN),
     ("GET", "/api/v1/circle"): Route(USER),
     ("POST", "/api/v1/circle/invitations"): Route(
         USER, body={"login": "{stranger_username}", "role": "viewer"}
@@ -210,7 +212,7 @@ def build(rule: str, route: Route, ids: dict, kind_user_id: int) -> tuple[str, d
     for name, value in ids.items():
         path = path.replace(f"<id:{name}>", str(value))
     path = path.replace("<id:user_id>", str(kind_user_id))
-    path = path.replace("<path:token>", "not-a-valid-token")
+    path = path.replace("<path:token>", "not-a-valid-token").replace("<token>", "not-a-token")
     body = None
     if route.body is not None:
         body = {

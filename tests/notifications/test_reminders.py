@@ -30,8 +30,8 @@ def test_booking_reminders_once_per_quiet_spell_and_opt_out(db, smtp, mailing, r
     )
     UserFactory()  # never booked: not a driver to remind
 
-    assert run_job("booking-reminders") == {"sent": 1, "opted_out": 1}
-    assert run_job("booking-reminders") == {"sent": 0, "opted_out": 1}
+    assert run_job("booking-reminders") == {"sent": 1, "opted_out": 1, "errors": 0}
+    assert run_job("booking-reminders") == {"sent": 0, "opted_out": 1, "errors": 0}
     messages = smtp.wait_for(1, timeout=5)
     assert [m["To"] for m in messages] == [quiet.email]
     assert (

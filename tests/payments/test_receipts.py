@@ -205,3 +205,44 @@ def test_cancellation_fee_receipt_shows_the_reservation_and_the_fee(client, db, 
 )
 def test_money_is_shown_in_major_units_with_the_code(cents, currency, shown):
     assert format_money(cents, currency) == shown
+
+
+def embedded_fonts(data: bytes) -> dict[str, bool]:
+    """Every font the PDF's pages use: base name → whether its glyphs are in the file."""
+    fonts: dict[str, bool] = {}
+    for page in PdfReader(io.BytesIO(data)).pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            descriptor = font.get("/FontDescriptor")
+            if descriptor is None and "/DescendantFonts" in font:
+                descriptor = font["/DescendantFonts"][0].get_object().get("/FontDescriptor")
+            descriptor = descriptor.get_object() if descriptor is not None else {}
+            fonts[str(font["/BaseFont"])] = any(
+                key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3")
+            )
+    return fonts
+
+
+def test_receipt_names_anyone_in_embedded_fonts_with_metadata(
+    client, auth, operator, make_lot, park, payment_of
+):
+    lot = make_lot(name="Ωmega Parkplatz", address="ул. Ленина 5")
+    driver = UserFactory(full_name="Zoë Łukasiewicz 李雷", preferences={"language": "de"})
+    stay = park(driver, lot["id"], 61)
+    payment = payment_of(driver, stay["id"])
+
+    data = receipt(client, auth(driver), payment["id"]).data
+
+    text = pdf_text(data)
+    for words in ("Ausgestellt für Zoë Łukasiewicz 李雷", "Ωmega Parkplatz", "ул. Ленина 5"):
+        assert words in text
+    fonts = embedded_fonts(data)
+    # DejaVu Sans regular and bold, embedded as subsets (FontFile2: TrueType in the file); CJK
+    # falls back to the viewer's STSong-Light (a 10-20 MB font is not shipped); no Helvetica.
+    embedded = {name.split("+")[-1] for name, inside in fonts.items() if inside}
+    assert embedded == {"DejaVuSans", "DejaVuSans-Bold"}, fonts
+    assert {name for name, inside in fonts.items() if not inside} == {"/STSong-Light"}, fonts
+    reader = PdfReader(io.BytesIO(data))
+    assert reader.metadata.title == f"Beleg PM-{payment['id']:06d}"
+    assert reader.metadata.author == "Parkhaus Nord GmbH"
+    assert reader.trailer["/Root"]["/Lang"] == "de"

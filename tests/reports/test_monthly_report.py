@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import html as html_lib
 import io
+import json
+import re
 from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from PIL import Image
 from pypdf import PdfReader
 
 from app.reports.service import build_monthly_report, render_report_pdf
@@ -77,15 +81,35 @@ def test_monthly_reports_sent_once_with_html_and_pdf(app, db, october, smtp, mai
     with time_machine.travel(datetime(2026, 11, 1, 9, 0, tzinfo=UTC), tick=False):
         first = run_job("monthly-reports")
         second = run_job("monthly-reports")
-    assert first == {"month": "2026-10", "queued": 1}
-    assert second == {"month": "2026-10", "queued": 0}
+    # From the command line the reports go now, and the result says how many went or failed.
+    assert first == {"month": "2026-10", "sent": 1, "errors": 0}
+    assert second == {"month": "2026-10", "sent": 0, "errors": 0}
     messages = smtp.wait_for(1, timeout=10)
     assert len(messages) == 1
     message = messages[0]
     assert message["To"] == october.email
     assert message["Subject"] == "Your ParkMind report for October 2026"
     html = message.get_body(("html",)).get_content()
-    assert "Harbour Lot" in html and "<svg" in html
+    assert "Harbour Lot" in html and "<svg" not in html  # Gmail and Outlook strip inline SVG
+    # The chart is a PNG sent inline with the HTML, and says in words what it shows.
+    [img] = re.findall(r"<img [^>]*>", html)
+    cid = re.search(r'src="cid:([^"]+)"', img).group(1)
+    alt = html_lib.unescape(re.search(r'alt="([^"]+)"', img).group(1))
+    assert alt == (
+        "Score trend chart for October 2026: 2 retrievals, scores from 62.50 to 81.25, "
+        "mean 71.88; the first 62.50, the last 81.25."
+    )
+    [png] = [part for part in message.walk() if part["Content-ID"] == f"<{cid}>"]
+    assert png.get_content_type() == "image/png"
+    assert png.get_content_disposition() == "inline"
+    image = Image.open(io.BytesIO(png.get_content()))
+    assert image.format == "PNG" and image.size == (880, 360)
+    related = next(p for p in message.walk() if p.get_content_type() == "multipart/related")
+    assert [p.get_content_type() for p in related.iter_parts()] == ["text/html", "image/png"]
+    assert message.get_body(("plain",)) is not None
+    # A report one can turn off: one-click unsubscribe (RFC 8058) from the monthly report only.
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message["List-Unsubscribe"].startswith("<https://parkmind.example/api/v1/unsubscribe/")
     [pdf] = [
         part for part in message.iter_attachments() if part.get_content_type() == "application/pdf"
     ]
@@ -101,8 +125,78 @@ def test_monthly_report_task_twice_sends_once(app, db, october, smtp, mailing):
     assert len(smtp.wait_for(2, timeout=1)) == 1
 
 
+def test_report_pdf_embeds_its_fonts_and_names_anyone(app, october):
+    from tests.payments.test_receipts import embedded_fonts
+
+    october.full_name = "Zoë Łukasiewicz 李雷"
+    report = build_monthly_report(october, "2026-10")
+    data = render_report_pdf(report)
+    reader = PdfReader(io.BytesIO(data))
+    assert "Prepared for Zoë Łukasiewicz 李雷" in reader.pages[0].extract_text()
+    fonts = embedded_fonts(data)
+    assert {name.split("+")[-1] for name, inside in fonts.items() if inside} == {
+        "DejaVuSans",
+        "DejaVuSans-Bold",
+    }
+    assert not any(name.startswith("/Helvetica") for name in fonts), fonts
+    assert reader.metadata.title == "ParkMind monthly report 2026-10"
+    assert reader.trailer["/Root"]["/Lang"] == "en"
+
+
 def test_opted_out_user_gets_no_report(app, db, october, smtp, mailing, run_job):
     october.preferences = {"monthly_report": False}
     db.session.flush()
     with time_machine.travel(datetime(2026, 11, 1, 9, 0, tzinfo=UTC), tick=False):
-        assert run_job("monthly-reports")["queued"] == 0
+        assert run_job("monthly-reports")["sent"] == 0
+
+
+def test_beat_queues_the_reports_for_workers(app, db, october):
+    from app.reports.jobs import monthly_reports
+
+    with time_machine.travel(datetime(2026, 11, 1, 9, 0, tzinfo=UTC), tick=False):
+        assert monthly_reports() == {"month": "2026-10", "queued": 1}
+
+
+def test_jobs_run_takes_the_month_and_refuses_what_it_does_not_know(
+    app, db, october, smtp, mailing
+):
+    runner = app.test_cli_runner()
+    ran = runner.invoke(args=["jobs", "run", "monthly-reports", "--month", "2026-10"])
+    assert ran.exit_code == 0, ran.output
+    assert json.loads(ran.stdout.strip().splitlines()[-1])["result"] == {
+        "month": "2026-10",
+        "sent": 1,
+        "errors": 0,
+    }
+    again = runner.invoke(args=["jobs", "run", "monthly-reports", "--month=2026-10"])
+    assert again.exit_code == 0 and '"sent": 0' in again.stdout
+    for wrong in (["--month", "2026-13"], ["--month", "October"], ["--year", "2026"], ["--month"]):
+        refused = runner.invoke(args=["jobs", "run", "monthly-reports", *wrong])
+        assert refused.exit_code == 2, (wrong, refused.output)
+    assert runner.invoke(args=["jobs", "run", "purge-outbox", "--month", "2026-10"]).exit_code == 2
+    listed = runner.invoke(args=["jobs", "list"]).output
+    assert "monthly-reports" in listed and "[--month ...]" in listed
+
+
+def test_jobs_run_exits_1_when_a_report_could_not_be_sent(
+    app, db, october, smtp, mailing, monkeypatch
+):
+    from tests.support.net import free_port
+
+    monkeypatch.setitem(app.config, "MAIL_PORT", free_port())  # nothing listens there
+    ran = app.test_cli_runner().invoke(
+        args=["jobs", "run", "monthly-reports", "--month", "2026-10"]
+    )
+    assert ran.exit_code == 1, ran.output
+    assert json.loads(ran.stdout.strip().splitlines()[-1])["result"] == {
+        "month": "2026-10",
+        "sent": 0,
+        "errors": 1,
+    }
+    assert "1 failed" in ran.stderr
+    monkeypatch.setitem(app.config, "MAIL_PORT", smtp.port)  # the server is back: a rerun sends it
+    retried = app.test_cli_runner().invoke(
+        args=["jobs", "run", "monthly-reports", "--month", "2026-10"]
+    )
+    assert retried.exit_code == 0, retried.output
+    assert len(smtp.wait_for(1, timeout=5)) == 1

@@ -58,6 +58,10 @@ def test_monthly_report_is_sent_in_german(app, db, smtp, mailing):
     html = message.get_body(("html",)).get_content()
     assert '<html lang="de">' in html and "Verlauf der Punktzahl" in html
     assert "Score trend" not in html and "Retrieval score by day of month" not in html
+    assert (
+        'alt="Diagramm des Punktzahl-Verlaufs für Oktober 2026: eine Suche nach dem Auto, '
+        'Punktzahl 71,25."' in html
+    )
     [pdf] = [p for p in message.iter_attachments() if p.get_content_type() == "application/pdf"]
     text = " ".join(PdfReader(io.BytesIO(pdf.get_content())).pages[0].extract_text().split())
     assert "ParkMind-Monatsbericht: Oktober 2026" in text and "Erstellt für Ada Lovelace" in text
