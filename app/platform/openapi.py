@@ -14,6 +14,7 @@ from typing import Any
 
 from apispec import BasePlugin
 
+from app.platform.openapi_examples import REQUEST_EXAMPLES
 from app.platform.schemas import JSON_SCHEMAS
 
 API = "/api/v1"
@@ -223,6 +224,10 @@ class ContractPlugin(BasePlugin):
             for status, response in responses.items():
                 if isinstance(response, dict) and "$ref" not in response:
                     _declare_headers(str(status), response)
+            example = REQUEST_EXAMPLES.get(operation["operationId"])
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if body is not None and example is not None:
+                body.setdefault("example", example)
             summary = _plain(operation.get("summary") or "")
             operation["summary"] = summary
             operation["description"] = _plain(operation.get("description") or "") or _describe(
