@@ -10,10 +10,12 @@ with zero warnings allowed, and fails for an operation missing from ``OPERATION_
 from __future__ import annotations
 
 import re
+from http import HTTPStatus
 from typing import Any
 
 from apispec import BasePlugin
 
+from app.platform.error_codes import ERROR_CODES
 from app.platform.openapi_examples import REQUEST_EXAMPLES
 from app.platform.schemas import JSON_SCHEMAS
 
@@ -201,12 +203,20 @@ class ContractPlugin(BasePlugin):
             spec.components.header(name, header)
         for name, schema in JSON_SCHEMAS.items():
             spec.components.schema(name, schema)
+        for status, codes in ERROR_CODES.items():
+            if status in DECLARED_ERROR_STATUSES:
+                spec.components.schema(f"Error{status}", _error_schema(status, codes))
 
     def response_helper(self, response: dict, **kwargs) -> dict:
-        """Shared responses (smorest's 422 for an invalid body) carry X-Request-ID too."""
+        """Shared responses (smorest's 422 for an invalid body) carry X-Request-ID too, and
+        their status's typed error."""
         response.setdefault("headers", {}).setdefault(
             "X-Request-ID", {"$ref": "#/components/headers/X-Request-ID"}
         )
+        # smorest describes each shared response by its status phrase ("Unprocessable Entity").
+        status = HTTP_STATUS_BY_PHRASE.get(response.get("description", ""))
+        if status is not None:
+            _typed_error(str(status), response)
         return response
 
     def operation_helper(self, path: str | None = None, operations: dict | None = None, **kwargs):
@@ -224,6 +234,7 @@ class ContractPlugin(BasePlugin):
             for status, response in responses.items():
                 if isinstance(response, dict) and "$ref" not in response:
                     _declare_headers(str(status), response)
+                    _typed_error(str(status), response)
             example = REQUEST_EXAMPLES.get(operation["operationId"])
             body = operation.get("requestBody", {}).get("content", {}).get("application/json")
             if body is not None and example is not None:
@@ -236,10 +247,13 @@ class ContractPlugin(BasePlugin):
 
 
 ERROR_REF = "#/components/schemas/Error"
+HTTP_STATUS_BY_PHRASE = {status.phrase: int(status) for status in HTTPStatus}
+# Error statuses operations declare (405 answers a method no operation has: it has no schema).
+DECLARED_ERROR_STATUSES = {400, 401, 403, 404, 409, 410, 413, 415, 422, 429, 500, 503}
 # What the request edge itself may answer, before any view code runs.
 EDGE_ERRORS = {
     "400": "Malformed JSON (`bad_request`).",
-    "413": "The body is too large (`entity_too_large`).",
+    "413": "The body is too large (`payload_too_large`).",
     "415": "The body is not JSON (`unsupported_media_type`).",
     "500": "An unexpected error (`internal_error`); the request id is in the server's logs.",
 }
@@ -251,6 +265,36 @@ def _edge_statuses(operation: dict) -> set[str]:
     if "application/json" in operation.get("requestBody", {}).get("content", {}):
         statuses |= {"400", "413", "415"}
     return statuses
+
+
+def _error_schema(status: int, codes: tuple[str, ...]) -> dict:
+    """The contract's error object as answered with one status: ``code`` is one of its codes."""
+    return {
+        "description": f"The error answered with status {status}.",
+        "allOf": [
+            {"$ref": ERROR_REF},
+            {
+                "type": "object",
+                "properties": {
+                    "error": {
+                        "type": "object",
+                        "properties": {
+                            "status": {"type": "integer", "enum": [status]},
+                            "code": {"type": "string", "enum": list(codes)},
+                        },
+                    }
+                },
+            },
+        ],
+    }
+
+
+def _typed_error(status: str, response: dict) -> None:
+    """An error response refers to its status's error schema (codes as an enum)."""
+    body = response.get("content", {}).get("application/json")
+    typed = status.isdigit() and int(status) in ERROR_CODES
+    if typed and body is not None and body.get("schema") == {"$ref": ERROR_REF}:
+        body["schema"] = {"$ref": f"#/components/schemas/Error{status}"}
 
 
 def _declare_headers(status: str, response: dict) -> None:

@@ -170,7 +170,7 @@ def test_a_driver_journey_through_the_generated_python_client(server, sdk):
         client=driver,
         body=models.BookingCreate(lot_id=lot.id, vehicle_number="KA01AB1234"),
     )
-    assert isinstance(again, models.Error) and again.error.code == "already_parked"
+    assert isinstance(again, models.Error409) and again.error.code == "already_parked"
 
     released = call(op(sdk, "bookings.release_booking"), 200, client=driver, booking_id=booking.id)
     assert released.status == models.BookingStatus.COMPLETED and released.cost_cents >= 0
