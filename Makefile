@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app app:create_app
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: help install install-dev spec-tools postman run test lint format translations worker beat migrate bench bench-quick
+.PHONY: help install install-dev spec-tools postman response-examples run test lint format translations worker beat migrate bench bench-quick
 .PHONY: fuzz clean
 
 help:  ## list the targets
@@ -48,6 +48,9 @@ $(SPEC_TOOLS): tools/spec/package.json tools/spec/package-lock.json
 	fi
 
 spec-tools: $(SPEC_TOOLS)  ## install the OpenAPI tools clients use (Spectral, openapi-typescript, newman)
+
+response-examples: install-dev spec-tools  ## record a live run's answers as the document's examples
+	PARKMIND_RECORD_EXAMPLES=1 $(BIN)/pytest -q -m system tests/system/test_postman.py -k newman
 
 postman: install spec-tools  ## rebuild docs/postman from the OpenAPI document
 	$(FLASK) openapi write --format=json /tmp/parkmind-openapi.json

@@ -16,7 +16,7 @@ from typing import Any
 from apispec import BasePlugin
 
 from app.platform.error_codes import ERROR_CODES
-from app.platform.openapi_examples import REQUEST_EXAMPLES
+from app.platform.openapi_examples import REQUEST_EXAMPLES, RESPONSE_EXAMPLES
 from app.platform.schemas import JSON_SCHEMAS
 
 API = "/api/v1"
@@ -235,6 +235,10 @@ class ContractPlugin(BasePlugin):
                 if isinstance(response, dict) and "$ref" not in response:
                     _declare_headers(str(status), response)
                     _typed_error(str(status), response)
+            for status, answer in RESPONSE_EXAMPLES.get(operation["operationId"], {}).items():
+                content = responses.get(status, responses.get(int(status), {})).get("content", {})
+                if "application/json" in content:
+                    content["application/json"].setdefault("example", answer)
             example = REQUEST_EXAMPLES.get(operation["operationId"])
             body = operation.get("requestBody", {}).get("content", {}).get("application/json")
             if body is not None and example is not None:

@@ -4,7 +4,26 @@ ids and times for collection variables)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
+
+# Real answers of a live server to the Postman run (``make response-examples``), by operationId
+# and status; secrets replaced by placeholders (tools/spec/record_examples.py).
+RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = json.loads(
+    (Path(__file__).with_name("openapi_response_examples.json")).read_text()
+)
+# Answers the recorded run does not reach: a repeated create, and links only e-mails carry.
+for _operation in ("createParkingEvent", "registerDevice"):
+    _created = RESPONSE_EXAMPLES.get(_operation, {}).get("201")
+    if _created is not None:
+        RESPONSE_EXAMPLES[_operation].setdefault("200", _created)
+RESPONSE_EXAMPLES.setdefault(
+    "getEmailSubscription", {"200": {"preference": "email_reminders", "subscribed": True}}
+)
+RESPONSE_EXAMPLES.setdefault(
+    "unsubscribeEmail", {"200": {"preference": "email_reminders", "subscribed": False}}
+)
 
 REQUEST_EXAMPLES: dict[str, Any] = {
     "registerUser": {

@@ -127,3 +127,19 @@ def test_every_json_body_has_a_realistic_example_the_server_accepts_as_valid(cli
         and "example" not in operation["requestBody"]["content"]["application/json"]
     ]
     assert missing == []
+
+
+def test_every_json_answer_has_a_recorded_example(client, db):
+    """Success answers carry a real server's answer as their example (``make
+    response-examples``); Spectral checks each against its schema."""
+    missing = [
+        (operation["operationId"], status)
+        for methods in spec(client)["paths"].values()
+        for name, operation in methods.items()
+        if name != "parameters"
+        for status, response in operation["responses"].items()
+        if str(status).startswith("2")
+        and "application/json" in response.get("content", {})
+        and "example" not in response["content"]["application/json"]
+    ]
+    assert missing == []

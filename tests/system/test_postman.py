@@ -5,6 +5,7 @@ matches the schema of the OpenAPI document. Starts real processes: marked ``syst
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -121,3 +122,9 @@ def test_newman_runs_the_whole_collection_against_the_demo_data(tmp_path):
     collection = json.loads((POSTMAN / "ParkMind.postman_collection.json").read_text())
     assert stats["requests"]["total"] == len(collection["item"][0]["item"])
     assert result.returncode == 0
+    if os.environ.get("PARKMIND_RECORD_EXAMPLES"):
+        # `make response-examples`: the run's answers become the document's examples.
+        sys.path.insert(0, str(TOOLS))
+        from record_examples import record
+
+        record(report, ROOT / "app" / "platform" / "openapi_response_examples.json")
