@@ -84,8 +84,8 @@ worker: install  ## run a Celery worker (needs REDIS_URL or CELERY_BROKER_URL)
 beat: install  ## run the Celery beat scheduler (exactly one per deployment)
 	$(BIN)/celery -A celery_worker beat --loglevel=INFO
 
-bench: install-dev  ## benchmark against side-by-side baselines on SQLite and MariaDB (< 15 min)
-	$(BIN)/python -m bench --scale 1
+bench: install-dev  ## benchmark against side-by-side baselines on SQLite and MariaDB (< 15 min); DB=postgres|all
+	$(BIN)/python -m bench --scale 1 $(if $(DB),--db $(DB))
 
 bench-quick: install-dev  ## short benchmark on SQLite (a few minutes)
 	$(BIN)/python -m bench --quick

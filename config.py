@@ -327,17 +327,24 @@ def engine_options(database_url: str) -> dict:
     if database_url.startswith("sqlite"):
         # SQLite: a busy writer waits instead of failing at once.
         return {"connect_args": {"timeout": 30}}
+    if database_url.startswith("postgresql"):
+        # psycopg: a statement running (or waiting for a lock) longer than 30 s is cancelled by
+        # the server, as PyMySQL's read timeout gives up on MariaDB; either answers 503.
+        connect_args = {"connect_timeout": 5, "options": "-c statement_timeout=30000"}
+    else:
+        connect_args = {"connect_timeout": 5, "read_timeout": 30, "write_timeout": 30}
     return {
         # Every read sees what has committed, also after waiting for a row lock: a check that
         # guards a write (a cap, a uniqueness, a state) reads current data. MariaDB's default,
-        # REPEATABLE READ, would answer from the snapshot of the request's first read.
+        # REPEATABLE READ, would answer from the snapshot of the request's first read;
+        # PostgreSQL's default is READ COMMITTED already (set here so both say it).
         "isolation_level": "READ COMMITTED",
         "pool_pre_ping": True,
         "pool_recycle": 280,
         "pool_size": env_int("DB_POOL_SIZE", 10),
         "max_overflow": env_int("DB_MAX_OVERFLOW", 10),
         "pool_timeout": 10,
-        "connect_args": {"connect_timeout": 5, "read_timeout": 30, "write_timeout": 30},
+        "connect_args": connect_args,
     }
 
 
@@ -361,7 +368,9 @@ def validate_config(settings: dict) -> None:
                 "in production"
             )
     if str(settings.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite"):
-        raise ConfigError("DATABASE_URL must point to MySQL/MariaDB in production, not SQLite")
+        raise ConfigError(
+            "DATABASE_URL must point to MariaDB/MySQL or PostgreSQL in production, not SQLite"
+        )
     if "*" in (settings.get("CORS_ORIGINS") or []):
         raise ConfigError("CORS_ORIGINS must list origins explicitly in production, not '*'")
     if settings.get("DEBUG"):

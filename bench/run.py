@@ -1,12 +1,13 @@
 """``python -m bench``: seed, serve the app and its baselines side by side, measure, check goals.
 
-For each database (SQLite, MariaDB): a fresh database seeded at ``--scale``; the app and three
-baselines (bare WSGI, minimal Flask, the same-work Flask app) under gunicorn with the SAME
-settings; per endpoint, a discarded warm-up and ``--passes`` interleaved passes (app and its
+For each database (SQLite, MariaDB, PostgreSQL): a fresh database seeded at ``--scale``; the app
+and three baselines (bare WSGI, minimal Flask, the same-work Flask app) under gunicorn with the
+SAME settings; per endpoint, a discarded warm-up and ``--passes`` interleaved passes (app and its
 baseline alternate which goes first); medians. Server CPU per request counts the gunicorn master
-and workers plus mariadbd and redis-server (utime+stime from /proc). Then login at low
-concurrency against the raw argon2id cost, a booking burst, and CSV exports of 50,000 and
-200,000 rows. Results go to bench/results/ (Markdown and JSON); a failed goal exits with 1.
+and workers plus the database server (mariadbd or postgres) and redis-server (utime+stime from
+/proc). Then login at low concurrency against the raw argon2id cost, a booking burst, and CSV
+exports of 50,000 and 200,000 rows. Results go to bench/results/ (Markdown and JSON); a failed
+goal exits with 1.
 """
 
 # ruff: noqa: E501, S603, RUF001
@@ -60,6 +61,10 @@ def worker_connections(connections: int) -> int:
 
 MARIADB_SERVER = os.environ.get("BENCH_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306")
 MARIADB_DB = "parkmind_bench"
+POSTGRES_SERVER = os.environ.get(
+    "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432"
+)
+POSTGRES_DB = "parkmind_bench"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 READ_ENDPOINTS = ("GET /lots", "GET /lots/{id}", "GET /bookings", "GET /parking-events/latest-active", "GET /admin/stats")  # fmt: skip
@@ -116,6 +121,13 @@ def _by_name(*names: str) -> list[int]:
     return found
 
 
+# The server processes whose CPU a database's requests cost (shared with anything else on them).
+DATABASE_SERVERS = {
+    "mariadb": lambda: _by_name("mariadbd", "mysqld"),
+    "postgres": lambda: _by_name("postgres"),
+}
+
+
 class Server:
     """One gunicorn with the common settings, serving ``target`` on a free port."""
 
@@ -169,9 +181,7 @@ class CpuMeter:
 
     def __init__(self, server: Server, database: str):
         self.server = server
-        self.shared = _by_name("redis-server") + (
-            _by_name("mariadbd", "mysqld") if database == "mariadb" else []
-        )
+        self.shared = _by_name("redis-server") + DATABASE_SERVERS.get(database, lambda: [])()
 
     def snapshot(self) -> tuple[int, int]:
         return self.server.ticks(), sum(_ticks(pid) for pid in self.shared)
@@ -245,7 +255,7 @@ def _release_active(engine, user_ids: list[int]) -> int:
     with engine.begin() as conn:
         conn.execute(
             text(
-                "UPDATE spots SET is_occupied = 0 WHERE id IN (SELECT spot_id FROM bookings "
+                "UPDATE spots SET is_occupied = false WHERE id IN (SELECT spot_id FROM bookings "
                 f"WHERE status = 'active' AND user_id IN ({ids}))"
             )
         )
@@ -462,7 +472,7 @@ def run_burst(ctx: dict, env: dict, database: str, seeded: dict, tokens: dict, t
                     {"lot": lot_id},
                 ).scalar()
                 occupied = conn.execute(
-                    text("SELECT COUNT(*) FROM spots WHERE is_occupied = 1 AND lot_id = :lot"),
+                    text("SELECT COUNT(*) FROM spots WHERE is_occupied = true AND lot_id = :lot"),
                     {"lot": lot_id},
                 ).scalar()
                 over += int(active > 50) + int(occupied != active)
@@ -515,6 +525,9 @@ def database_env(database: str, tmp: Path, opts) -> tuple[dict, str]:
     if database == "mariadb":
         url = f"{MARIADB_SERVER}/{MARIADB_DB}?charset=utf8mb4"
         env.update(APP_ENV="production", DATABASE_URL=url)
+    elif database == "postgres":
+        url = f"{POSTGRES_SERVER}/{POSTGRES_DB}"
+        env.update(APP_ENV="production", DATABASE_URL=url)
     else:
         url = f"sqlite:///{tmp / 'bench.db'}"
         # Production refuses SQLite; development has production's hash cost and no debug.
@@ -529,6 +542,12 @@ def create_database(database: str) -> None:
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {MARIADB_DB}")
             conn.exec_driver_sql(f"CREATE DATABASE {MARIADB_DB} CHARACTER SET utf8mb4")
         engine.dispose()
+    elif database == "postgres":
+        engine = sql_engine(f"{POSTGRES_SERVER}/postgres")
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {POSTGRES_DB} WITH (FORCE)")
+            conn.exec_driver_sql(f"CREATE DATABASE {POSTGRES_DB} ENCODING 'UTF8'")
+        engine.dispose()
 
 
 def drop_database(database: str) -> None:
@@ -536,6 +555,11 @@ def drop_database(database: str) -> None:
         engine = sql_engine(MARIADB_SERVER)
         with engine.connect() as conn:
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {MARIADB_DB}")
+        engine.dispose()
+    elif database == "postgres":
+        engine = sql_engine(f"{POSTGRES_SERVER}/postgres")
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {POSTGRES_DB} WITH (FORCE)")
         engine.dispose()
 
 
@@ -670,7 +694,7 @@ def markdown(results: dict) -> str:
         f"gunicorn for every server: `{' '.join(GUNICORN[3:]).replace(str(ROOT) + '/', '')} --worker-connections {Server.connection_cap}`; load: {results['generator']}, "
         f"{results['opts']['connections']} connections, warm-up {results['opts']['warmup']} s "
         f"discarded, {results['opts']['passes']} interleaved passes of {results['opts']['duration']} s, "
-        "medians. CPU/req = server CPU (gunicorn master+workers, plus mariadbd on MariaDB and "
+        "medians. CPU/req = server CPU (gunicorn master+workers, plus mariadbd or postgres and "
         "redis-server) per request, from /proc.",
         "",
     ]
@@ -736,7 +760,12 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--quick", action="store_true", help="scale 0.1, short runs (< 3 min)")
-    parser.add_argument("--db", choices=("sqlite", "mariadb", "both"), default=None)
+    parser.add_argument(
+        "--db",
+        choices=("sqlite", "mariadb", "postgres", "both", "all"),
+        default=None,
+        help="both: SQLite and MariaDB (the default); all: PostgreSQL as well",
+    )
     parser.add_argument("--duration", type=float, default=4.0, help="seconds per measurement")
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--passes", type=int, default=3)
@@ -771,7 +800,9 @@ def main(argv=None) -> int:
         log("wrk is not available")
         return 2
     started = datetime.now(UTC)
-    databases = ("sqlite", "mariadb") if opts.db == "both" else (opts.db,)
+    databases = {"both": ("sqlite", "mariadb"), "all": ("sqlite", "mariadb", "postgres")}.get(
+        opts.db, (opts.db,)
+    )
     results = {
         "started": started.strftime("%Y-%m-%d %H:%M UTC"),
         "command": "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv),

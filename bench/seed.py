@@ -24,7 +24,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert
+import sqlalchemy as sa
+from sqlalchemy import insert, text
 
 log = logging.getLogger("bench.seed")
 
@@ -86,6 +87,22 @@ class Seeded:
 def _chunks(rows: list[dict], size: int = CHUNK):
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
+
+
+def advance_id_sequences(db) -> None:
+    """PostgreSQL: ids inserted explicitly leave each table's id sequence behind; move it past
+    them, so the app's own inserts do not collide (MariaDB and SQLite follow the largest id)."""
+    if db.engine.dialect.name != "postgresql":
+        return
+    for table in db.metadata.sorted_tables:
+        if "id" in table.c and isinstance(table.c.id.type, sa.Integer):
+            db.session.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                    f"COALESCE(MAX(id), 0) + 1, false) FROM {table.name}"
+                )
+            )
+    db.session.commit()
 
 
 def seed(app, scale: float, *, clients: int = 64, export_rows: int = 0) -> Seeded:
@@ -327,6 +344,7 @@ def seed(app, scale: float, *, clients: int = 64, export_rows: int = 0) -> Seede
             event(rng.choice(regular), "expired", NOW - timedelta(days=rng.randint(4, 300)))
         put(ParkingEvent, event_rows)
         put(Landmark, landmark_rows)
+        advance_id_sequences(db)
 
     out.seconds = round(time.perf_counter() - t0, 2)
     out.rows = total

@@ -1,8 +1,8 @@
 """Fixtures: an app per database backend, a rolled-back transaction per test, auth helpers.
 
-The suite always runs on SQLite and, when MariaDB answers on 127.0.0.1:3306, on MariaDB too
-(in a database of its own, dropped at the end). With ``CI=true`` a missing MariaDB or Redis
-stops the run as a failure instead of skipping.
+The suite always runs on SQLite and, when they answer, on MariaDB (127.0.0.1:3306) and
+PostgreSQL (127.0.0.1:5432) too, each in a database of its own, dropped at the end. With
+``CI=true`` a missing MariaDB, PostgreSQL or Redis stops the run as a failure instead of skipping.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ os.environ.setdefault("PARKMIND_INSTANCE_PATH", str(Path(__file__).parent / ".in
 os.environ.pop("DATABASE_URL", None)
 os.environ.pop("REDIS_URL", None)
 
-from tests.services_probe import IN_CI, MARIADB_URL, probe
+from tests.services_probe import IN_CI, MARIADB_URL, POSTGRESQL_URL, probe
 
 pytest_plugins = [
     "tests.support.smtp",
@@ -42,7 +42,13 @@ def pytest_configure(config):
         "markers", "system: starts real processes (gunicorn, worker); a stage of its own"
     )
     missing = [
-        name for name, ok in (("mariadb", SERVICES.mariadb), ("redis", SERVICES.redis)) if not ok
+        name
+        for name, ok in (
+            ("mariadb", SERVICES.mariadb),
+            ("postgresql", SERVICES.postgresql),
+            ("redis", SERVICES.redis),
+        )
+        if not ok
     ]
     if IN_CI and missing:
         raise pytest.UsageError(
@@ -76,22 +82,56 @@ def create_mariadb_database(prefix: str = "parkmind_test") -> tuple[str, callabl
     return f"{MARIADB_URL}/{name}?charset=utf8mb4", drop
 
 
-@pytest.fixture(scope="session", params=["sqlite", "mariadb"])
+def create_postgresql_database(prefix: str = "parkmind_test") -> tuple[str, callable]:
+    """Create a uniquely named PostgreSQL database; return its URL and a function dropping it."""
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    server = sa.create_engine(f"{POSTGRESQL_URL}/postgres", isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8'")
+
+    def drop() -> None:
+        with server.connect() as conn:
+            # FORCE: a connection a killed server or worker left behind must not keep it.
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        server.dispose()
+
+    return f"{POSTGRESQL_URL}/{name}", drop
+
+
+def create_database(backend: str, prefix: str) -> tuple[str, callable]:
+    """A fresh database on a server ``backend`` (``mariadb`` or ``postgresql``), and its drop."""
+    require(backend)
+    if backend == "mariadb":
+        return create_mariadb_database(prefix)
+    if backend == "postgresql":
+        return create_postgresql_database(prefix)
+    raise ValueError(f"no database server called {backend!r}")
+
+
+def backend_of(database_url: str) -> str:
+    """``sqlite``, ``mariadb`` or ``postgresql``: the backend a database URL points at."""
+    if database_url.startswith("mysql"):
+        return "mariadb"
+    if database_url.startswith("postgresql"):
+        return "postgresql"
+    return "sqlite"
+
+
+@pytest.fixture(scope="session", params=["sqlite", "mariadb", "postgresql"])
 def database_url(request, tmp_path_factory):
     """A fresh, empty database per backend for the whole session."""
-    if request.param == "mariadb":
-        require("mariadb")
-        url, drop = create_mariadb_database()
-        yield url
-        drop()
-    else:
+    if request.param == "sqlite":
         path = tmp_path_factory.mktemp("sqlite") / "parkmind.db"
         yield f"sqlite:///{path}"
+        return
+    url, drop = create_database(request.param, "parkmind_test")
+    yield url
+    drop()
 
 
 @pytest.fixture(scope="session")
 def backend(database_url) -> str:
-    return "mariadb" if database_url.startswith("mysql") else "sqlite"
+    return backend_of(database_url)
 
 
 def make_app(database_url: str, **overrides):

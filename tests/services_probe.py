@@ -7,6 +7,9 @@ import socket
 from dataclasses import dataclass
 
 MARIADB_URL = os.environ.get("TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306")
+POSTGRESQL_URL = os.environ.get(
+    "TEST_POSTGRESQL_URL", "postgresql+psycopg://postgres@127.0.0.1:5432"
+)
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -24,6 +27,7 @@ def port_open(host: str, port: int, timeout: float = 1.0) -> bool:
 class Services:
     mariadb: bool
     redis: bool
+    postgresql: bool
 
     def describe(self) -> str:
         def mark(ok: bool) -> str:
@@ -31,13 +35,14 @@ class Services:
 
         return (
             f"services: sqlite found, mariadb {mark(self.mariadb)} (127.0.0.1:3306), "
+            f"postgresql {mark(self.postgresql)} (127.0.0.1:5432), "
             f"redis {mark(self.redis)} (127.0.0.1:6379), moto S3 and aiosmtpd started by the "
             f"suite; CI={'true' if IN_CI else 'false'}"
         )
 
 
 def probe() -> Services:
-    """Look for MariaDB and Redis on loopback."""
+    """Look for MariaDB, PostgreSQL and Redis on loopback."""
     mariadb = False
     if port_open("127.0.0.1", 3306):
         try:
@@ -57,4 +62,15 @@ def probe() -> Services:
             redis_ok = True
         except Exception:  # noqa: BLE001
             redis_ok = False
-    return Services(mariadb=mariadb, redis=redis_ok)
+    postgresql = False
+    if port_open("127.0.0.1", 5432):
+        try:
+            import psycopg
+
+            psycopg.connect(
+                host="127.0.0.1", port=5432, user="postgres", dbname="postgres", connect_timeout=2
+            ).close()
+            postgresql = True
+        except Exception:  # noqa: BLE001
+            postgresql = False
+    return Services(mariadb=mariadb, redis=redis_ok, postgresql=postgresql)

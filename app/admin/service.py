@@ -67,12 +67,13 @@ def list_users(*, page: int, per_page: int, q: str | None = None) -> dict:
     """Admin: users (search by username, e-mail, name) with their booking counts."""
     stmt = _users_stmt()
     if q:
-        pattern = f"%{q.strip().lower()}%"
+        # As the lots' search: case-insensitive and literal on every database.
+        text = q.strip().lower()
         stmt = stmt.where(
             or_(
-                func.lower(User.username).like(pattern),
-                func.lower(User.email).like(pattern),
-                func.lower(User.full_name).like(pattern),
+                func.lower(User.username).contains(text, autoescape=True),
+                func.lower(User.email).contains(text, autoescape=True),
+                func.lower(User.full_name).contains(text, autoescape=True),
             )
         )
     result = paginate(stmt.order_by(User.id), page=page, per_page=per_page, scalars=False)

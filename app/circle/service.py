@@ -280,7 +280,8 @@ def _pending_invitation_for(user_id: int, invitation_id: int) -> CircleMembershi
     membership = db.session.scalar(
         with_users(select(CircleMembership))
         .where(CircleMembership.id == invitation_id)
-        .with_for_update()
+        # The invitation's row only: PostgreSQL cannot lock the outer-joined users.
+        .with_for_update(of=CircleMembership)
     )
     if membership is None or membership.member_id != user_id:
         raise NotFound("Invitation not found.", code="invitation_not_found")

@@ -158,12 +158,15 @@ def lot_view(row: Any) -> dict:
 
 
 def search_filter(stmt: Select, q: str) -> Select:
-    pattern = f"%{q.strip().lower()}%"
+    # Lower-cased on both sides: MariaDB's collation ignores case, PostgreSQL's and SQLite's do
+    # not. Escaped: % _ and a backslash are text, the same on every database (a trailing
+    # backslash was an error on PostgreSQL).
+    text = q.strip().lower()
     return stmt.where(
         or_(
-            func.lower(Lot.name).like(pattern),
-            func.lower(Lot.address).like(pattern),
-            Lot.pin_code.like(pattern),
+            func.lower(Lot.name).contains(text, autoescape=True),
+            func.lower(Lot.address).contains(text, autoescape=True),
+            Lot.pin_code.contains(text, autoescape=True),
         )
     )
 

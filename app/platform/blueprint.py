@@ -30,26 +30,31 @@ from app.platform.dumper import RenderedJSON, dump_function, renderer
 from app.platform.errors import BadRequest
 
 
-def _has_lone_surrogate(value: Any) -> bool:
-    """True when a string anywhere in ``value`` holds a UTF-16 surrogate (not valid Unicode)."""
+def _has_unstorable_text(value: Any) -> bool:
+    """True when a string anywhere in ``value`` holds a UTF-16 surrogate (not valid Unicode) or
+    a NUL character (PostgreSQL's text types refuse it)."""
     if isinstance(value, str):
+        if "\x00" in value:
+            return True
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
             return True
         return False
     if isinstance(value, dict):
-        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+        return any(_has_unstorable_text(k) or _has_unstorable_text(v) for k, v in value.items())
     if isinstance(value, list):
-        return any(_has_lone_surrogate(item) for item in value)
+        return any(_has_unstorable_text(item) for item in value)
     return False
 
 
 class BodyParser(FlaskParser):
     """webargs' Flask parser, refusing bodies that parse as JSON in Python but that the app must
-    not take: a lone UTF-16 surrogate (``"\\ud800"``, no text can store it), nesting deeper than
-    Python's recursion limit and integers longer than its digit limit are 400 ``bad_request``
-    like any invalid JSON; a body that is not JSON at all is 415 ``unsupported_media_type``.
+    not take: a lone UTF-16 surrogate (``"\\ud800"``, no text can store it) or a NUL character
+    (PostgreSQL cannot store it; refused on every database alike), nesting deeper than Python's
+    recursion limit and integers longer than its digit limit are 400 ``bad_request`` like any
+    invalid JSON; a body that is not JSON at all is 415 ``unsupported_media_type``. A NUL in a
+    query parameter is a 400 too.
     (``_raw_load_json`` is webargs' hook for loading the body; pinned by
     tests/platform/test_hostile_input.py.)"""
 
@@ -66,9 +71,14 @@ class BodyParser(FlaskParser):
             raise
         except (ValueError, RecursionError) as exc:
             raise json.JSONDecodeError(f"unusable JSON ({type(exc).__name__})", "-", 0) from exc
-        if data is not core.missing and _has_lone_surrogate(data):
-            raise json.JSONDecodeError("a string holds a lone UTF-16 surrogate", "-", 0)
+        if data is not core.missing and _has_unstorable_text(data):
+            raise json.JSONDecodeError("a string holds a lone surrogate or a NUL", "-", 0)
         return data
+
+    def load_querystring(self, req, schema):
+        if any("\x00" in value for values in req.args.listvalues() for value in values):
+            raise BadRequest("A query parameter holds a NUL character.")
+        return super().load_querystring(req, schema)
 
 
 class Blueprint(flask_smorest.Blueprint):

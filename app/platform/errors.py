@@ -220,6 +220,10 @@ def handle_unexpected(exc: Exception):
 
 
 CONNECTION_ERROR_CODES = {2002, 2003, 2006, 2013, 2014, 2055, 1053, 1927, 4031}
+# PostgreSQL SQLSTATEs of the same kind: the session terminated or the server shutting down or
+# starting (57P01-57P03), too many connections, and a statement cancelled by statement_timeout
+# (PyMySQL's read timeout loses the connection on MariaDB: 2013). Class 08 is connection trouble.
+CONNECTION_ERROR_SQLSTATES = {"57P01", "57P02", "57P03", "53300", "57014"}
 
 
 def is_connection_error(exc: DBAPIError) -> bool:
@@ -227,6 +231,12 @@ def is_connection_error(exc: DBAPIError) -> bool:
     if exc.connection_invalidated:
         return True
     orig = getattr(exc, "orig", None)
+    if hasattr(orig, "sqlstate"):  # psycopg
+        sqlstate = orig.sqlstate
+        if sqlstate is None:
+            # No answer from a server: psycopg could not connect or lost the connection.
+            return isinstance(exc, OperationalError)
+        return sqlstate.startswith("08") or sqlstate in CONNECTION_ERROR_SQLSTATES
     args = getattr(orig, "args", ())
     return bool(args) and isinstance(args[0], int) and args[0] in CONNECTION_ERROR_CODES
 

@@ -13,6 +13,7 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.platform.extensions import db
+from app.platform.schemas import MAX_ID
 
 
 def utcnow() -> datetime:
@@ -159,6 +160,9 @@ def get_owned_or_404(
 ) -> Any:
     """The ``model`` row ``object_id`` whose ``user_id`` is ``owner_id``, else ``error`` raised:
     another user's row answers exactly like a missing one. ``lock`` takes its row lock."""
+    if not 1 <= object_id <= MAX_ID:
+        # Names no row; PostgreSQL would refuse the comparison with an INTEGER column outright.
+        raise error
     stmt = sa.select(model).where(model.id == object_id, model.user_id == owner_id, *where)
     if lock:
         stmt = stmt.with_for_update()

@@ -33,6 +33,8 @@ T = TypeVar("T")
 
 # MariaDB/MySQL: deadlock, lock wait timeout, record changed since last read.
 RETRYABLE_MYSQL_CODES = {1213, 1205, 1020}
+# PostgreSQL: serialization_failure, deadlock_detected, lock_not_available (lock_timeout, NOWAIT).
+RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -40,6 +42,8 @@ def is_retryable(exc: BaseException) -> bool:
     if not isinstance(exc, DBAPIError):
         return False
     orig = exc.orig
+    if getattr(orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
+        return True
     args = getattr(orig, "args", ())
     if args and isinstance(args[0], int) and args[0] in RETRYABLE_MYSQL_CODES:
         return True

@@ -24,6 +24,15 @@ DATABASE_URL = os.environ["DATABASE_URL"]
 SECRET = os.environ["JWT_SECRET_KEY"]
 CURRENCY = os.environ.get("CURRENCY", "USD")
 IS_SQLITE = DATABASE_URL.startswith("sqlite")
+IS_POSTGRESQL = DATABASE_URL.startswith("postgresql")
+# psycopg has no lastrowid: PostgreSQL returns the new id from the INSERT itself.
+RETURNING_ID = " RETURNING id" if IS_POSTGRESQL else ""
+
+
+def new_id(result) -> int:
+    """The id of the row an INSERT (ending in ``RETURNING_ID``) created."""
+    return result.scalar_one() if IS_POSTGRESQL else result.lastrowid
+
 
 if IS_SQLITE:
     engine = create_engine(DATABASE_URL, connect_args={"timeout": 30})
@@ -153,7 +162,7 @@ def lot_dict(row) -> dict:
 
 # Spot features are bits of spots.feature_mask; the contract shows free spots per feature.
 FEATURES = ("accessible", "ev_charging", "covered", "near_exit")
-FREE = "s.status = 'available' AND s.is_occupied = 0"
+FREE = "s.status = 'available' AND s.is_occupied = false"
 COUNTS = (
     "SUM(CASE WHEN s.status <> 'removed' THEN 1 ELSE 0 END) AS total, "
     f"SUM(CASE WHEN {FREE} THEN 1 ELSE 0 END) AS free, "
@@ -389,11 +398,11 @@ def create_event():
                 "location_type, level, spot_label, notes, parked_at, status, paused_seconds, "
                 "created_at, updated_at) VALUES (:user_id, :latitude, :longitude, :accuracy_m, "
                 ":address, :location_type, :level, :spot_label, :notes, :now, 'active', 0, "
-                ":now, :now)"
+                ":now, :now)" + RETURNING_ID
             ),
             values,
         )
-        event_id = result.lastrowid
+        event_id = new_id(result)
         row = conn.execute(
             text(f"SELECT {EVENT_COLUMNS} FROM parking_events WHERE id = :id"), {"id": event_id}
         ).first()
@@ -416,8 +425,8 @@ def admin_stats():
                 "SELECT l.id, l.name, c.total, c.occupied, c.free, r.today, r.month, "
                 "u.upcoming, n.no_shows FROM lots l "
                 "LEFT JOIN (SELECT lot_id, SUM(CASE WHEN status <> 'removed' THEN 1 ELSE 0 END) "
-                "AS total, SUM(CASE WHEN status <> 'removed' AND is_occupied = 1 THEN 1 ELSE 0 "
-                "END) AS occupied, SUM(CASE WHEN status = 'available' AND is_occupied = 0 "
+                "AS total, SUM(CASE WHEN status <> 'removed' AND is_occupied = true THEN 1 ELSE 0 "
+                "END) AS occupied, SUM(CASE WHEN status = 'available' AND is_occupied = false "
                 "THEN 1 ELSE 0 END) AS free FROM spots GROUP BY lot_id) c ON c.lot_id = l.id "
                 "LEFT JOIN (SELECT lot_id, SUM(CASE WHEN paid_at >= :day THEN amount_cents "
                 "ELSE 0 END) AS today, SUM(amount_cents) AS month FROM payments "
@@ -513,21 +522,21 @@ def book():
         spot = conn.execute(
             text(
                 "SELECT id, number, level FROM spots WHERE lot_id = :lot AND status = 'available' "
-                "AND is_occupied = 0 ORDER BY number LIMIT 1" + skip
+                "AND is_occupied = false ORDER BY number LIMIT 1" + skip
             ),
             {"lot": lot_id},
         ).first()
         if spot is None:
             return error(409, "lot_full")
         now = datetime.now(UTC).replace(tzinfo=None)
-        conn.execute(text("UPDATE spots SET is_occupied = 1 WHERE id = :id"), {"id": spot.id})
-        booking_id = conn.execute(
+        conn.execute(text("UPDATE spots SET is_occupied = true WHERE id = :id"), {"id": spot.id})
+        inserted = conn.execute(
             text(
                 "INSERT INTO bookings (user_id, lot_id, spot_id, active_spot_id, active_user_id, "
                 "vehicle_number, status, started_at, hourly_rate_cents, "
                 "billing_increment_minutes, free_minutes, daily_max_cents, currency, created_at, "
                 "updated_at) VALUES (:uid, :lot, :spot, :spot, :uid, :vehicle, 'active', :now, "
-                ":rate, :inc, :free, :max, :cur, :now, :now)"
+                ":rate, :inc, :free, :max, :cur, :now, :now)" + RETURNING_ID
             ),
             {
                 "uid": g.user_id,
@@ -541,7 +550,8 @@ def book():
                 "max": lot.daily_max_cents,
                 "cur": CURRENCY,
             },
-        ).lastrowid
+        )
+        booking_id = new_id(inserted)
     invalidate("lots", "admin_stats")
     body = {
         "id": booking_id,
@@ -599,7 +609,9 @@ def release_booking(booking_id: int):
             ),
             {"now": now, "minutes": minutes, "cost": cost, "id": booking_id},
         )
-        conn.execute(text("UPDATE spots SET is_occupied = 0 WHERE id = :id"), {"id": row.spot_id})
+        conn.execute(
+            text("UPDATE spots SET is_occupied = false WHERE id = :id"), {"id": row.spot_id}
+        )
         conn.execute(
             text(
                 "INSERT INTO payments (booking_id, user_id, lot_id, amount_cents, currency, "

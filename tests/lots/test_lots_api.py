@@ -92,6 +92,23 @@ def test_search_by_name_address_pin_and_availability(client, user, auth):
     assert names("available=true") == ["Harbour Garage", "Hill Top"]
 
 
+def test_search_text_is_matched_literally_on_every_database(client, user, auth):
+    LotFactory(name="100% Park_1", address="1 Back\\slash Rd", pin_code="500001", spots=1)
+    LotFactory(name="1000 Park 1", address="2 Front Rd", pin_code="500002", spots=1)
+    headers = auth(user)
+
+    def names(q):
+        response = client.get("/api/v1/lots", query_string={"q": q}, headers=headers)
+        assert response.status_code == 200, response.get_json()
+        return sorted(item["name"] for item in response.get_json()["items"])
+
+    assert names("100%") == ["100% Park_1"]
+    assert names("park_") == ["100% Park_1"]
+    assert names("K\\S") == ["100% Park_1"]
+    assert names("\\") == ["100% Park_1"]
+    assert names("PARK") == ["100% Park_1", "1000 Park 1"]
+
+
 def test_near_sorts_by_distance_within_radius(client, user, auth):
     LotFactory(name="Far", latitude=13.10, longitude=77.59, spots=1)  # ~14 km north
     LotFactory(name="Near", latitude=12.975, longitude=77.5946, spots=1)  # ~370 m

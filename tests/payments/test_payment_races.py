@@ -1,6 +1,6 @@
 """The operator's payment moves under real concurrency (gunicorn; one SQLite server or two
-MariaDB servers on one database): the payment's row lock lets exactly one move through, and
-exactly one audit row is written for it. Starts real processes: marked ``system``."""
+MariaDB or PostgreSQL servers on one database): the payment's row lock lets exactly one move
+through, and exactly one audit row is written for it. Starts real processes: marked ``system``."""
 
 from __future__ import annotations
 

@@ -117,3 +117,18 @@ def test_cors_preflight_answers_listed_origin(database_url):
     assert response.headers["Access-Control-Allow-Origin"] == "https://app.parkmind.example"
     assert "GET" in response.headers["Access-Control-Allow-Methods"]
     assert "authorization" in response.headers["Access-Control-Allow-Headers"].lower()
+
+
+def test_database_sessions_read_committed_with_a_statement_limit(db, backend):
+    """MariaDB and PostgreSQL connections read what committed; PostgreSQL also gives up on a
+    statement after 30 s (PyMySQL's read timeout does that for MariaDB)."""
+    connection = db.session.connection()
+    if backend == "sqlite":
+        pytest.skip("SQLite has one writer; no isolation level to set")
+    if backend == "mariadb":
+        level = connection.exec_driver_sql("SELECT @@tx_isolation").scalar()
+        assert level == "READ-COMMITTED"
+    else:
+        level = connection.exec_driver_sql("SHOW transaction_isolation").scalar()
+        assert level == "read committed"
+        assert connection.exec_driver_sql("SHOW statement_timeout").scalar() == "30s"

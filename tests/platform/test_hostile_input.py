@@ -102,6 +102,21 @@ def test_login_refuses_hostile_json_without_authentication(client, value):
     assert response.status_code in (400, 401, 422)
 
 
+def test_a_nul_character_is_a_400_on_every_database(client, user, auth):
+    # PostgreSQL cannot store NUL in text; MariaDB and SQLite refuse it the same way.
+    headers = auth(user)
+    response = client.post(
+        "/api/v1/auth/login",
+        data='{"login": "ada\\u0000", "password": "a-long-password-1"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "bad_request"
+    response = client.get("/api/v1/lots", query_string={"q": "a\x00b"}, headers=headers)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "bad_request"
+
+
 def test_a_body_that_is_not_json_is_415(client):
     response = client.post(
         "/api/v1/auth/login",

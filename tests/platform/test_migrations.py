@@ -5,18 +5,17 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import MIGRATIONS, create_mariadb_database, make_app, require
+from tests.conftest import MIGRATIONS, create_database, make_app
 
 
-@pytest.fixture(params=["sqlite", "mariadb"])
+@pytest.fixture(params=["sqlite", "mariadb", "postgresql"])
 def empty_database(request, tmp_path):
-    if request.param == "mariadb":
-        require("mariadb")
-        url, drop = create_mariadb_database("parkmind_migrations")
-        yield url
-        drop()
-    else:
+    if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'migrations.db'}"
+        return
+    url, drop = create_database(request.param, "parkmind_migrations")
+    yield url
+    drop()
 
 
 def table_names(app) -> set[str]:

@@ -129,3 +129,54 @@ def test_every_write_route_runs_in_the_write_edge(app):
     assert len(views) >= 30
     unmarked = sorted(name for name, func in views.items() if not getattr(func, WRITE_VIEW, False))
     assert unmarked == []
+
+
+@pytest.mark.parametrize(
+    ("error", "retryable", "connection"),
+    [
+        ("SerializationFailure", True, False),
+        ("DeadlockDetected", True, False),
+        ("LockNotAvailable", True, False),
+        ("AdminShutdown", False, True),  # pg_terminate_backend, a server restart
+        ("QueryCanceled", False, True),  # statement_timeout
+        ("TooManyConnections", False, True),
+        ("UniqueViolation", False, False),
+        ("OperationalError", False, True),  # no server answer: refused, reset, timed out
+    ],
+)
+def test_postgresql_errors_are_classified_by_sqlstate(error, retryable, connection):
+    import psycopg
+    from sqlalchemy.exc import DBAPIError
+
+    from app.platform.errors import is_connection_error
+    from app.platform.transactions import is_retryable
+
+    orig = getattr(psycopg.errors, error, None) or getattr(psycopg, error)
+    wrapped = DBAPIError.instance("UPDATE lots", {}, orig("x"), psycopg.Error)
+    assert is_retryable(wrapped) is retryable
+    assert is_connection_error(wrapped) is connection
+
+
+def test_a_real_postgresql_lock_timeout_is_retryable():
+    import psycopg
+    import sqlalchemy as sa
+
+    from app.platform.transactions import is_retryable
+    from tests.conftest import create_database
+
+    url, drop = create_database("postgresql", "parkmind_locks")
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (id integer PRIMARY KEY)")
+            conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+        with engine.connect() as holder, engine.connect() as waiter:
+            holder.exec_driver_sql("SELECT id FROM t WHERE id = 1 FOR UPDATE")
+            waiter.exec_driver_sql("SET lock_timeout = '50ms'")
+            with pytest.raises(sa.exc.DBAPIError) as caught:
+                waiter.exec_driver_sql("SELECT id FROM t WHERE id = 1 FOR UPDATE")
+        assert isinstance(caught.value.orig, psycopg.errors.LockNotAvailable)
+        assert is_retryable(caught.value)
+    finally:
+        engine.dispose()
+        drop()

@@ -2,9 +2,10 @@
 
 ``live_server(env)`` starts ``gunicorn 'app:create_app()'`` (gthread workers) in its own process
 group on 127.0.0.1, waits for ``/api/v1/health``, yields the base URL and terminates the whole
-group at the end. ``migrated_database(backend, tmp_path)`` gives a committed database (MariaDB:
-its own database, dropped afterwards; SQLite: a file) with the schema built by the migrations.
-The ``live_server_factory`` fixture starts any number of servers and stops them after the test.
+group at the end. ``migrated_database(backend, tmp_path)`` gives a committed database (MariaDB,
+PostgreSQL: its own database, dropped afterwards; SQLite: a file) with the schema built by the
+migrations. The ``live_server_factory`` fixture starts any number of servers and stops them
+after the test.
 """
 
 from __future__ import annotations
@@ -28,12 +29,11 @@ def migrated_database(backend: str, tmp_path: Path) -> Iterator[str]:
     """A committed database with the migrated schema; yields its URL (dropped at the end)."""
     import flask_migrate
 
-    from tests.conftest import create_mariadb_database, make_app, require
+    from tests.conftest import create_database, make_app
 
     drop = None
-    if backend == "mariadb":
-        require("mariadb")
-        url, drop = create_mariadb_database("parkmind_live")
+    if backend in ("mariadb", "postgresql"):
+        url, drop = create_database(backend, "parkmind_live")
     else:
         url = f"sqlite:///{tmp_path / 'live.db'}"
     try:

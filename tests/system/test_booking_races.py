@@ -1,4 +1,5 @@
-"""Booking under real concurrency: gunicorn workers (two servers on MariaDB), one database.
+"""Booking under real concurrency: gunicorn workers (two servers on MariaDB and on PostgreSQL),
+one database.
 
 Every request of a burst waits on a barrier so they leave together. The server's answers and a
 direct SQL check of the database must agree: no spot held twice, no user parked twice, exactly
@@ -24,14 +25,15 @@ from tests.support.live_server import live_server, migrated_database
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
-@pytest.fixture(scope="module", params=["sqlite", "mariadb"])
+@pytest.fixture(scope="module", params=["sqlite", "mariadb", "postgresql"])
 def cluster(request, tmp_path_factory):
-    """One committed database and its servers: one gunicorn on SQLite, two on MariaDB."""
+    """One committed database and its servers: one gunicorn on SQLite, two on a database server
+    (MariaDB, PostgreSQL)."""
     backend = request.param
     tmp = tmp_path_factory.mktemp(f"live-{backend}")
     with migrated_database(backend, tmp) as url:
         env = {"DATABASE_URL": url, "PARKMIND_INSTANCE_PATH": str(tmp)}
-        count = 2 if backend == "mariadb" else 1
+        count = 1 if backend == "sqlite" else 2
         servers = []
         try:
             for index in range(count):
@@ -143,7 +145,7 @@ def test_200_drivers_into_50_spots(cluster):
     )
     assert doubled == []
     (occupied,) = sql(
-        url, "SELECT COUNT(*) FROM spots WHERE lot_id = :lot AND is_occupied = 1", lot=lot_id
+        url, "SELECT COUNT(*) FROM spots WHERE lot_id = :lot AND is_occupied = true", lot=lot_id
     )[0]
     (active,) = sql(
         url,
@@ -221,6 +223,6 @@ def test_twenty_releases_at_once_charge_once(cluster):
     released = next(json.loads(body) for status, body in results if status == 200)
     assert [row[0] for row in payments] == [released["cost_cents"]]
     (occupied,) = sql(
-        url, "SELECT COUNT(*) FROM spots WHERE lot_id = :lot AND is_occupied = 1", lot=lot_id
+        url, "SELECT COUNT(*) FROM spots WHERE lot_id = :lot AND is_occupied = true", lot=lot_id
     )[0]
     assert occupied == 0

@@ -42,7 +42,7 @@ def seed_user(url: str) -> str:
     return token
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "mariadb"])
+@pytest.mark.parametrize("backend", ["sqlite", "mariadb", "postgresql"])
 def test_simultaneous_copies_of_one_offline_save(backend, tmp_path):
     with migrated_database(backend, tmp_path) as url:
         token = seed_user(url)

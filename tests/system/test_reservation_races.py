@@ -1,7 +1,7 @@
 """Reservations and walk-ins racing for one lot through gunicorn (one server on SQLite, two on
-one MariaDB): 100 drivers reserving overlapping intervals in a 10-spot lot at once, mixed with
-walk-ins. At every instant no spot is held by two commitments (checked in SQL), every refusal
-is a clean 409."""
+one MariaDB or PostgreSQL database): 100 drivers reserving overlapping intervals in a 10-spot lot
+at once, mixed with walk-ins. At every instant no spot is held by two commitments (checked in
+SQL), every refusal is a clean 409."""
 
 from __future__ import annotations
 

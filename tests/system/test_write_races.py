@@ -1,5 +1,6 @@
-"""Check-then-write rules under real concurrency (gunicorn, one SQLite server or two MariaDB
-servers on one database): every check that guards a write reads current data under its lock."""
+"""Check-then-write rules under real concurrency (gunicorn, one SQLite server or two MariaDB or
+PostgreSQL servers on one database): every check that guards a write reads current data under
+its lock."""
 
 from __future__ import annotations
 
