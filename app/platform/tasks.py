@@ -6,7 +6,7 @@ import logging
 
 from celery import shared_task
 
-from app.platform.scheduling import discover_jobs
+from app.platform.scheduling import discover_jobs, record_success
 
 log = logging.getLogger(__name__)
 
@@ -27,5 +27,6 @@ def run_job(name: str) -> dict | int | None:
         log.error("beat asked for unknown job %r", name)
         return None
     result = jobs[name].func()
+    record_success(name)
     log.info("job %s done: %s", name, result)
     return result
