@@ -207,6 +207,7 @@ class WorkerProcessGauges:
             )
             for name in self.NAMES
         }
+        self.maybe_refresh()  # a worker that has served nothing yet still shows real figures
 
     def maybe_refresh(self) -> None:
         now = time.monotonic()

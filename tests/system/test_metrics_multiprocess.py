@@ -31,6 +31,7 @@ def test_gunicorn_workers_report_their_own_process_figures(tmp_path):
     ]
     memory = [s for s in samples if s.name == "process_resident_memory_bytes"]
     assert memory and all("pid" in s.labels and s.value > 0 for s in memory)
+    assert len({s.labels["pid"] for s in memory}) == 2  # each worker, from its start
     assert all(s.labels.get("pid") for s in samples if s.name.startswith("process_"))
     up = {s.labels["source"]: s.value for s in samples if s.name == "parkmind_metrics_source_up"}
     assert up == {"database": 1.0}  # no broker configured: no queue to report
