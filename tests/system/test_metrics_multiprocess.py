@@ -7,7 +7,16 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.live_server import migrated_database
-from tests.support.processes import start_gunicorn, stop_group
+from tests.support.processes import start_gunicorn, stop_group, wait_until
+
+
+def _pids(page: str, name: str) -> set[str]:
+    return {
+        sample.labels.get("pid", "")
+        for family in text_string_to_metric_families(page)
+        for sample in family.samples
+        if sample.name == name
+    }
 
 
 def test_gunicorn_workers_report_their_own_process_figures(tmp_path):
@@ -19,10 +28,16 @@ def test_gunicorn_workers_report_their_own_process_figures(tmp_path):
         }
         process, base = start_gunicorn(env, tmp_path / "gunicorn.log", workers=2, threads=1)
         try:
-            with requests.Session() as session:
-                for _ in range(30):  # sync requests spread over both workers
-                    requests.get(f"{base}/api/v1/health", timeout=5)
-                page = session.get(f"{base}/metrics", timeout=5).text
+            for _ in range(30):
+                requests.get(f"{base}/api/v1/health", timeout=5)
+            pages: list[str] = []
+
+            def both_workers_report() -> bool:  # the second may still be booting
+                pages.append(requests.get(f"{base}/metrics", timeout=5).text)
+                return len(_pids(pages[-1], "process_resident_memory_bytes")) == 2
+
+            wait_until(both_workers_report, 30, interval=0.5, message="one worker reports")
+            page = pages[-1]
         finally:
             stop_group(process)
 
@@ -31,7 +46,6 @@ def test_gunicorn_workers_report_their_own_process_figures(tmp_path):
     ]
     memory = [s for s in samples if s.name == "process_resident_memory_bytes"]
     assert memory and all("pid" in s.labels and s.value > 0 for s in memory)
-    assert len({s.labels["pid"] for s in memory}) == 2  # each worker, from its start
     assert all(s.labels.get("pid") for s in samples if s.name.startswith("process_"))
     up = {s.labels["source"]: s.value for s in samples if s.name == "parkmind_metrics_source_up"}
     assert up == {"database": 1.0}  # no broker configured: no queue to report
