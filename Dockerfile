@@ -19,9 +19,10 @@ RUN groupadd --system parkmind \
     && mkdir -p /var/lib/parkmind \
     && chown parkmind:parkmind /var/lib/parkmind
 
-# Pinned runtime requirements first, so code changes do not reinstall them.
-COPY requirements.txt .
-RUN pip install -r requirements.txt
+# The locked runtime requirements (every package pinned with its hashes) first, so code changes
+# do not reinstall them.
+COPY requirements.lock .
+RUN pip install --require-hashes -r requirements.lock
 
 COPY --chown=root:root . .
 

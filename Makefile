@@ -7,8 +7,6 @@ FLASK := $(BIN)/flask --app app:create_app
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: help install install-dev spec-tools postman response-examples run test lint format translations worker beat migrate bench bench-quick
-.PHONY: fuzz clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -17,17 +15,25 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.runtime: requirements.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt
+# Installs come from the lock files: every package, transitive ones too, pinned with its hashes.
+$(VENV)/.runtime: requirements.lock | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
 	touch $@
 
-$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+$(VENV)/.dev: requirements.lock requirements-dev.lock | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
 	touch $(VENV)/.runtime $@
 
 install: $(VENV)/.runtime  ## create .venv and install the runtime requirements
 
 install-dev: $(VENV)/.dev  ## install runtime and test/lint tools
+
+UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 \
+	--custom-compile-command "make lock"
+
+lock: install-dev  ## re-pin requirements.lock and requirements-dev.lock after editing requirements*.txt
+	$(UV_COMPILE) requirements.txt -o requirements.lock
+	$(UV_COMPILE) requirements-dev.txt -c requirements.lock -o requirements-dev.lock
 
 migrate: install  ## apply database migrations (flask db upgrade)
 	$(FLASK) db upgrade

@@ -7,9 +7,11 @@ a driver never sees a free count from before their own booking.
 
 Each value is stored with the version it was computed under (two keys written in one MULTI), so
 a cached read is one MGET of the namespace's version, the value's version and the value: a hit
-when the two versions match. Redis is used through the client and key prefix of the configured
-Flask-Caching backend. A rendered body is stored as it is (read back without a copy); other
-values are pickled as Flask-Caching would store them. Without Redis nothing is cached.
+when the two versions match. Redis is used through a redis-py client of the cache's own
+(``CACHE_REDIS_URL``, keys under ``CACHE_KEY_PREFIX``): no caching library's internals. A
+rendered body is stored as it is (read back without a copy); other values are pickled behind
+``!``, the format Flask-Caching's Redis backend wrote, so values from before still read. Without
+Redis nothing is cached (see :func:`is_shared`).
 """
 
 from __future__ import annotations
@@ -48,8 +50,7 @@ def _version_key(namespace: str) -> str:
 
 
 def _dumps(value: Any) -> bytes:
-    """Bytes (a rendered response body) as they are; anything else pickled behind ``!``, as
-    Flask-Caching's Redis backend stores it."""
+    """Bytes (a rendered response body) as they are; anything else pickled behind ``!``."""
     if isinstance(value, bytes) and not value.startswith(PICKLED):
         return value
     return PICKLED + pickle.dumps(value)

@@ -175,3 +175,12 @@ def get_owned_or_404(
 def local_now() -> datetime:
     """Now in the configured ``TIMEZONE``."""
     return utcnow().astimezone(ZoneInfo(current_app.config.get("TIMEZONE") or "UTC"))
+
+
+class JobRun(db.Model):
+    """When each scheduled job last finished successfully (one row per job, for ``/metrics``)."""
+
+    __tablename__ = "job_runs"
+
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    last_success_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)

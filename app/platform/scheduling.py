@@ -25,11 +25,16 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import click
 from celery.schedules import crontab
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.platform.extensions import db
+from app.platform.models import JobRun, utcnow
 
 RUN_JOB = "jobs.run_job"
 # The key under which a job's result counts what went wrong (sends that failed); non-zero makes
@@ -195,3 +200,25 @@ def beat_schedule() -> dict:
         }
         for name, found in sorted(discover_jobs().items())
     }
+
+
+def record_success(name: str) -> None:
+    """Note that job ``name`` succeeded now, in the job's own transaction (so only work that
+    commits counts). A table, not Redis: every process can read it, Redis is optional, and the
+    row commits or rolls back with the job's work."""
+    now = utcnow()
+    changed = db.session.execute(
+        update(JobRun).where(JobRun.name == name).values(last_success_at=now)
+    ).rowcount
+    if changed:
+        return
+    try:
+        with db.session.begin_nested():  # the first run ever; another may be inserting it too
+            db.session.add(JobRun(name=name, last_success_at=now))
+    except IntegrityError:
+        db.session.execute(update(JobRun).where(JobRun.name == name).values(last_success_at=now))
+
+
+def last_successes(session) -> dict[str, datetime]:
+    """When each job that ever succeeded last did (one query on a table of one row per job)."""
+    return dict(session.execute(select(JobRun.name, JobRun.last_success_at)).all())

@@ -6,7 +6,7 @@ import logging
 
 from celery import shared_task
 
-from app.platform.scheduling import ERRORS, discover_jobs
+from app.platform.scheduling import ERRORS, discover_jobs, record_success
 
 log = logging.getLogger(__name__)
 
@@ -30,5 +30,6 @@ def run_job(name: str) -> dict | int | None:
     if isinstance(result, dict) and result.get(ERRORS):
         log.warning("job %s done with failures (retried on its next run): %s", name, result)
     else:
+        record_success(name)
         log.info("job %s done: %s", name, result)
     return result

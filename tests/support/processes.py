@@ -247,10 +247,10 @@ def start_gunicorn(
 
 
 def start_celery_worker(
-    env: dict[str, str], log_path: Path, name: str, *, pool: str = "solo"
+    env: dict[str, str], log_path: Path, name: str, *, pool: str = "solo", quiet: bool = False
 ) -> subprocess.Popen:
     """Start ``celery -A celery_worker worker`` (one process with ``solo``; ``prefork``, as
-    deployed, with two children) in its own group; wait until ready."""
+    deployed, with two children) in its own group; wait until ready. ``quiet``: no banner."""
     environ = {**os.environ, "APP_ENV": "testing", "PYTHONUNBUFFERED": "1", **env}
     environ.pop("CELERY_RESULT_BACKEND", None)
     start = log_path.stat().st_size if log_path.exists() else 0
@@ -258,6 +258,7 @@ def start_celery_worker(
         str(CELERY),
         "-A",
         "celery_worker",
+        *(["--quiet"] if quiet else []),
         "worker",
         f"--pool={pool}",
         *(["--concurrency=2"] if pool == "prefork" else []),
@@ -277,8 +278,11 @@ def start_celery_worker(
     return process
 
 
-def start_celery_beat(env: dict[str, str], log_path: Path, workdir: Path) -> subprocess.Popen:
-    """Start ``celery -A celery_worker beat`` (schedule file in ``workdir``); wait for it."""
+def start_celery_beat(
+    env: dict[str, str], log_path: Path, workdir: Path, *, quiet: bool = False
+) -> subprocess.Popen:
+    """Start ``celery -A celery_worker beat`` (schedule file in ``workdir``); wait for it.
+    ``quiet``: no banner."""
     environ = {**os.environ, "APP_ENV": "testing", "PYTHONUNBUFFERED": "1", **env}
     environ.pop("CELERY_RESULT_BACKEND", None)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -287,6 +291,7 @@ def start_celery_beat(env: dict[str, str], log_path: Path, workdir: Path) -> sub
         str(CELERY),
         "-A",
         "celery_worker",
+        *(["--quiet"] if quiet else []),
         "beat",
         "--loglevel=INFO",
         "--schedule",

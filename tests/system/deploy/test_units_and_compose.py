@@ -164,7 +164,7 @@ def test_compose_file_has_the_whole_stack_and_one_beat():
 def test_dockerfile_is_slim_non_root_pinned_and_health_checked():
     text = (ROOT / "Dockerfile").read_text()
     assert text.startswith("#") and "FROM python:3.11-slim" in text
-    assert "pip install -r requirements.txt" in text
+    assert "pip install --require-hashes -r requirements.lock" in text
     assert "USER parkmind" in text
     assert "/api/v1/health" in text.split("HEALTHCHECK", 1)[1]
     assert 'CMD ["gunicorn", "-c", "gunicorn.conf.py"]' in text
