@@ -122,14 +122,14 @@ def cmd_export(args) -> dict:
     marks: dict[str, float] = {}
     original = exports.write_csv
 
-    def timed_write_csv(handle, rows):
+    def timed_write_csv(handle, rows, **options):
         def watch(rows):
             for index, row in enumerate(rows):
                 if index == 1 and "first" not in marks:
                     marks["first"] = time.perf_counter()
                 yield row
 
-        return original(handle, watch(rows))
+        return original(handle, watch(rows), **options)
 
     exports.write_csv = timed_write_csv
 

@@ -123,7 +123,7 @@ class Me(MethodView):
         """The current user."""
         return users.get_profile(user_id=current_user_id())
 
-    @protected(me_blp, 409, 422)
+    @protected(me_blp, 404, 409, 422)
     @me_blp.arguments(ProfileUpdateSchema)
     @transaction
     @me_blp.response(200, UserSchema)

@@ -218,7 +218,7 @@ class Assist(MethodView):
 
 @blp.route("/parking-events/<id:event_id>/score")
 class EventScore(MethodView):
-    @protected(blp, 404)
+    @protected(blp, 404, 409)
     @blp.response(200, ScoreSchema)
     def get(self, event_id):
         """A retrieval's score with every part and ``score_version`` (409 ``no_score`` before)."""

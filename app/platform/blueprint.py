@@ -48,6 +48,18 @@ def _has_unstorable_text(value: Any) -> bool:
     return False
 
 
+def _integral_numbers(value: Any) -> Any:
+    """``1.0`` read as ``1``: JSON Schema (and so the OpenAPI document) counts a number with a
+    zero fraction as an integer, and clients that only have doubles send ids that way."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _integral_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_integral_numbers(item) for item in value]
+    return value
+
+
 class BodyParser(FlaskParser):
     """webargs' Flask parser, refusing bodies that parse as JSON in Python but that the app must
     not take: a lone UTF-16 surrogate (``"\\ud800"``, no text can store it) or a NUL character
@@ -73,7 +85,7 @@ class BodyParser(FlaskParser):
             raise json.JSONDecodeError(f"unusable JSON ({type(exc).__name__})", "-", 0) from exc
         if data is not core.missing and _has_unstorable_text(data):
             raise json.JSONDecodeError("a string holds a lone surrogate or a NUL", "-", 0)
-        return data
+        return _integral_numbers(data)
 
     def load_querystring(self, req, schema):
         if any("\x00" in value for values in req.args.listvalues() for value in values):

@@ -256,7 +256,7 @@ HTTP_STATUS_BY_PHRASE = {status.phrase: int(status) for status in HTTPStatus}
 DECLARED_ERROR_STATUSES = {400, 401, 403, 404, 409, 410, 413, 415, 422, 429, 500, 503}
 # What the request edge itself may answer, before any view code runs.
 EDGE_ERRORS = {
-    "400": "Malformed JSON (`bad_request`).",
+    "400": "Malformed JSON, or a NUL character in a parameter (`bad_request`).",
     "413": "The body is too large (`payload_too_large`).",
     "415": "The body is not JSON (`unsupported_media_type`).",
     "500": "An unexpected error (`internal_error`); the request id is in the server's logs.",
@@ -264,10 +264,11 @@ EDGE_ERRORS = {
 
 
 def _edge_statuses(operation: dict) -> set[str]:
-    """Statuses any operation can answer: 500; with a JSON body also 400, 413 and 415."""
-    statuses = {"500"}
+    """Statuses any operation can answer: 400 (a NUL in a query parameter, malformed JSON) and
+    500; with a JSON body also 413 and 415."""
+    statuses = {"400", "500"}
     if "application/json" in operation.get("requestBody", {}).get("content", {}):
-        statuses |= {"400", "413", "415"}
+        statuses |= {"413", "415"}
     return statuses
 
 

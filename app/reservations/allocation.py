@@ -264,10 +264,20 @@ def spot_for_walkin(*, lot_id: int, wanted: Wanted, now: datetime) -> Spot | Non
         .order_by(next_start.desc(), Spot.number)
         .limit(MAX_CANDIDATES)
     ).all()
+    busy = []
     for spot_id in candidates:
         spot = db.session.scalar(
             select(Spot).where(Spot.id == spot_id).with_for_update(skip_locked=True)
         )
+        if spot is None:
+            busy.append(spot_id)  # another writer holds it: it may still be free afterwards
+        elif spot_serves(spot, wanted=wanted, now=now, start=now, end=soon):
+            return spot
+    # Every free-looking spot was locked by a concurrent writer (a reservation re-checking it):
+    # wait for each in turn rather than answer lot_full while a spot may stay free. A deadlock
+    # with that writer is retried by the transaction edge.
+    for spot_id in busy:
+        spot = _lock(spot_id)
         if spot is not None and spot_serves(spot, wanted=wanted, now=now, start=now, end=soon):
             return spot
     return None

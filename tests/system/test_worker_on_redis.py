@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
+from urllib.parse import urlsplit
 
 from tests.factories import PASSWORD, BookingFactory, UserFactory
 
@@ -54,5 +56,9 @@ def test_export_runs_on_a_real_worker_and_mails_the_link(celery_worker_stack, sm
 
     messages = smtp.wait_for(1, timeout=30)
     assert [m["To"] for m in messages] == [email], celery_worker_stack.log()
-    link = f"https://parkmind.example/api/v1/exports/{export_id}/download"
-    assert link in messages[0].get_body(("plain",)).get_content()
+    # The worker signs a link on PUBLIC_BASE_URL that opens without signing in.
+    text = messages[0].get_body(("plain",)).get_content()
+    link = re.search(r"https://parkmind\.example/api/v1/storage/files/\S+", text).group(0)
+    opened = client.get(urlsplit(link).path)
+    assert opened.status_code == 200
+    assert opened.get_data() == download.get_data()
