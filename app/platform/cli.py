@@ -16,7 +16,7 @@ from flask.cli import AppGroup
 from app.platform.errors import AppError
 from app.platform.extensions import db
 from app.platform.queue import send_ready_tasks
-from app.platform.scheduling import ERRORS, Job, discover_jobs, foreground
+from app.platform.scheduling import ERRORS, Job, discover_jobs, foreground, record_success
 
 jobs_cli = AppGroup("jobs", help="List and run scheduled jobs.")
 
@@ -72,8 +72,12 @@ def jobs_run(name: str, options: tuple[str, ...]) -> None:
 
 @command_edge
 def _run_job(found: Job, kwargs: dict[str, Any]) -> Any:
-    # The job's work commits even when some of it failed: what was sent stays sent.
-    return found.func(**kwargs)
+    # The job's work commits even when some of it failed: what was sent stays sent. A run
+    # without failures counts as the job's last success, as a run sent by beat does.
+    result = found.func(**kwargs)
+    if not (isinstance(result, dict) and result.get(ERRORS)):
+        record_success(found.name)
+    return result
 
 
 def job_arguments(found: Job, options: tuple[str, ...]) -> dict[str, Any]:

@@ -74,3 +74,15 @@ def test_stats(runner, db, user):
     result = runner.invoke(args=["stats"])
     assert result.exit_code == 0
     assert '"users": ' in result.output
+
+
+def test_flask_jobs_run_records_the_jobs_success_like_beat_does(app, db, run_job):
+    from sqlalchemy import select
+
+    from app.platform.models import JobRun
+
+    assert db.session.scalar(select(JobRun).where(JobRun.name == "purge-notifications")) is None
+    run_job("purge-notifications")
+    db.session.expire_all()
+    recorded = db.session.scalar(select(JobRun).where(JobRun.name == "purge-notifications"))
+    assert recorded is not None and recorded.last_success_at is not None
