@@ -22,7 +22,7 @@ from app.platform import cache
 from app.platform.errors import Conflict, NotFound
 from app.platform.extensions import db
 from app.platform.models import utcnow
-from app.platform.pagination import paginate
+from app.platform.pagination import newest_in_window, paginate
 from app.privacy import service as privacy
 from app.reservations.models import Reservation
 
@@ -300,11 +300,9 @@ def list_audit(
         stmt = stmt.where(AdminAudit.action == action)
     if target_type is not None:
         stmt = stmt.where(AdminAudit.target_type == target_type)
-    if created_from is not None:
-        stmt = stmt.where(AdminAudit.created_at >= created_from)
-    if created_to is not None:
-        stmt = stmt.where(AdminAudit.created_at < created_to)
-    stmt = stmt.order_by(AdminAudit.created_at.desc(), AdminAudit.id.desc())
+    stmt = newest_in_window(
+        stmt, AdminAudit.created_at, AdminAudit.id, start=created_from, end=created_to
+    )
     result = paginate(stmt, page=page, per_page=per_page, scalars=False)
     result["items"] = [
         {

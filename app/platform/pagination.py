@@ -23,3 +23,15 @@ def paginate(stmt: Select, *, page: int, per_page: int, scalars: bool = True) ->
         "total": total or 0,
         "pages": math.ceil((total or 0) / per_page) if total else 0,
     }
+
+
+def newest_in_window(
+    stmt: Select, created_at: Any, tiebreak: Any, *, start: Any = None, end: Any = None
+) -> Select:
+    """``stmt`` limited to ``start <= created_at < end`` (either bound optional), newest first
+    (``tiebreak``, the id, orders rows created in the same instant)."""
+    if start is not None:
+        stmt = stmt.where(created_at >= start)
+    if end is not None:
+        stmt = stmt.where(created_at < end)
+    return stmt.order_by(created_at.desc(), tiebreak.desc())

@@ -24,7 +24,7 @@ from app.platform import cache
 from app.platform.errors import Conflict, NotFound, ValidationFailed
 from app.platform.extensions import db
 from app.platform.models import utcnow
-from app.platform.pagination import paginate
+from app.platform.pagination import newest_in_window, paginate
 from app.platform.personal_data import Erased, discover_parts
 from app.platform.queue import enqueue
 from app.privacy.models import CONFIRM_PHRASE, AccessLogEntry
@@ -80,11 +80,9 @@ def list_access_log(
         .join(User, User.id == AccessLogEntry.actor_id)
         .where(AccessLogEntry.person_id == user_id)
     )
-    if created_from is not None:
-        stmt = stmt.where(AccessLogEntry.created_at >= created_from)
-    if created_to is not None:
-        stmt = stmt.where(AccessLogEntry.created_at < created_to)
-    stmt = stmt.order_by(AccessLogEntry.created_at.desc(), AccessLogEntry.id.desc())
+    stmt = newest_in_window(
+        stmt, AccessLogEntry.created_at, AccessLogEntry.id, start=created_from, end=created_to
+    )
     result = paginate(stmt, page=page, per_page=per_page, scalars=False)
     result["items"] = [
         {
