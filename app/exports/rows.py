@@ -136,8 +136,14 @@ def _within_range(stmt: Select, column, export: Export) -> Select:
 
 
 def export_rows(export: Export) -> Iterator[tuple]:
-    """The header, then every row, fetched ``FETCH_ROWS`` at a time (constant memory)."""
+    """The header, then every row, fetched ``FETCH_ROWS`` at a time (constant memory). The
+    export is read now, not when the rows are: a download streams them after the request's
+    transaction has ended, when the export object is no longer bound to a session."""
     header, stmt = export_query(export)
+    return _fetched(header, stmt)
+
+
+def _fetched(header: tuple, stmt: Any) -> Iterator[tuple]:
     yield header
     result = db.session.execute(stmt.execution_options(yield_per=FETCH_ROWS))
     try:
