@@ -209,12 +209,14 @@ MAX_LOAD_SECONDS = 40.0  # on a loaded machine the load runs longer to reach MIN
 ALLOWED = {200, 201, 404, 409, 503}
 
 
-def test_mariadb_connections_killed_mid_load_fail_as_503_then_recover(tmp_path):
-    """Killed connections: 503 JSON at worst, the next requests succeed, no half-written booking."""
-    require("mariadb")
+@pytest.mark.parametrize("backend", ["mariadb", "postgresql"])
+def test_connections_killed_mid_load_fail_as_503_then_recover(tmp_path, backend):
+    """Killed connections (MariaDB ``KILL``, PostgreSQL ``pg_terminate_backend``): 503 JSON at
+    worst, the next requests succeed, no half-written booking."""
+    require(backend)
     from tests.factories import LotFactory, UserFactory
 
-    with migrated_database("mariadb", tmp_path) as url:
+    with migrated_database(backend, tmp_path) as url:
         with seeding(url):
             names = [UserFactory().username for _ in range(DRIVERS)]
             lot_id = LotFactory(spots=SPOTS).id
@@ -224,7 +226,7 @@ def test_mariadb_connections_killed_mid_load_fail_as_503_then_recover(tmp_path):
         )
         try:
             headers = [login(base, name) for name in names]
-            outcome = _load_while_killing(base, headers, lot_id, database)
+            outcome = _load_while_killing(base, headers, lot_id, database, backend)
             after = _every_driver_served(base, headers, lot_id)
         finally:
             stop_group(server)
@@ -248,7 +250,20 @@ def test_mariadb_connections_killed_mid_load_fail_as_503_then_recover(tmp_path):
     }, invariants
 
 
-def _load_while_killing(base, headers, lot_id, database):
+# Each server's own connections to the test database, and how to end one.
+SESSIONS = {
+    "mariadb": (
+        "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = :db AND ID <> CONNECTION_ID()",
+        "KILL {id}",
+    ),
+    "postgresql": (
+        "SELECT pid FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid()",
+        "SELECT pg_terminate_backend({id})",
+    ),
+}
+
+
+def _load_while_killing(base, headers, lot_id, database, backend):
     statuses: Counter = Counter()
     errors: list[str] = []
     lock = threading.Lock()
@@ -289,27 +304,18 @@ def _load_while_killing(base, headers, lot_id, database):
                 call("POST", f"/bookings/{booking_id}/release", auth)
 
     def kill_connections() -> int:
+        listing, ending = SESSIONS[backend]
         root = sa.create_engine(
-            str(sa.engine.make_url(_server_url())), isolation_level="AUTOCOMMIT"
+            str(sa.engine.make_url(_server_url(backend))), isolation_level="AUTOCOMMIT"
         )
         killed = 0
         try:
             with root.connect() as conn:
                 while not stop.wait(0.4):
-                    ids = (
-                        conn.execute(
-                            sa.text(
-                                "SELECT ID FROM information_schema.PROCESSLIST "
-                                "WHERE DB = :db AND ID <> CONNECTION_ID()"
-                            ),
-                            {"db": database},
-                        )
-                        .scalars()
-                        .all()
-                    )
+                    ids = conn.execute(sa.text(listing), {"db": database}).scalars().all()
                     for connection_id in ids:
                         try:
-                            conn.exec_driver_sql(f"KILL {int(connection_id)}")
+                            conn.exec_driver_sql(ending.format(id=int(connection_id)))
                             killed += 1
                         except sa.exc.DBAPIError:  # it ended on its own meanwhile
                             pass
@@ -337,10 +343,10 @@ def _load_while_killing(base, headers, lot_id, database):
     return statuses, result.get("killed", 0), errors
 
 
-def _server_url() -> str:
-    from tests.services_probe import MARIADB_URL
+def _server_url(backend: str) -> str:
+    from tests.services_probe import MARIADB_URL, POSTGRESQL_URL
 
-    return MARIADB_URL
+    return MARIADB_URL if backend == "mariadb" else f"{POSTGRESQL_URL}/postgres"
 
 
 def _every_driver_served(base, headers, lot_id) -> dict:
@@ -382,12 +388,13 @@ def _booking_invariants(url: str) -> dict[str, int]:
 
             return {
                 "occupied_without_booking": count(
-                    "SELECT COUNT(*) FROM spots s WHERE s.is_occupied = 1 AND NOT EXISTS ("
+                    "SELECT COUNT(*) FROM spots s WHERE s.is_occupied = true AND NOT EXISTS ("
                     "SELECT 1 FROM bookings b WHERE b.spot_id = s.id AND b.status = 'active')"
                 ),
                 "booking_without_spot": count(
                     "SELECT COUNT(*) FROM bookings b JOIN spots s ON s.id = b.spot_id "
-                    "WHERE b.status = 'active' AND (s.is_occupied = 0 OR b.active_spot_id IS NULL)"
+                    "WHERE b.status = 'active' "
+                    "AND (s.is_occupied = false OR b.active_spot_id IS NULL)"
                 ),
                 "completed_without_one_payment": count(
                     "SELECT COUNT(*) FROM bookings b WHERE b.status = 'completed' AND ("
