@@ -49,6 +49,16 @@ def migrated_database(backend: str, tmp_path: Path) -> Iterator[str]:
             drop()
 
 
+def server_env(url: str, tmp_path: Path) -> dict[str, str]:
+    """The environment of a live server on ``url`` with its instance folder and local file
+    storage under ``tmp_path``."""
+    return {
+        "DATABASE_URL": url,
+        "PARKMIND_INSTANCE_PATH": str(tmp_path / "instance"),
+        "LOCAL_STORAGE_PATH": str(tmp_path / "files"),
+    }
+
+
 @contextmanager
 def live_server(
     env: dict[str, str],

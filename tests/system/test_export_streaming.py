@@ -10,7 +10,7 @@ import io
 import pytest
 import requests
 
-from tests.support.live_server import live_server, migrated_database
+from tests.support.live_server import live_server, migrated_database, server_env
 
 pytestmark = pytest.mark.system
 PASSWORD = "streaming-password-1"
@@ -32,11 +32,7 @@ def test_a_csv_written_afresh_streams_whole_from_a_real_server(tmp_path, backend
                 BookingFactory(user=user, remarks=f"trip {n}")
             db.session.commit()
             db.engine.dispose()
-        env = {
-            "DATABASE_URL": url,
-            "PARKMIND_INSTANCE_PATH": str(tmp_path / "instance"),
-            "LOCAL_STORAGE_PATH": str(tmp_path / "files"),
-        }
+        env = server_env(url, tmp_path)
         with live_server(env, workers=1, threads=2, log_path=tmp_path / "gunicorn.log") as base:
             token = requests.post(
                 f"{base}/api/v1/auth/login",

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.live_server import live_server, migrated_database
+from tests.support.live_server import live_server, migrated_database, server_env
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMATHESIS = ROOT / ".venv" / "bin" / "schemathesis"
@@ -52,11 +52,7 @@ def fuzz_server(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("fuzz")
     with migrated_database("sqlite", tmp_path) as url:
         make_accounts(url)
-        env = {
-            "DATABASE_URL": url,
-            "PARKMIND_INSTANCE_PATH": str(tmp_path / "instance"),
-            "LOCAL_STORAGE_PATH": str(tmp_path / "files"),
-        }
+        env = server_env(url, tmp_path)
         with live_server(env, workers=2, threads=4, log_path=tmp_path / "gunicorn.log") as base:
             yield base, tmp_path
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.live_server import live_server, migrated_database
+from tests.support.live_server import live_server, migrated_database, server_env
 from tests.support.spec_tools import TOOLS, spec_tool
 
 pytestmark = pytest.mark.system
@@ -41,11 +41,7 @@ def server(tmp_path_factory):
             create_admin(email="admin@clients.test", password=ADMIN_PASSWORD)
             db.session.commit()
             db.engine.dispose()
-        env = {
-            "DATABASE_URL": url,
-            "PARKMIND_INSTANCE_PATH": str(tmp_path / "instance"),
-            "LOCAL_STORAGE_PATH": str(tmp_path / "files"),
-        }
+        env = server_env(url, tmp_path)
         with live_server(env, workers=2, threads=4, log_path=tmp_path / "gunicorn.log") as base:
             spec = tmp_path / "openapi.json"
             spec.write_bytes(requests.get(f"{base}/api/openapi.json", timeout=10).content)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.live_server import live_server, migrated_database
+from tests.support.live_server import live_server, migrated_database, server_env
 from tests.support.spec_tools import TOOLS, spec_tool
 
 pytestmark = pytest.mark.system
@@ -70,11 +70,7 @@ def test_newman_runs_the_whole_collection_against_the_demo_data(tmp_path):
     newman = spec_tool("newman")
     with migrated_database("sqlite", tmp_path) as url:
         passwords = seed(url)
-        env = {
-            "DATABASE_URL": url,
-            "PARKMIND_INSTANCE_PATH": str(tmp_path / "instance"),
-            "LOCAL_STORAGE_PATH": str(tmp_path / "files"),
-        }
+        env = server_env(url, tmp_path)
         with live_server(env, workers=2, threads=4, log_path=tmp_path / "gunicorn.log") as base:
             assert requests.get(f"{base}/api/v1/health", timeout=5).status_code == 200
             report = tmp_path / "newman.json"
