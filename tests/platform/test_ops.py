@@ -18,7 +18,7 @@ def test_ready_checks_the_database(client, db):
     assert "redis" not in body["checks"]
 
 
-def test_ready_reports_redis_when_configured(database_url):
+def test_ready_reports_redis_when_configured(database_url, db):
     require("redis")
     app = make_app(database_url, REDIS_URL="redis://127.0.0.1:6379/0")
     response = app.test_client().get("/api/v1/ready")
@@ -26,7 +26,7 @@ def test_ready_reports_redis_when_configured(database_url):
     assert response.get_json()["checks"]["redis"]["status"] == "ok"
 
 
-def test_ready_is_503_with_detail_when_redis_is_down(database_url):
+def test_ready_is_503_with_detail_when_redis_is_down(database_url, db):
     app = make_app(database_url, REDIS_URL="redis://127.0.0.1:1/0")
     response = app.test_client().get("/api/v1/ready")
     assert response.status_code == 503
@@ -95,7 +95,7 @@ def test_swagger_ui_served_offline(client, db):
     assert client.get("/api/docs/assets/swagger-ui.css").status_code == 200
 
 
-def test_login_rate_limit_falls_back_to_memory_when_redis_is_down(database_url):
+def test_login_rate_limit_falls_back_to_memory_when_redis_is_down(database_url, db):
     app = make_app(
         database_url,
         RATELIMIT_ENABLED=True,
@@ -110,7 +110,7 @@ def test_login_rate_limit_falls_back_to_memory_when_redis_is_down(database_url):
     assert 500 not in statuses
 
 
-def test_login_rate_limited_per_account_across_addresses(database_url):
+def test_login_rate_limited_per_account_across_addresses(database_url, db):
     app = make_app(
         database_url,
         RATELIMIT_ENABLED=True,
@@ -128,15 +128,18 @@ def test_login_rate_limited_per_account_across_addresses(database_url):
     assert statuses == [401, 401, 429, 429]
 
 
-def test_login_rate_limit_in_redis(database_url):
+def test_login_rate_limit_in_redis(database_url, db):
     require("redis")
     import uuid
 
+    import redis
+
+    prefix = f"test-{uuid.uuid4().hex}"
     app = make_app(
         database_url,
         RATELIMIT_ENABLED=True,
         RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0",
-        RATELIMIT_KEY_PREFIX=f"test-{uuid.uuid4().hex}",
+        RATELIMIT_KEY_PREFIX=prefix,
         LOGIN_RATE_LIMIT="2 per minute",
         LOGIN_ACCOUNT_RATE_LIMIT="100 per minute",
     )
@@ -144,6 +147,8 @@ def test_login_rate_limit_in_redis(database_url):
     payload = {"login": "nobody", "password": "whatever-password"}
     statuses = [client.post("/api/v1/auth/login", json=payload).status_code for _ in range(3)]
     assert statuses == [401, 401, 429]
+    # The counters are in Redis (not the in-memory fallback): limits speaks to this redis-py.
+    assert redis.Redis.from_url("redis://127.0.0.1:6379/0").keys(f"*{prefix}*")
 
 
 def test_rate_limit_settings_stay_per_app(database_url, client, db):
