@@ -36,7 +36,7 @@ class Booking(TimestampMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     lot_id: Mapped[int] = mapped_column(sa.ForeignKey("lots.id"))
-    spot_id: Mapped[int] = mapped_column(sa.ForeignKey("spots.id"))
+    spot_id: Mapped[int] = mapped_column(sa.ForeignKey("spots.id"), index=True)
     active_spot_id: Mapped[int | None] = mapped_column(sa.Integer, unique=True)
     active_user_id: Mapped[int | None] = mapped_column(sa.Integer, unique=True)
     vehicle_number: Mapped[str] = mapped_column(sa.String(32))

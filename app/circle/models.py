@@ -54,9 +54,11 @@ class CircleAudit(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
-    actor_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
-    member_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
-    membership_id: Mapped[int | None] = mapped_column(sa.ForeignKey("circle_memberships.id"))
+    actor_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    membership_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("circle_memberships.id"), index=True
+    )
     action: Mapped[str] = mapped_column(sa.String(32))
     details: Mapped[dict | None] = mapped_column(JSONText())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -86,7 +88,7 @@ class Alert(db.Model):
         sa.ForeignKey("parking_events.id", ondelete="SET NULL"), index=True
     )
     assist_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("assist_requests.id", ondelete="SET NULL")
+        sa.ForeignKey("assist_requests.id", ondelete="SET NULL"), index=True
     )
     kind: Mapped[str] = mapped_column(sa.String(24))
     state: Mapped[str] = mapped_column(sa.String(16), default="open")
@@ -94,13 +96,13 @@ class Alert(db.Model):
     longitude: Mapped[float | None] = mapped_column(sa.Double)
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     acknowledged_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL")
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     eta_minutes: Mapped[int | None] = mapped_column(sa.Integer)
     message: Mapped[str | None] = mapped_column(sa.String(500))
     resolved_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL")
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolution: Mapped[str | None] = mapped_column(sa.String(500))

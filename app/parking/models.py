@@ -45,7 +45,7 @@ class ParkingEvent(TimestampMixin, db.Model):
     notes: Mapped[str | None] = mapped_column(sa.Text)
     booking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("bookings.id"), index=True)
     lot_id: Mapped[int | None] = mapped_column(sa.ForeignKey("lots.id"), index=True)
-    photo_upload_id: Mapped[int | None] = mapped_column(sa.ForeignKey("uploads.id"))
+    photo_upload_id: Mapped[int | None] = mapped_column(sa.ForeignKey("uploads.id"), index=True)
     parked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     status: Mapped[str] = mapped_column(sa.String(16), default="active")
     retrieval_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -98,7 +98,7 @@ class Landmark(TimestampMixin, db.Model):
     description: Mapped[str | None] = mapped_column(sa.String(500))
     latitude: Mapped[float | None] = mapped_column(sa.Double)
     longitude: Mapped[float | None] = mapped_column(sa.Double)
-    photo_upload_id: Mapped[int | None] = mapped_column(sa.ForeignKey("uploads.id"))
+    photo_upload_id: Mapped[int | None] = mapped_column(sa.ForeignKey("uploads.id"), index=True)
 
     event: Mapped[ParkingEvent] = relationship(back_populates="landmarks", lazy="raise_on_sql")
 

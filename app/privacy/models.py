@@ -42,7 +42,7 @@ class AccessLogEntry(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
-    actor_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    actor_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
     actor_role: Mapped[str] = mapped_column(sa.String(16))
     resource: Mapped[str] = mapped_column(sa.String(32))
     detail: Mapped[dict | None] = mapped_column(JSONText())

@@ -74,3 +74,19 @@ def test_datetimes_round_trip_as_aware_utc(db):
     stored = db.session.get(Lot, lot.id)
     assert stored.deleted_at == datetime(2026, 11, 20, 8, 15, 30, 123456, tzinfo=UTC)
     assert stored.deleted_at.tzinfo is UTC
+
+
+def test_every_foreign_key_is_indexed(db):
+    """A foreign key without an index makes a delete of its parent row scan the child table (and
+    PostgreSQL and SQLite, unlike InnoDB, create none by themselves): each one leads an index."""
+    inspector = sa.inspect(db.engine)
+    unindexed = []
+    for table in sorted(inspector.get_table_names()):
+        leading = [tuple(index["column_names"]) for index in inspector.get_indexes(table)]
+        leading += [tuple(c["column_names"]) for c in inspector.get_unique_constraints(table)]
+        leading.append(tuple(inspector.get_pk_constraint(table)["constrained_columns"]))
+        for foreign_key in inspector.get_foreign_keys(table):
+            columns = tuple(foreign_key["constrained_columns"])
+            if not any(index[: len(columns)] == columns for index in leading):
+                unindexed.append(f"{table}({', '.join(columns)})")
+    assert unindexed == [], unindexed
