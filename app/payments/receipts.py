@@ -4,13 +4,12 @@ the current language (``app.platform.i18n.in_language``; English outside an app 
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import datetime
 
 from app.bookings.pricing import PriceBreakdown, PriceRule
 from app.platform.i18n import N_, current_language, format_datetime, format_money, gettext
-from app.platform.pdf import TABLE_FONT, document, markup, stylesheet
+from app.platform.pdf import render_pdf
 
 STATUS_LABELS = {
     "pending": N_("Pending (to be paid at the lot)"),
@@ -187,60 +186,19 @@ def receipt_rows(receipt: Receipt) -> list[tuple[str, str]]:
 
 
 def render_receipt_pdf(receipt: Receipt) -> bytes:
-    """The receipt as a one-page PDF (ReportLab platypus), fonts embedded, in the current
-    language (also declared as the document's language)."""
-    # Lazy: ReportLab costs ~80 ms to import and only receipt downloads and e-mails use it.
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
-
-    styles = stylesheet()
-    buffer = io.BytesIO()
+    """The receipt as a one-page tagged PDF (``templates/pdf/receipt.html``), fonts embedded, in
+    the current language (also declared as the document's language)."""
     title = gettext("Receipt %(number)s", number=receipt.number)
-    doc = document(
-        buffer,
+    return render_pdf(
+        "receipt.html",
         title=title,
         author=receipt.operator_name,
-        language=current_language(),
         subject=title,
-        pagesize=A4,
-        leftMargin=20 * mm,
-        rightMargin=20 * mm,
-        topMargin=20 * mm,
-        bottomMargin=20 * mm,
+        language=current_language(),
+        operator_name=receipt.operator_name,
+        sections=[
+            (None, header_rows(receipt)),
+            (gettext("Charge"), charge_rows(receipt)),
+            (gettext("Payment"), status_rows(receipt)),
+        ],
     )
-    cell = styles["BodyText"]
-
-    def table(rows: list[tuple[str, str]]) -> Table:
-        # Paragraphs wrap long addresses and reasons instead of running off the page.
-        data = [
-            [Paragraph(markup(label), cell), Paragraph(markup(value), cell)]
-            for label, value in rows
-        ]
-        block = Table(data, colWidths=[55 * mm, 115 * mm])
-        block.setStyle(
-            TableStyle(
-                [
-                    TABLE_FONT,
-                    ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#b0b8c4")),
-                    ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#e8eef7")),
-                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ]
-            )
-        )
-        return block
-
-    story = [
-        Paragraph(markup(receipt.operator_name), styles["Title"]),
-        Paragraph(markup(title), styles["Heading2"]),
-        table(header_rows(receipt)),
-        Spacer(1, 6 * mm),
-        Paragraph(markup(gettext("Charge")), styles["Heading3"]),
-        table(charge_rows(receipt)),
-        Spacer(1, 6 * mm),
-        Paragraph(markup(gettext("Payment")), styles["Heading3"]),
-        table(status_rows(receipt)),
-    ]
-    doc.build(story)
-    return buffer.getvalue()

@@ -1,96 +1,95 @@
-"""PDF documents that render every name: fonts embedded in the file, and document metadata.
+"""PDF documents: an HTML template rendered by WeasyPrint as tagged PDF (PDF/UA-1), every font
+embedded.
 
-ReportLab's built-in Helvetica is not embedded and covers Latin-1 only, so "Łukasiewicz" lost its
-letters. Every PDF uses DejaVu Sans (regular and bold, shipped in ``app/platform/fonts``, licence
-beside them), embedded as a subset (``FontFile2``). DejaVu has no Chinese, Japanese or Korean
-glyphs, and a CJK font is 10-20 MB: runs of those characters fall back to ReportLab's built-in CID
-font ``STSong-Light``, which is not embedded (the viewer supplies the glyphs; the text and its
-Unicode mapping are in the file, so it can be searched and copied).
+Tagged: the file carries a structure tree (``/StructTreeRoot``, ``/MarkInfo``) built from the
+HTML: headings, paragraphs, tables with their header cells, figures with their alternative
+text, in reading order; the document language (``/Lang``) and title (shown as the window title)
+come from ``<html lang>`` and ``<title>``. A screen reader reads a receipt or a report as a
+document, not as loose text.
 
-Metadata: title, author, subject, creator and the document language (``/Lang`` in the catalog).
-ReportLab (the open-source edition) writes no structure tree (no ``/StructTreeRoot`` or
-``/MarkInfo``), so the PDFs are not tagged PDF (PDF/UA); only the language is declared.
+Fonts: DejaVu Sans (regular and bold) draws Latin, Greek, Cyrillic, Hebrew and Arabic letters;
+Chinese, Japanese and Korean characters fall back to a subset of Noto Sans CJK (about 14,600
+characters of GB 2312, JIS X 0208, KS X 1001 and Big5 level 1; ``tools/fonts``). Both ship in
+``app/platform/fonts`` (licences beside them) and only the glyphs a document uses are embedded
+(``FontFile2``), so "Zoë Łukasiewicz 李雷" renders in any viewer and can be searched and copied.
+
+WeasyPrint draws text with Pango (a system library, present with the GTK stack on Debian and
+Ubuntu; ``README.md`` lists it); it is imported only when a PDF is rendered.
 """
 
 from __future__ import annotations
 
-import io
-import re
+import logging
+import warnings
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
+
+from flask import render_template
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
-REGULAR = "DejaVuSans"
-BOLD = "DejaVuSans-Bold"
-FAMILY = "DejaVuSans"
-CJK_FALLBACK = "STSong-Light"
-# Han, kana, Hangul and their punctuation and full-width forms: drawn with the CJK fallback.
-CJK_RUN = re.compile(
-    "[\u2e80-\u2fdf\u3000-\u30ff\u3100-\u31ff\u3200-\u9fff\uac00-\ud7af\uf900-\ufaff"
-    "\uff00-\uffef\U00020000-\U0002fa1f]+"
-)
+SANS = "ParkMind Sans"  # DejaVu Sans, under a name no system font has
+CJK = "ParkMind CJK"  # the Noto Sans CJK subset
 
-# A table sets its cells' font even when every cell is a paragraph: without this style command
-# each table pulls in Helvetica.
-TABLE_FONT = ("FONTNAME", (0, 0), (-1, -1), REGULAR)
-
-
-def register_fonts() -> None:
-    """Register the embedded fonts and the CJK fallback with ReportLab (once per process)."""
-    # Lazy: ReportLab costs ~80 ms to import and only receipts and reports use it.
-    from reportlab.lib.fonts import addMapping
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    if REGULAR in pdfmetrics.getRegisteredFontNames():
-        return
-    pdfmetrics.registerFont(TTFont(REGULAR, str(FONT_DIR / "DejaVuSans.ttf")))
-    pdfmetrics.registerFont(TTFont(BOLD, str(FONT_DIR / "DejaVuSans-Bold.ttf")))
-    pdfmetrics.registerFont(UnicodeCIDFont(CJK_FALLBACK))
-    # <b> in a paragraph picks the bold face; there is no italic face, so <i> stays upright.
-    addMapping(FAMILY, 0, 0, REGULAR)
-    addMapping(FAMILY, 1, 0, BOLD)
-    addMapping(FAMILY, 0, 1, REGULAR)
-    addMapping(FAMILY, 1, 1, BOLD)
+STYLESHEET = f"""
+@font-face {{ font-family: "{SANS}"; src: url("{(FONT_DIR / "DejaVuSans.ttf").as_uri()}"); }}
+@font-face {{
+  font-family: "{SANS}"; font-weight: bold;
+  src: url("{(FONT_DIR / "DejaVuSans-Bold.ttf").as_uri()}");
+}}
+@font-face {{ font-family: "{CJK}"; src: url("{(FONT_DIR / "NotoSansCJK-Subset.ttf").as_uri()}"); }}
+@page {{ size: A4; margin: 20mm; }}
+html {{ font-family: "{SANS}", "{CJK}"; font-size: 10pt; line-height: 1.35; color: #1a1a1a; }}
+h1 {{ font-size: 18pt; margin: 0 0 4mm; }}
+h2 {{ font-size: 14pt; margin: 6mm 0 3mm; }}
+h3 {{ font-size: 12pt; margin: 6mm 0 2mm; }}
+table {{ border-collapse: collapse; width: 100%; }}
+th, td {{ border: 0.5pt solid #b0b8c4; padding: 4pt 6pt; text-align: left; vertical-align: top; }}
+th {{ background: #e8eef7; }}
+table.figures th[scope="row"] {{ background: none; font-weight: normal; }}
+th[scope="row"] {{ width: 55mm; }}
+figure {{ margin: 4mm 0; }}
+figure img {{ width: 440px; }}
+.note {{ color: #57606a; }}
+"""
 
 
-def stylesheet():
-    """ReportLab's sample styles, set in the embedded fonts (headings and titles bold)."""
-    # Lazy: ReportLab costs ~80 ms to import and only receipts and reports use it.
-    from reportlab.lib.styles import getSampleStyleSheet
+class _QuietSubsetting(logging.Filter):
+    """WeasyPrint warns on every document that it subsets fonts with fontTools because the
+    system's HarfBuzz-Subset library is missing (Debian's ``libharfbuzz-subset0``, faster); the
+    output is the same, so the warning is said once in the README instead of in every log."""
 
-    register_fonts()
-    styles = getSampleStyleSheet()
-    for name in styles.byName:
-        style = styles[name]
-        if not hasattr(style, "fontName"):
-            continue
-        bold = "Bold" in style.fontName or name.startswith(("Heading", "Title"))
-        style.fontName = BOLD if bold else REGULAR
-    return styles
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "HarfBuzz-Subset" not in record.getMessage()
 
 
-def markup(text: str) -> str:
-    """``text`` as paragraph markup: escaped, with CJK runs set in the fallback font."""
-    return CJK_RUN.sub(
-        lambda run: f'<font name="{CJK_FALLBACK}">{run.group(0)}</font>', escape(text)
-    )
+logging.getLogger("weasyprint").addFilter(_QuietSubsetting())
+# Each document would otherwise log a dozen INFO lines of progress and ~60 of font subsetting.
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+logging.getLogger("fontTools").setLevel(logging.WARNING)
+warnings.filterwarnings("ignore", message="HarfBuzz-Subset will be required")
 
 
-def document(buffer: io.BytesIO, *, title: str, author: str, language: str, **options: Any):
-    """A platypus document in ``buffer`` with its metadata, drawn in the embedded fonts."""
-    # Lazy: ReportLab costs ~80 ms to import and only receipts and reports use it.
-    from reportlab.platypus import SimpleDocTemplate
+def render_pdf(
+    template: str, *, title: str, author: str, subject: str, language: str, **context: Any
+) -> bytes:
+    """``template`` (under ``templates/pdf/``) as a tagged PDF/UA-1 document with its metadata:
+    title, author, subject, creator ``ParkMind`` and the document language."""
+    # Lazy: WeasyPrint loads Pango through cffi, and only receipts and reports are PDFs.
+    from weasyprint import CSS, HTML
+    from weasyprint.text.fonts import FontConfiguration
 
-    register_fonts()
-    return SimpleDocTemplate(
-        buffer,
+    html = render_template(
+        f"pdf/{template}",
         title=title,
         author=author,
-        creator="ParkMind",
-        lang=language,
-        initialFontName=REGULAR,
-        **options,
+        subject=subject,
+        language=language,
+        **context,
+    )
+    # One font configuration per document: nothing is shared between threads.
+    fonts = FontConfiguration()
+    return HTML(string=html).write_pdf(
+        stylesheets=[CSS(string=STYLESHEET, font_config=fonts)],
+        font_config=fonts,
+        pdf_variant="pdf/ua-1",
     )

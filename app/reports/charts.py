@@ -1,6 +1,5 @@
-"""The score trend as a PNG for e-mail: Gmail and Outlook strip inline SVG, and every mail client
-shows an inline PNG. Drawn with Pillow (ReportLab's bitmap renderer, ``renderPM``, needs the
-``rlPyCairo``/``pycairo`` backend, which has no Linux wheel and would need the system's cairo)."""
+"""The score trend as a PNG, for e-mail (Gmail and Outlook strip inline SVG, and every mail
+client shows an inline PNG) and as the tagged PDF's figure. Drawn with Pillow."""
 
 from __future__ import annotations
 

@@ -1,15 +1,15 @@
 """The monthly report: a user's month of parking in figures, as an HTML e-mail with a PDF.
 
 Figures: bookings, time parked, spend, the most used lot, retrievals (and how many found the car
-unaided) and the retrieval score trend, drawn as a vector chart (ReportLab graphics) in the PDF
-and as an inline PNG (``cid:``, with an alt text saying what it shows) in the HTML: Gmail and
-Outlook strip inline SVG. Everything is written in the person's language; the PDF embeds its
-fonts (``app/platform/pdf.py``).
+unaided) and the retrieval score trend, drawn as a PNG with an alt text saying what it shows:
+inline (``cid:``) in the HTML, since Gmail and Outlook strip inline SVG, and as a figure of the
+tagged PDF. Everything is written in the person's language; the PDF embeds its fonts
+(``app/platform/pdf.py``).
 """
 
 from __future__ import annotations
 
-import io
+import base64
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -35,8 +35,7 @@ from app.platform.i18n import (
     ngettext,
 )
 from app.platform.mail import InlineImage, message_status, send_email
-from app.platform.pdf import REGULAR as PDF_FONT
-from app.platform.pdf import TABLE_FONT, document, markup, register_fonts, stylesheet
+from app.platform.pdf import render_pdf
 from app.reports.charts import score_chart_png
 
 
@@ -160,8 +159,6 @@ def build_monthly_report(user: User, month: str) -> MonthlyReport:
 
 # --- rendering -----------------------------------------------------------------------------------
 
-CHART_WIDTH, CHART_HEIGHT = 440, 180
-
 
 def _chart_points(report: MonthlyReport) -> list[tuple[float, float]]:
     """(day of month with the hour as a fraction, score) in the configured zone."""
@@ -170,40 +167,6 @@ def _chart_points(report: MonthlyReport) -> list[tuple[float, float]]:
         (moment.astimezone(zone).day + moment.astimezone(zone).hour / 24, total)
         for moment, total in report.scores
     ]
-
-
-def score_chart(report: MonthlyReport):
-    """The score trend as a ReportLab vector drawing (day of month → score 0..100)."""
-    # Lazy: ReportLab costs ~80 ms to import and only the worker renders reports.
-    from reportlab.graphics.charts.lineplots import LinePlot
-    from reportlab.graphics.shapes import Drawing, String
-    from reportlab.graphics.widgets.markers import makeMarker
-    from reportlab.lib import colors
-
-    register_fonts()
-    drawing = Drawing(CHART_WIDTH, CHART_HEIGHT)
-    drawing.initialFontName = PDF_FONT  # else its rendering starts by selecting Helvetica
-    points = _chart_points(report)
-    if not points:
-        empty = gettext("No retrievals this month.")
-        drawing.add(String(10, CHART_HEIGHT / 2, empty, fontSize=11, fontName=PDF_FONT))
-        return drawing
-    plot = LinePlot()
-    plot.x, plot.y = 40, 30
-    plot.width, plot.height = CHART_WIDTH - 60, CHART_HEIGHT - 50
-    plot.data = [points]
-    plot.lines[0].strokeColor = colors.HexColor("#1f6feb")
-    plot.lines[0].strokeWidth = 2
-    plot.lines[0].symbol = makeMarker("FilledCircle", size=4)
-    plot.xValueAxis.valueMin, plot.xValueAxis.valueMax = 1, 31
-    plot.xValueAxis.valueSteps = [1, 8, 15, 22, 29]
-    plot.yValueAxis.valueMin, plot.yValueAxis.valueMax = 0, 100
-    plot.yValueAxis.valueSteps = [0, 25, 50, 75, 100]
-    plot.xValueAxis.labels.fontName = plot.yValueAxis.labels.fontName = PDF_FONT
-    drawing.add(plot)
-    caption = gettext("Retrieval score by day of month")
-    drawing.add(String(40, CHART_HEIGHT - 12, caption, fontSize=10, fontName=PDF_FONT))
-    return drawing
 
 
 CHART_CID = "score-chart@parkmind"
@@ -262,66 +225,20 @@ def render_report_text(report: MonthlyReport) -> str:
 
 
 def render_report_pdf(report: MonthlyReport) -> bytes:
-    """The monthly report as a PDF (ReportLab platypus) with the score chart as vector graphics."""
-    # Lazy: ReportLab costs ~80 ms to import and only the worker renders reports.
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
-
-    styles = stylesheet()
-    buffer = io.BytesIO()
-    doc = document(
-        buffer,
+    """The monthly report as a tagged PDF (``templates/pdf/monthly_report.html``); the score
+    chart is the e-mail's PNG, with the same alternative text."""
+    chart = base64.b64encode(chart_png(report)).decode("ascii")
+    return render_pdf(
+        "monthly_report.html",
         title=gettext("ParkMind monthly report %(month)s", month=report.month),
         author="ParkMind",
-        language=current_language(),
         subject=gettext("Prepared for %(name)s", name=report.user_name),
-        pagesize=A4,
-        leftMargin=20 * mm,
-        rightMargin=20 * mm,
-        topMargin=20 * mm,
-        bottomMargin=20 * mm,
+        language=current_language(),
+        report=report,
+        report_rows=figure_rows(report),
+        chart_src=f"data:image/png;base64,{chart}",
+        chart_alt=chart_alt(report),
     )
-    rows = [[gettext("Figure"), gettext("Value")], *figure_rows(report)]
-    cell, head = styles["BodyText"], styles["Heading4"]
-    rows = [
-        [Paragraph(markup(text), head if index == 0 else cell) for text in row]
-        for index, row in enumerate(rows)
-    ]
-    table = Table(rows, colWidths=[70 * mm, 90 * mm])
-    table.setStyle(
-        TableStyle(
-            [
-                TABLE_FONT,
-                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef7")),
-                ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#b0b8c4")),
-                ("FONTSIZE", (0, 0), (-1, -1), 11),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
-            ]
-        )
-    )
-    story = [
-        Paragraph(
-            markup(gettext("ParkMind monthly report: %(month)s", month=report.month_label)),
-            styles["Title"],
-        ),
-        Paragraph(
-            markup(gettext("Prepared for %(name)s", name=report.user_name)), styles["Normal"]
-        ),
-        Spacer(1, 8 * mm),
-        table,
-        Spacer(1, 8 * mm),
-        Paragraph(markup(gettext("Score trend")), styles["Heading2"]),
-        score_chart(report),
-        Spacer(1, 4 * mm),
-        Paragraph(
-            markup(gettext("The retrieval score is a personal trend measure, never a diagnosis.")),
-            styles["Italic"],
-        ),
-    ]
-    doc.build(story)
-    return buffer.getvalue()
 
 
 def figure_rows(report: MonthlyReport) -> list[list[str]]:

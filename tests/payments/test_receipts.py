@@ -223,6 +223,29 @@ def embedded_fonts(data: bytes) -> dict[str, bool]:
     return fonts
 
 
+def structure(data: bytes) -> list[tuple[str, str | None]]:
+    """A tagged PDF's structure tree, depth first: (structure type, alternative text)."""
+    root = PdfReader(io.BytesIO(data)).trailer["/Root"]
+    found: list[tuple[str, str | None]] = []
+
+    def walk(node) -> None:
+        node = node.get_object()
+        if not hasattr(node, "get"):
+            return  # a marked-content id
+        if "/S" in node:
+            alt = node.get("/Alt")
+            found.append((str(node["/S"]), str(alt) if alt is not None else None))
+        kids = node.get("/K")
+        if kids is None:
+            return
+        kids = kids.get_object()
+        for kid in kids if isinstance(kids, list) else [kids]:
+            walk(kid)
+
+    walk(root["/StructTreeRoot"])
+    return found
+
+
 def test_receipt_names_anyone_in_embedded_fonts_with_metadata(
     client, auth, operator, make_lot, park, payment_of
 ):
@@ -237,12 +260,25 @@ def test_receipt_names_anyone_in_embedded_fonts_with_metadata(
     for words in ("Ausgestellt für Zoë Łukasiewicz 李雷", "Ωmega Parkplatz", "ул. Ленина 5"):
         assert words in text
     fonts = embedded_fonts(data)
-    # DejaVu Sans regular and bold, embedded as subsets (FontFile2: TrueType in the file); CJK
-    # falls back to the viewer's STSong-Light (a 10-20 MB font is not shipped); no Helvetica.
-    embedded = {name.split("+")[-1] for name, inside in fonts.items() if inside}
-    assert embedded == {"DejaVuSans", "DejaVuSans-Bold"}, fonts
-    assert {name for name, inside in fonts.items() if not inside} == {"/STSong-Light"}, fonts
+    # DejaVu Sans regular and bold, and Noto Sans CJK for 李雷, each embedded as a subset
+    # (FontFile2: TrueType in the file); nothing left to the viewer, no Helvetica.
+    assert all(fonts.values()), fonts
+    # ParkMind Sans is the shipped DejaVu Sans, ParkMind CJK the shipped Noto Sans CJK subset:
+    # names no system font has, so no glyph comes from whatever the machine has installed.
+    assert {name.split("+")[-1] for name in fonts} == {
+        "ParkMind-Sans",
+        "ParkMind-Sans-Bold",
+        "ParkMind-CJK",
+    }, fonts
     reader = PdfReader(io.BytesIO(data))
     assert reader.metadata.title == f"Beleg PM-{payment['id']:06d}"
     assert reader.metadata.author == "Parkhaus Nord GmbH"
     assert reader.trailer["/Root"]["/Lang"] == "de"
+    # Tagged PDF (PDF/UA-1): a structure tree a screen reader follows, the title shown.
+    root = reader.trailer["/Root"]
+    assert bool(root["/MarkInfo"]["/Marked"])
+    assert bool(root["/ViewerPreferences"]["/DisplayDocTitle"])
+    assert b"pdfuaid:part" in root["/Metadata"].get_object().get_data().replace(b" ", b"")
+    types = [kind for kind, _ in structure(data)]
+    assert types.index("/H1") < types.index("/H2") < types.index("/H3")
+    assert types.count("/Table") == 3 and "/TH" in types and "/TD" in types

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "app"
 MAX_LINES = 450
 # Imports that may stay inside functions: heavy libraries loaded only where they are used.
-LAZY_IMPORTS = ("reportlab", "app.platform.storage.s3")
+LAZY_IMPORTS = ("weasyprint", "app.platform.storage.s3")
 # marshmallow's documented extension points for custom fields.
 ALLOWED_PRIVATE = {"_deserialize", "_serialize"}
 

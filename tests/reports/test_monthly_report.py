@@ -134,13 +134,24 @@ def test_report_pdf_embeds_its_fonts_and_names_anyone(app, october):
     reader = PdfReader(io.BytesIO(data))
     assert "Prepared for Zoë Łukasiewicz 李雷" in reader.pages[0].extract_text()
     fonts = embedded_fonts(data)
-    assert {name.split("+")[-1] for name, inside in fonts.items() if inside} == {
-        "DejaVuSans",
-        "DejaVuSans-Bold",
-    }
+    assert all(fonts.values()), fonts
+    # ParkMind Sans is the shipped DejaVu Sans, ParkMind CJK the shipped Noto Sans CJK subset:
+    # names no system font has, so no glyph comes from whatever the machine has installed.
+    assert {name.split("+")[-1] for name in fonts} == {
+        "ParkMind-Sans",
+        "ParkMind-Sans-Bold",
+        "ParkMind-CJK",
+    }, fonts
     assert not any(name.startswith("/Helvetica") for name in fonts), fonts
     assert reader.metadata.title == "ParkMind monthly report 2026-10"
     assert reader.trailer["/Root"]["/Lang"] == "en"
+    from tests.payments.test_receipts import structure
+
+    tags = structure(data)
+    assert [kind for kind, _ in tags][:2] == ["/Document", "/H1"], tags
+    assert "/Table" in [kind for kind, _ in tags]
+    [(_, alt)] = [tag for tag in tags if tag[0] == "/Figure"]
+    assert alt.startswith("Score trend chart")
 
 
 def test_opted_out_user_gets_no_report(app, db, october, smtp, mailing, run_job):

@@ -65,5 +65,13 @@ def test_monthly_report_is_sent_in_german(app, db, smtp, mailing):
     [pdf] = [p for p in message.iter_attachments() if p.get_content_type() == "application/pdf"]
     text = " ".join(PdfReader(io.BytesIO(pdf.get_content())).pages[0].extract_text().split())
     assert "ParkMind-Monatsbericht: Oktober 2026" in text and "Erstellt für Ada Lovelace" in text
-    assert "22,50 USD" in text and "Wiederfinde-Punktzahl nach Tag des Monats" in text
+    assert "22,50 USD" in text
+    # The chart is a tagged figure whose alternative text says what it shows, in German.
+    from tests.payments.test_receipts import structure
+
+    figures = [alt for kind, alt in structure(pdf.get_content()) if kind == "/Figure"]
+    assert figures == [
+        "Diagramm des Punktzahl-Verlaufs für Oktober 2026: eine Suche nach dem Auto, "
+        "Punktzahl 71,25."
+    ]
     assert "Prepared for" not in text and "Figure" not in text
