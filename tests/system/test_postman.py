@@ -24,23 +24,38 @@ ADMIN = ("admin@postman.test", "postman-admin-password-1")
 
 
 def seed(url: str) -> dict[str, str]:
-    """The demo data as `make run` seeds it, plus an admin; the demo passwords by username."""
+    """The demo data as `make run` seeds it, plus an admin; the demo passwords by username, and
+    the demo driver's id under ``"#demo_driver"``."""
     from app.accounts.service import create_admin
     from app.admin.seed import demo_steps
     from app.platform.extensions import db
     from tests.conftest import make_app
+
+    from app.accounts.models import User
 
     app = make_app(url)
     with app.app_context():
         lines = [line for step in demo_steps() for line in step()]
         create_admin(email=ADMIN[0], password=ADMIN[1])
         db.session.commit()
+        driver_id = db.session.query(User.id).filter_by(username="demo_driver").scalar()
         db.engine.dispose()
-    return {
+    passwords = {
         line.split()[2]: line.split(" / ")[1]
         for line in lines
         if line.startswith("demo user") and " / " in line
     }
+    return {**passwords, "#demo_driver": str(driver_id)}
+
+
+def unsubscribe_token(secret: str, user_id: int) -> str:
+    """What the List-Unsubscribe header of a reminder e-mail to ``user_id`` carries."""
+    from itsdangerous import URLSafeTimedSerializer
+
+    from app.accounts.service import UNSUBSCRIBE_SALT
+
+    serializer = URLSafeTimedSerializer(secret, salt=UNSUBSCRIBE_SALT)
+    return serializer.dumps({"u": user_id, "p": "email_reminders"})
 
 
 def test_the_committed_collection_is_the_one_the_spec_builds(tmp_path, client, db):
@@ -70,7 +85,8 @@ def test_newman_runs_the_whole_collection_against_the_demo_data(tmp_path):
     newman = spec_tool("newman")
     with migrated_database("sqlite", tmp_path) as url:
         passwords = seed(url)
-        env = server_env(url, tmp_path)
+        env = {**server_env(url, tmp_path), "SECRET_KEY": "postman-run-secret-key-0123456789"}
+        token = unsubscribe_token(env["SECRET_KEY"], int(passwords["#demo_driver"]))
         with live_server(env, workers=2, threads=4, log_path=tmp_path / "gunicorn.log") as base:
             assert requests.get(f"{base}/api/v1/health", timeout=5).status_code == 200
             report = tmp_path / "newman.json"
@@ -81,8 +97,6 @@ def test_newman_runs_the_whole_collection_against_the_demo_data(tmp_path):
                     str(POSTMAN / "ParkMind.postman_collection.json"),
                     "-e",
                     str(POSTMAN / "ParkMind.postman_environment.json"),
-                    "--folder",
-                    "A whole day, in order",
                     "--working-dir",
                     str(POSTMAN),
                     "--env-var",
@@ -95,6 +109,9 @@ def test_newman_runs_the_whole_collection_against_the_demo_data(tmp_path):
                     f"adminLogin={ADMIN[0]}",
                     "--env-var",
                     f"adminPassword={ADMIN[1]}",
+                    # The e-mail's link: the run covers the folder of links from e-mails too.
+                    "--env-var",
+                    f"unsubscribeToken={token}",
                     "--reporters",
                     "cli,json",
                     "--reporter-json-export",
@@ -116,7 +133,7 @@ def test_newman_runs_the_whole_collection_against_the_demo_data(tmp_path):
     assert stats["requests"]["failed"] == 0
     assert stats["assertions"]["failed"] == 0
     collection = json.loads((POSTMAN / "ParkMind.postman_collection.json").read_text())
-    assert stats["requests"]["total"] == len(collection["item"][0]["item"])
+    assert stats["requests"]["total"] == sum(len(folder["item"]) for folder in collection["item"])
     assert result.returncode == 0
     if os.environ.get("PARKMIND_RECORD_EXAMPLES"):
         # `make response-examples`: the run's answers become the document's examples.

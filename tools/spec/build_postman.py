@@ -637,8 +637,8 @@ STEPS: list[tuple] = [
     ),
     ("Log out", "logOut", "driver", 204, {}, {"refresh_token": "{{refreshToken}}"}, {}, ""),
 ]
-# Operations that need what only an e-mail carries (a signed unsubscribe link): in the
-# collection, outside the run.
+# Operations that need what only an e-mail carries (a signed unsubscribe link): their own folder,
+# run by tests/system/test_postman.py with a token it signs (in Postman: paste it from an e-mail).
 FROM_EMAILS = ("getEmailSubscription", "unsubscribeEmail")
 
 PREREQUEST = """\
