@@ -26,12 +26,11 @@ ADMIN = ("admin@postman.test", "postman-admin-password-1")
 def seed(url: str) -> dict[str, str]:
     """The demo data as `make run` seeds it, plus an admin; the demo passwords by username, and
     the demo driver's id under ``"#demo_driver"``."""
+    from app.accounts.models import User
     from app.accounts.service import create_admin
     from app.admin.seed import demo_steps
     from app.platform.extensions import db
     from tests.conftest import make_app
-
-    from app.accounts.models import User
 
     app = make_app(url)
     with app.app_context():
