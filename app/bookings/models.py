@@ -27,7 +27,10 @@ class Booking(TimestampMixin, db.Model):
     __table_args__ = (
         sa.CheckConstraint(check_in("status", BOOKING_STATUSES), name="status"),
         sa.CheckConstraint("cost_cents IS NULL OR cost_cents >= 0", name="cost_non_negative"),
-        sa.Index("ix_bookings_user_started", "user_id", "started_at"),
+        # A user's history newest first, in index order to the row: the page's ids come from
+        # here (keyset cursors on (started_at, id)); with ``?status=``, the second one.
+        sa.Index("ix_bookings_user_started", "user_id", "started_at", "id"),
+        sa.Index("ix_bookings_user_status_started", "user_id", "status", "started_at", "id"),
         sa.Index("ix_bookings_lot_status", "lot_id", "status"),
         sa.Index("ix_bookings_status_started", "status", "started_at"),
         sa.Index("ix_bookings_ended", "ended_at"),

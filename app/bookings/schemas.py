@@ -6,7 +6,13 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from app.bookings.models import BOOKING_STATUSES
 from app.lots.schemas import FEATURE_LIST
-from app.platform.schemas import Id, PaginationQuery, SingleLine, StrictSchema, UTCDateTime
+from app.platform.schemas import (
+    HistoryQuery,
+    Id,
+    SingleLine,
+    StrictSchema,
+    UTCDateTime,
+)
 
 BOOKING_STATUS = validate.OneOf(["active", "completed", "cancelled"])
 
@@ -67,7 +73,7 @@ class BookingSchema(Schema):
     remarks = fields.String(allow_none=True)
 
 
-class BookingQuerySchema(PaginationQuery):
+class BookingQuerySchema(HistoryQuery):
     status = fields.String(validate=BOOKING_STATUS)
 
 

@@ -14,11 +14,10 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache as memoize
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, and_, bindparam, case, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
@@ -35,6 +34,7 @@ from app.platform.dumper import RenderedJSON
 from app.platform.errors import Conflict, InvalidTransition, NotFound
 from app.platform.extensions import db
 from app.platform.models import get_owned_or_404, utcnow
+from app.platform.pagination import history_page
 from app.reservations import allocation
 from app.reservations.models import Reservation
 
@@ -297,40 +297,31 @@ def release_booking(*, user_id: int, booking_id: int) -> dict[str, Any]:
     return booking_view(booking, lot, spot)
 
 
-@memoize
-def _history_statements(with_status: bool) -> tuple[Select, Select]:
-    """Count and page of a user's bookings (``:uid``, ``:status``, ``:limit``, ``:offset``)."""
+def list_bookings(
+    *,
+    user_id: int,
+    page: int,
+    per_page: int,
+    status: str | None = None,
+    cursor: tuple[datetime, int] | None = None,
+) -> dict:
+    """The user's bookings, newest first: the page's ids from ``ix_bookings_user_started``
+    (or ``ix_bookings_user_status_started``), then their rows; any depth with a cursor."""
     bookings = Booking.__table__
-    where = bookings.c.user_id == bindparam("uid")
-    if with_status:
-        where = and_(where, bookings.c.status == bindparam("status"))
-    count = select(func.count()).select_from(bookings).where(where)
-    page = (
-        booking_rows()
-        .where(where)
-        .order_by(bookings.c.started_at.desc(), bookings.c.id.desc())
-        .limit(bindparam("limit"))
-        .offset(bindparam("offset"))
+    where = bookings.c.user_id == user_id
+    if status:
+        where = and_(where, bookings.c.status == status)
+    result = history_page(
+        where=where,
+        moment=bookings.c.started_at,
+        row_id=bookings.c.id,
+        rows=lambda ids: db.session.execute(booking_rows().where(bookings.c.id.in_(ids))).all(),
+        page=page,
+        per_page=per_page,
+        cursor=cursor,
     )
-    return count, page
-
-
-def list_bookings(*, user_id: int, page: int, per_page: int, status: str | None = None) -> dict:
-    """The user's bookings, newest first."""
-    count, page_stmt = _history_statements(bool(status))
-    params = {"uid": user_id, "status": status}
-    conn = db.session.connection()
-    total = conn.execute(count, params).scalar() or 0
-    rows = conn.execute(
-        page_stmt, {**params, "limit": per_page, "offset": (page - 1) * per_page}
-    ).all()
-    return {
-        "items": [booking_row_view(row) for row in rows],
-        "page": page,
-        "per_page": per_page,
-        "total": total,
-        "pages": math.ceil(total / per_page) if total else 0,
-    }
+    result["items"] = [booking_row_view(row) for row in result["items"]]
+    return result
 
 
 def get_booking(*, user_id: int, booking_id: int) -> dict[str, Any]:

@@ -16,13 +16,13 @@ from app.bookings.schemas import (
 from app.platform.auth import current_user_id
 from app.platform.blueprint import Blueprint, renderer
 from app.platform.extensions import limiter
-from app.platform.schemas import page_of
+from app.platform.schemas import history_page_of
 from app.platform.transactions import transaction
 from app.platform.web import protected
 
 blp = Blueprint("bookings", __name__, description="Bookings: book, release, history.")
 stats_blp = Blueprint("stats", __name__, description="Dashboards.")
-BookingPage = page_of(BookingSchema)
+BookingPage = history_page_of(BookingSchema)
 RENDER_BOOKING = renderer(BookingSchema)
 
 
@@ -38,7 +38,7 @@ class Bookings(MethodView):
     @blp.arguments(BookingQuerySchema(), location="query")  # one instance, reused
     @blp.response(200, BookingPage)
     def get(self, query):
-        """The caller's bookings, newest first (`?status=`)."""
+        """The caller's bookings, newest first (`?status=`; `?cursor=` for any depth)."""
         return bookings.list_bookings(user_id=current_user_id(), **query)
 
     @protected(blp, 404, 409, 422, 429)

@@ -98,6 +98,65 @@ class PaginationQuery(Schema):
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
+class Cursor(fields.String):
+    """An opaque ``next_cursor`` from a previous page: the (time, id) of the last row shown,
+    base64url-encoded. Loads to ``(datetime, id)``; anything else is a 422 on ``cursor``."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        from app.platform.pagination import decode_cursor
+
+        text = super()._deserialize(value, attr, data, **kwargs)
+        decoded = decode_cursor(text)
+        if decoded is None:
+            raise ValidationError("Not a valid cursor: pass the next_cursor of a previous page.")
+        return decoded
+
+
+class HistoryQuery(PaginationQuery):
+    """``?page=&per_page=`` or, at any depth for the same cost, ``?cursor=&per_page=``."""
+
+    cursor = Cursor(
+        validate=validate.Length(max=200),
+        metadata={
+            "description": "The `next_cursor` of the previous page (keyset pagination: any depth "
+            "costs the same); `page` is ignored when it is given."
+        },
+    )
+
+
+@cache
+def history_page_of(item_schema: type[Schema]) -> type[Schema]:
+    """The page of a long history: a page object with ``next_cursor`` (null on the last page)
+    and ``total_exact`` (false when ``total`` is the counting cap, not the full count)."""
+    name = item_schema.__name__.removesuffix("Schema") + "HistoryPage"
+    return Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(item_schema), required=True),
+            "page": fields.Integer(
+                required=True,
+                allow_none=True,
+                metadata={"description": "The page number; null when the page was a `cursor`."},
+            ),
+            "per_page": fields.Integer(required=True),
+            "total": fields.Integer(
+                required=True,
+                metadata={"description": "Rows in all, counted up to 10,000 (see `total_exact`)."},
+            ),
+            "pages": fields.Integer(required=True),
+            "total_exact": fields.Boolean(
+                required=True,
+                metadata={"description": "False when there are more than `total` rows."},
+            ),
+            "next_cursor": fields.String(
+                required=True,
+                allow_none=True,
+                metadata={"description": "Pass as `?cursor=` for the next page; null at the end."},
+            ),
+        },
+        name=name,
+    )
+
+
 @cache
 def page_of(item_schema: type[Schema]) -> type[Schema]:
     """The paginated list schema wrapping ``item_schema``."""
