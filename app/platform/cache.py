@@ -1,9 +1,11 @@
 """Cache helpers that never fail a request: a cache error means "compute from the database".
 
 Cached values live in Redis, each tagged with the version token of its namespace (``lots``,
-``admin_stats``). Writers call :func:`invalidate`, which replaces the token now and
-again once the transaction commits, so a reader that cached between the two is dropped too:
-a driver never sees a free count from before their own booking.
+``admin_stats``). Writers call :func:`invalidate`; once the transaction commits, the tokens of
+every namespace it named are replaced in one ``MSET`` (one round trip, before the response is
+sent): a driver never sees a free count from before their own booking. A reader that computed
+from the database before the commit stored its value under the token it read before computing,
+which is no longer current, so that value is never served.
 
 Each value is stored with the version it was computed under (two keys written in one MULTI), so
 a cached read is one MGET of the namespace's version, the value's version and the value: a hit
@@ -118,13 +120,16 @@ def _store(namespace: str, digest: str, version: str, value: Any, timeout: int) 
         return False
 
 
-def _bump(namespace: str) -> None:
-    """A new version token: every value cached under the old one is unreachable from now on."""
+def _bump(*namespaces: str) -> None:
+    """New version tokens, in one round trip: every value cached under the old ones is
+    unreachable from now on."""
+    if not namespaces:
+        return
     try:
         client, prefix = _redis()
-        client.set(f"{prefix}{_version_key(namespace)}", uuid.uuid4().hex)
+        client.mset({f"{prefix}{_version_key(name)}": uuid.uuid4().hex for name in namespaces})
     except Exception as exc:  # noqa: BLE001
-        log.warning("cache invalidation of %s failed: %s", namespace, exc)
+        log.warning("cache invalidation of %s failed: %s", ", ".join(namespaces), exc)
 
 
 def _token(raw: bytes | None) -> str | None:
@@ -266,18 +271,16 @@ def _unlock(lock: str) -> None:
 
 
 def invalidate(*namespaces: str) -> None:
-    """Drop cached values of ``namespaces`` now and once more after the commit."""
+    """Drop cached values of ``namespaces`` once the transaction commits (nothing when it rolls
+    back: the values still hold)."""
     if not is_shared():
         return
-    for namespace in namespaces:
-        _bump(namespace)
     db.session().info.setdefault(PENDING, set()).update(namespaces)
 
 
 @event.listens_for(Session, "after_commit")
 def _committed(session: Session) -> None:
-    for namespace in session.info.pop(PENDING, ()):
-        _bump(namespace)
+    _bump(*sorted(session.info.pop(PENDING, ())))
 
 
 @event.listens_for(Session, "after_soft_rollback")

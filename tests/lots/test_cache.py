@@ -9,6 +9,7 @@ import uuid
 
 import flask_migrate
 import pytest
+import sqlalchemy as sa
 
 from tests.conftest import MIGRATIONS, make_app, require
 from tests.factories import LotFactory, UserFactory
@@ -243,7 +244,10 @@ def test_a_version_in_another_format_is_replaced(request, tmp_path):
         redis = cache_service.redis_client()
         stored = redis.get(f"{app.config['CACHE_KEY_PREFIX']}lots:version")
         assert cache_service._token(stored) is not None
+        from app.platform.extensions import db
+
         cache_service.invalidate(cache_service.LOTS)
+        db.session.commit()  # invalidation happens when the writer commits
         assert cache_service.cached(cache_service.LOTS, {"page": 1}, lambda: {"n": 3}) == {"n": 3}
 
 
@@ -265,3 +269,45 @@ def test_unreadable_values_are_misses():
 
     assert _loads(None) is None
     assert _loads(b"!not a pickle") is None
+
+
+def test_a_write_invalidates_in_one_round_trip_after_its_commit(
+    request, session_client, monkeypatch
+):
+    require("redis")
+    flask_app, client = session_client("redis://127.0.0.1:6379/15")
+    from app.platform import cache as cache_service
+    from app.platform.extensions import db
+
+    redis = cache_service.redis_client()
+    pattern = f"{flask_app.config['CACHE_KEY_PREFIX']}*"
+    request.addfinalizer(lambda: [redis.delete(key) for key in redis.keys(pattern)])
+    lot = LotFactory(spots=2)
+    driver = UserFactory()
+    db.session.commit()
+    headers = login(client, driver)
+    assert client.get("/api/v1/lots", headers=headers).status_code == 200  # cached
+    events: list[str] = []
+    real = redis.execute_command
+
+    def counting(*args, **kwargs):
+        events.append(str(args[0]))
+        return real(*args, **kwargs)
+
+    def committed(connection):
+        events.append("COMMIT")
+
+    monkeypatch.setattr(redis, "execute_command", counting)
+    sa.event.listen(db.engine, "commit", committed)
+    try:
+        booked = client.post(
+            "/api/v1/bookings", json={"lot_id": lot.id, "vehicle_number": "C1"}, headers=headers
+        )
+    finally:
+        sa.event.remove(db.engine, "commit", committed)
+    assert booked.status_code == 201
+    # Both namespaces the booking touches (lots, admin stats), in one MSET, after the commit.
+    assert [event for event in events if event != "COMMIT"] == ["MSET"], events
+    assert events.index("MSET") > events.index("COMMIT"), events
+    monkeypatch.setattr(redis, "execute_command", real)
+    assert client.get("/api/v1/lots", headers=headers).get_json()["items"][0]["free_spots"] == 1
