@@ -98,6 +98,11 @@ class Blueprint(flask_smorest.Blueprint):
 
     ARGUMENTS_PARSER = BodyParser()
 
+    def arguments(self, schema, *args, **kwargs):  # type: ignore[override]
+        """Document and parse the arguments (flask-smorest) with one schema instance, built
+        here once: given a class, webargs would build an instance on every request."""
+        return super().arguments(resolve_schema_instance(schema), *args, **kwargs)
+
     def response(self, status_code, schema=None, **kwargs):  # type: ignore[override]
         """Document the response (flask-smorest) and serialise what the view returns."""
         document = super().response(status_code, schema, **kwargs)

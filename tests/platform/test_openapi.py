@@ -143,3 +143,23 @@ def test_every_json_answer_has_a_recorded_example(client, db):
         and "example" not in response["content"]["application/json"]
     ]
     assert missing == []
+
+
+def test_argument_schemas_are_built_once_not_per_request(client, user, auth, monkeypatch):
+    """Routes declared with a schema class parse with one instance built at import: a request
+    builds no marshmallow schema."""
+    from marshmallow import Schema
+
+    headers = auth(user)
+    built: list[str] = []
+    original = Schema.__init__
+
+    def counting(self, *args, **kwargs):
+        built.append(type(self).__name__)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Schema, "__init__", counting)
+    # PATCH /me declares its arguments with a schema class.
+    assert client.patch("/api/v1/me", json={"full_name": "Ada"}, headers=headers).status_code == 200
+    assert client.get("/api/v1/bookings", headers=headers).status_code == 200
+    assert built == []
