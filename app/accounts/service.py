@@ -168,7 +168,7 @@ def revoke_session(session: AuthSession, *, reason: str) -> None:
     db.session.flush()
 
 
-def logout(*, session: AuthSession, user: User, refresh_token: str | None) -> None:
+def logout(*, session: AuthSession, user_id: int, refresh_token: str | None) -> None:
     """Revoke the current session, and the session of ``refresh_token`` if it is the user's."""
     revoke_session(session, reason="logout")
     if refresh_token:
@@ -179,7 +179,7 @@ def logout(*, session: AuthSession, user: User, refresh_token: str | None) -> No
                 "The refresh token is invalid.", fields={"refresh_token": ["Invalid token."]}
             ) from exc
         other = db.session.get(AuthSession, claims.get("sid"))
-        if other is not None and other.user_id == user.id:
+        if other is not None and other.user_id == user_id:
             revoke_session(other, reason="logout")
 
 
