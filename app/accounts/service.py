@@ -189,6 +189,8 @@ def revoke_other_sessions(user: User, *, keep_session_id: str | None) -> int:
         update(AuthSession)
         .where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
         .values(revoked_at=utcnow(), revoked_reason="password_change")
+        # Names the user whose sessions change, so only their remembered checks are voided.
+        .execution_options(session_user_id=user.id)
     )
     if keep_session_id is not None:
         stmt = stmt.where(AuthSession.id != keep_session_id)
