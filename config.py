@@ -238,6 +238,9 @@ class Config:
         self.CACHE_KEY_PREFIX = env.get("CACHE_KEY_PREFIX") or "parkmind:"
         # On a cache miss one request computes; the others wait this long for its value.
         self.CACHE_FILL_WAIT_SECONDS = env_int("CACHE_FILL_WAIT_SECONDS", 3)
+        # With Redis, a token check's answer is remembered at most this long (a revocation voids
+        # it at once; the expiry bounds a revocation Redis never received).
+        self.SESSION_CHECK_CACHE_SECONDS = env_int("SESSION_CHECK_CACHE_SECONDS", 60)
 
     RATELIMIT_ENABLED_DEFAULT = True
 

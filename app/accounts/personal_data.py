@@ -96,7 +96,7 @@ def erase_account_row(user_id: int) -> Erased:
     sessions = db.session.execute(
         delete(AuthSession)
         .where(AuthSession.user_id == user_id)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False, session_user_id=user_id)
     ).rowcount
     replies = db.session.execute(
         delete(IdempotencyKey)

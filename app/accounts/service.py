@@ -168,7 +168,7 @@ def revoke_session(session: AuthSession, *, reason: str) -> None:
     db.session.flush()
 
 
-def logout(*, session: AuthSession, user: User, refresh_token: str | None) -> None:
+def logout(*, session: AuthSession, user_id: int, refresh_token: str | None) -> None:
     """Revoke the current session, and the session of ``refresh_token`` if it is the user's."""
     revoke_session(session, reason="logout")
     if refresh_token:
@@ -179,7 +179,7 @@ def logout(*, session: AuthSession, user: User, refresh_token: str | None) -> No
                 "The refresh token is invalid.", fields={"refresh_token": ["Invalid token."]}
             ) from exc
         other = db.session.get(AuthSession, claims.get("sid"))
-        if other is not None and other.user_id == user.id:
+        if other is not None and other.user_id == user_id:
             revoke_session(other, reason="logout")
 
 
@@ -189,6 +189,8 @@ def revoke_other_sessions(user: User, *, keep_session_id: str | None) -> int:
         update(AuthSession)
         .where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
         .values(revoked_at=utcnow(), revoked_reason="password_change")
+        # Names the user whose sessions change, so only their remembered checks are voided.
+        .execution_options(session_user_id=user.id)
     )
     if keep_session_id is not None:
         stmt = stmt.where(AuthSession.id != keep_session_id)

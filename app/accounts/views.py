@@ -105,7 +105,9 @@ class Logout(MethodView):
     def post(self, body):
         """Revoke this access token's session and, if given, the refresh token's."""
         users.logout(
-            session=current_session(), user=current_user(), refresh_token=body.get("refresh_token")
+            session=current_session(),
+            user_id=current_user_id(),
+            refresh_token=body.get("refresh_token"),
         )
 
 

@@ -13,6 +13,7 @@ from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from sqlalchemy import bindparam, select
 
 from app.accounts.models import AuthSession, User
+from app.platform import session_cache
 from app.platform.errors import Forbidden, Unauthorized, error_response
 from app.platform.extensions import db, jwt
 
@@ -36,8 +37,10 @@ class Identity:
 
 
 def check_session(payload: dict) -> Identity | None:
-    """The token's live session (not revoked, user active), or None. Read from the database on
-    every request, so a revocation or deactivation takes effect at once and survives restarts."""
+    """The token's live session (not revoked, user active), or None. The database decides on
+    every request, so a revocation or deactivation takes effect at once and survives restarts;
+    with Redis its answer is remembered until anything about the session changes (see
+    :mod:`app.platform.session_cache`): one ``MGET``, no SQL."""
     sid = payload.get("sid")
     try:
         user_id = int(payload.get("sub"))
@@ -45,11 +48,15 @@ def check_session(payload: dict) -> Identity | None:
         return None
     if not isinstance(sid, str):
         return None
+    cached = session_cache.read(sid, user_id)
+    if cached.role is not None:
+        return Identity(sid, user_id, cached.role)
     session = db.session()
     session.flush()  # as an ORM query would autoflush (a no-op unless objects are pending)
     row = session.connection().execute(SESSION_CHECK, {"sid": sid, "uid": user_id}).first()
     if row is None or row[0] is not None or not row[2]:
         return None
+    session_cache.store(sid, user_id, row[1], cached)
     return Identity(sid, user_id, row[1])
 
 
@@ -109,9 +116,9 @@ def register_jwt_handlers(app: Flask) -> None:
 
     @jwt.token_in_blocklist_loader
     def token_revoked(header: dict, payload: dict) -> bool:
-        # One query per request: the session and its user together. A revoked or expired
-        # session, a refresh token that is not the session's current one, or a deactivated
-        # user all make the token unusable. Stored in the database, so it survives restarts.
+        # The session and its user together (one query, or one Redis read of its remembered
+        # answer). A revoked session or a deactivated user makes the token unusable. Stored in
+        # the database, so it survives restarts and a Redis flush.
         identity = check_session(payload)
         if identity is None:
             return True
@@ -170,7 +177,8 @@ def current_session() -> AuthSession:
 
 
 def _verify_fast(refresh: bool) -> bool:
-    """The usual case in one pass: a well-formed Bearer header, one signature check, one query.
+    """The usual case in one pass: a well-formed Bearer header, one signature check, one session
+    check (a query, or one Redis read).
 
     Anything unusual (no or odd header, a bad, expired or revoked token, the wrong type) answers
     False, and the caller runs Flask-JWT-Extended's full check, which raises the matching error.
