@@ -13,7 +13,7 @@ from app.accounts.models import User
 from app.bookings.models import Booking
 from app.lots.features import mask_of, names_of
 from app.lots.models import Lot, Spot
-from app.lots.service import LotInUse, get_live_lot, lot_view, lots_with_counts, search_filter
+from app.lots.service import LotInUse, get_live_lot, live_lots, search_filter, views_of
 from app.platform import cache
 from app.platform.errors import NotFound, ValidationFailed
 from app.platform.extensions import db
@@ -28,12 +28,12 @@ log = logging.getLogger(__name__)
 
 
 def admin_list_lots(*, page: int, per_page: int, q: str | None = None) -> dict:
-    """Admin: every lot that is not deleted, with its counts."""
-    stmt, _ = lots_with_counts()
+    """Admin: every lot that is not deleted, with its counts (of the page's lots only)."""
+    stmt = live_lots()
     if q:
         stmt = search_filter(stmt, q)
-    result = paginate(stmt.order_by(Lot.id), page=page, per_page=per_page, scalars=False)
-    result["items"] = [lot_view(row) for row in result["items"]]
+    result = paginate(stmt.order_by(Lot.id), page=page, per_page=per_page)
+    result["items"] = views_of(result["items"])
     return result
 
 

@@ -60,6 +60,9 @@ class Spot(db.Model):
         sa.UniqueConstraint("lot_id", "number"),
         sa.CheckConstraint(check_in("status", SPOT_STATUSES), name="status"),
         sa.Index("ix_spots_allocation", "lot_id", "status", "is_occupied", "number"),
+        # Every column the lot list and the dashboard count (app.lots.service): a page's counts
+        # read only this index, never the table, whatever the optimizer's statistics say.
+        sa.Index("ix_spots_lot_counts", "lot_id", "status", "is_occupied", "feature_mask"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

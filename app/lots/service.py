@@ -8,7 +8,7 @@ from functools import cache as memoize
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, bindparam, case, func, or_, select
+from sqlalchemy import Select, bindparam, case, false, func, or_, select
 
 from app.lots.features import FEATURE_BITS, FEATURES
 from app.lots.models import Lot, Spot
@@ -58,29 +58,60 @@ def free_by_feature(row: Any) -> dict[str, int]:
     return {name: int(getattr(row, f"free_{name}") or 0) for name in FEATURES}
 
 
-def spot_counts():
-    """One grouped subquery: per lot, total (not removed), free, occupied, out of service."""
-    spots = Spot.__table__
-    return select(spots.c.lot_id, *_count_columns(spots)).group_by(spots.c.lot_id).subquery()
-
-
 @memoize
-def lots_with_counts() -> tuple[Select, Any]:
-    """Lots that are not deleted, with their counts (built once; callers add filters)."""
-    counts = spot_counts()
-    stmt = (
-        select(
-            Lot,
-            func.coalesce(counts.c.free, 0).label("free"),
-            func.coalesce(counts.c.total, 0).label("total"),
-            func.coalesce(counts.c.occupied, 0).label("occupied"),
-            func.coalesce(counts.c.out_of_service, 0).label("out_of_service"),
-            *[func.coalesce(counts.c[name], 0).label(name) for name in FREE_FEATURE_COUNTS],
-        )
-        .outerjoin(counts, counts.c.lot_id == Lot.id)
-        .where(Lot.deleted_at.is_(None))
+def _page_counts() -> Select:
+    """Per lot of ``:lot_ids`` (one page of lots), its counts: only those lots' spots are read,
+    a range on the covering ``ix_spots_lot_counts`` (the table itself is not read)."""
+    spots = Spot.__table__
+    return (
+        select(spots.c.lot_id, *_count_columns(spots))
+        .where(spots.c.lot_id.in_(bindparam("lot_ids", expanding=True)))
+        .group_by(spots.c.lot_id)
     )
-    return stmt, counts
+
+
+class NoSpots:
+    """The counts of a lot without spots."""
+
+    free = total = occupied = out_of_service = 0
+
+    def __getattr__(self, name: str) -> int:
+        if name in FREE_FEATURE_COUNTS:
+            return 0
+        raise AttributeError(name)
+
+
+NO_SPOTS = NoSpots()
+
+
+def counts_of(lot_ids: list[int]) -> dict[int, Any]:
+    """The counts of each lot in ``lot_ids`` (a page), by lot id; lots without spots are
+    missing (use ``NO_SPOTS``)."""
+    if not lot_ids:
+        return {}
+    rows = db.session.execute(_page_counts(), {"lot_ids": list(lot_ids)})
+    return {row.lot_id: row for row in rows}
+
+
+def views_of(lots: list[Lot]) -> list[dict]:
+    """``lots`` (one page) as :func:`lot_view` shows them, counting the spots of these lots only."""
+    counts = counts_of([lot.id for lot in lots])
+    return [lot_view(lot, counts.get(lot.id, NO_SPOTS)) for lot in lots]
+
+
+def has_free_spot():
+    """The lot (``lots`` of the enclosing query) has a free spot: one probe of
+    ``ix_spots_allocation`` (lot, available, not occupied) per lot, stopping at the first."""
+    return (
+        select(Spot.id)
+        .where(Spot.lot_id == Lot.id, Spot.status == "available", Spot.is_occupied == false())
+        .exists()
+    )
+
+
+def live_lots() -> Select:
+    """Lots that are not deleted (callers add filters and an order)."""
+    return select(Lot).where(Lot.deleted_at.is_(None))
 
 
 DRIVER_COLUMNS = (
@@ -133,10 +164,9 @@ def pricing_of(lot: Lot) -> dict[str, Any]:
     }
 
 
-def lot_view(row: Any) -> dict:
-    """A lot with its counts (a row of ``lots_with_counts`` or of ``_lot_detail``), as a plain
-    dict (cacheable)."""
-    lot = row[0] if isinstance(row[0], Lot) else row
+def lot_view(lot: Any, counts: Any) -> dict:
+    """A lot (a ``Lot`` or a row of ``_lot_detail``) with its counts (a row of ``counts_of``, of
+    ``_lot_detail`` or ``NO_SPOTS``), as a plain dict (cacheable)."""
     return {
         "id": lot.id,
         "name": lot.name,
@@ -145,11 +175,11 @@ def lot_view(row: Any) -> dict:
         "latitude": lot.latitude,
         "longitude": lot.longitude,
         "levels": lot.levels,
-        "free_spots": int(row.free),
-        "total_spots": int(row.total),
-        "occupied_spots": int(row.occupied),
-        "out_of_service_spots": int(row.out_of_service),
-        "free_by_feature": free_by_feature(row),
+        "free_spots": int(counts.free),
+        "total_spots": int(counts.total),
+        "occupied_spots": int(counts.occupied),
+        "out_of_service_spots": int(counts.out_of_service),
+        "free_by_feature": free_by_feature(counts),
         "pricing": pricing_of(lot),
         "timezone": lot.timezone,
         "created_at": lot.created_at,
@@ -195,18 +225,18 @@ def list_lots(
 
 
 def _list_lots(*, page, per_page, q, pin_code, available, near, radius_km) -> dict:
-    stmt, counts = lots_with_counts()
+    # The page's lots are chosen from ``lots`` alone; only then are the spots of those lots
+    # counted, so a page costs the same however many lots and spots there are.
+    stmt = live_lots()
     if q:
         stmt = search_filter(stmt, q)
     if pin_code:
         stmt = stmt.where(Lot.pin_code == pin_code.strip())
     if available:
-        stmt = stmt.where(func.coalesce(counts.c.free, 0) > 0)
+        stmt = stmt.where(has_free_spot())
     if near is None:
-        result = paginate(
-            stmt.order_by(Lot.name, Lot.id), page=page, per_page=per_page, scalars=False
-        )
-        result["items"] = [lot_view(row) for row in result["items"]]
+        result = paginate(stmt.order_by(Lot.name, Lot.id), page=page, per_page=per_page)
+        result["items"] = views_of(result["items"])
         return result
     lat, lng = near
     radius = radius_km or DEFAULT_RADIUS_KM
@@ -217,16 +247,18 @@ def _list_lots(*, page, per_page, q, pin_code, available, near, radius_km) -> di
         Lot.longitude.between(min_lng, max_lng),
     )
     nearby = []
-    for row in db.session.execute(stmt):
-        distance = haversine_m(lat, lng, row[0].latitude, row[0].longitude)
+    for lot in db.session.scalars(stmt):
+        distance = haversine_m(lat, lng, lot.latitude, lot.longitude)
         if distance <= radius * 1000:
-            view = lot_view(row)
-            view["distance_m"] = round(distance, 1)
-            nearby.append(view)
-    nearby.sort(key=lambda item: (item["distance_m"], item["id"]))
+            nearby.append((round(distance, 1), lot))
+    nearby.sort(key=lambda item: (item[0], item[1].id))
     start = (page - 1) * per_page
+    shown = nearby[start : start + per_page]
+    items = views_of([lot for _, lot in shown])
+    for item, (distance, _) in zip(items, shown, strict=True):
+        item["distance_m"] = distance
     return {
-        "items": nearby[start : start + per_page],
+        "items": items,
         "page": page,
         "per_page": per_page,
         "total": len(nearby),
@@ -239,7 +271,7 @@ def get_lot_view(*, lot_id: int) -> dict:
     row = db.session.execute(_lot_detail(), {"lot_id": lot_id}).first()
     if row is None:
         raise lot_not_found()
-    return lot_view(row)
+    return lot_view(row, row)
 
 
 def driver_lot_view(*, lot_id: int) -> dict:
