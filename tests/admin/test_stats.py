@@ -3,6 +3,7 @@ and this month's no-shows; payments changing state invalidate the cached dashboa
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -153,3 +154,34 @@ def test_cached_stats_follow_payments_changing_state(redis_client_app):
     )
     assert refund.status_code == 200
     assert month() == 0
+
+
+def test_stats_read_each_table_once(client, db, auth, admin):
+    """Every figure comes from one query: this month's payments are summed once (per lot, and
+    the totals from those sums), spots counted once."""
+    from sqlalchemy import event
+
+    north = LotFactory(spots=2)
+    gone = LotFactory(deleted_at=NOW - timedelta(days=1))
+    pay(north, 300, "paid", paid_at=NOW - timedelta(hours=1))
+    pay(gone, 500, "paid", paid_at=NOW - timedelta(days=3))
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        with time_machine.travel(NOW, tick=False):
+            headers = auth(admin)
+            statements.clear()
+            stats = client.get("/api/v1/admin/stats", headers=headers).get_json()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+    assert (stats["revenue_today_cents"], stats["revenue_month_cents"]) == (300, 800)
+    assert gone.id not in by_lot(stats)
+    assert by_lot(stats)[north.id]["revenue_month_cents"] == 300
+    for table in ("payments", "spots", "reservations", "bookings", "users"):
+        reads = [sql for sql in statements if re.search(rf"\bFROM {table}\b", sql)]
+        assert len(reads) <= 1, (table, reads)
