@@ -183,7 +183,7 @@ def _spot_occupancy() -> dict[int, tuple[int, int, int]]:
 
 def _paid_revenue(day_start: datetime, month_start: datetime) -> dict[int, tuple[int, int]]:
     """Per lot, deleted ones included: money taken (paid payments, by when they were paid) today
-    and this month. A range on ``ix_payments_status_paid``: only this month's paid rows."""
+    and this month. A range of the covering ``ix_payments_paid``: this month's payments only."""
     rows = db.session.execute(
         select(
             Payment.lot_id,
