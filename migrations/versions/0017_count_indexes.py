@@ -9,9 +9,9 @@ features), so a page of lots reads a range of it and never the table. The foreig
 ever made (``ref`` on status, 4,832 index entries for this month's 1,074) instead of this
 month's range. With the covering index it reads the range, and the sums read the index alone.
 
-Revision ID: 0016
-Revises: 0015
-Create Date: 2026-12-01 09:12:00
+Revision ID: 0017
+Revises: 0016
+Create Date: 2026-11-30 07:10:00
 
 """
 
@@ -19,8 +19,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = "0016"
-down_revision = "0015"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
