@@ -96,10 +96,10 @@ def _user_detail(user_id: int) -> dict[str, Any]:
     return _user_view(*row)
 
 
-def update_user(*, admin: User, user_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+def update_user(*, admin_id: int, user_id: int, changes: dict[str, Any]) -> dict[str, Any]:
     """Admin: activate/deactivate (revokes sessions) or change a role; never one's own."""
     target = users.get_user(user_id)
-    if target.id == admin.id and (
+    if target.id == admin_id and (
         changes.get("is_active") is False or changes.get("role", "admin") != "admin"
     ):
         raise Conflict("Admins cannot deactivate or demote themselves.", code="cannot_change_self")

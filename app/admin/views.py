@@ -26,7 +26,7 @@ from app.admin.schemas import (
 )
 from app.lots import management
 from app.lots import service as lots
-from app.platform.auth import current_user, current_user_id
+from app.platform.auth import current_user_id
 from app.platform.blueprint import Blueprint
 from app.platform.schemas import PaginationQuery, page_of
 from app.platform.transactions import transaction
@@ -131,7 +131,7 @@ class AdminUser(MethodView):
     @audited("user.update", target_type="user", target="user_id")
     def patch(self, changes, user_id):
         """Activate/deactivate (revokes sessions) or change the role."""
-        return admin.update_user(admin=current_user(), user_id=user_id, changes=changes)
+        return admin.update_user(admin_id=current_user_id(), user_id=user_id, changes=changes)
 
     @protected(blp, 404, 409, role="admin")
     @transaction
