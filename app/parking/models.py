@@ -27,7 +27,9 @@ class ParkingEvent(TimestampMixin, db.Model):
         sa.CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude_range"),
         sa.CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude_range"),
         sa.UniqueConstraint("user_id", "client_uuid"),
-        sa.Index("ix_parking_events_user_status_parked", "user_id", "status", "parked_at"),
+        # A user's events newest first, to the row (keyset cursors on (parked_at, id)).
+        sa.Index("ix_parking_events_user_history", "user_id", "parked_at", "id"),
+        sa.Index("ix_parking_events_user_status_history", "user_id", "status", "parked_at", "id"),
         sa.Index("ix_parking_events_status_parked", "status", "parked_at"),
         sa.Index("ix_parking_events_status_meter", "status", "meter_expires_at"),
     )

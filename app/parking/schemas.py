@@ -14,6 +14,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 from app.parking.models import EVENT_STATUSES, LOCATION_TYPES, RECALL_HOW
 from app.platform.schemas import (
     LAT_LNG_PATTERN,
+    HistoryQuery,
     Id,
     PaginationQuery,
     SingleLine,
@@ -122,7 +123,7 @@ class ParkingEventUpdateSchema(StrictSchema):
         _given_together(data)
 
 
-class ParkingEventListQuery(PaginationQuery):
+class ParkingEventListQuery(HistoryQuery):
     status = fields.String(validate=validate.OneOf(EVENT_STATUSES))
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -19,7 +19,7 @@ from app.parking.models import MAX_LANDMARKS, Landmark, ParkingEvent, RetrievalS
 from app.platform.errors import Conflict, NotFound, ValidationFailed
 from app.platform.extensions import db
 from app.platform.models import utcnow
-from app.platform.pagination import paginate
+from app.platform.pagination import history_page
 from app.uploads.service import discard_uploads, photo_url, photo_urls, ready_upload
 
 EVENT_PHOTO = ("parking_event_photo",)
@@ -208,14 +208,30 @@ def _check_meter(meter_expires_at, parked_at) -> None:
 
 
 def list_events(
-    *, user_id: int, status: str | None = None, page: int = 1, per_page: int = 20
+    *,
+    user_id: int,
+    status: str | None = None,
+    page: int = 1,
+    per_page: int = 20,
+    cursor: tuple[datetime, int] | None = None,
 ) -> dict:
-    """The user's events, newest first, optionally of one status."""
-    stmt = _event_query().where(ParkingEvent.user_id == user_id)
+    """The user's events, newest first, optionally of one status: the page's ids from
+    ``ix_parking_events_user_history`` (or the status one), then the events; any depth with a
+    cursor."""
+    events = ParkingEvent.__table__
+    where = events.c.user_id == user_id
     if status is not None:
-        stmt = stmt.where(ParkingEvent.status == status)
-    stmt = stmt.order_by(ParkingEvent.parked_at.desc(), ParkingEvent.id.desc())
-    result = paginate(stmt, page=page, per_page=per_page)
+        where = and_(where, events.c.status == status)
+    result = history_page(
+        where=where,
+        moment=events.c.parked_at,
+        row_id=events.c.id,
+        rows=lambda ids: db.session.scalars(_event_query().where(ParkingEvent.id.in_(ids))).all(),
+        page=page,
+        per_page=per_page,
+        cursor=cursor,
+        item_id=lambda event: event.id,
+    )
     attach_photo_urls(result["items"])
     return result
 

@@ -28,7 +28,7 @@ from app.parking.schemas import (
 )
 from app.platform.auth import current_user_id
 from app.platform.blueprint import Blueprint
-from app.platform.schemas import page_of
+from app.platform.schemas import history_page_of, page_of
 from app.platform.transactions import transaction
 from app.platform.web import created, protected
 
@@ -41,7 +41,7 @@ blp = Blueprint(
 class ParkingEvents(MethodView):
     @protected(blp, 422)
     @blp.arguments(ParkingEventListQuery, location="query")
-    @blp.response(200, page_of(ParkingEventSchema))
+    @blp.response(200, history_page_of(ParkingEventSchema))
     def get(self, query):
         """My parking events, newest first, optionally of one ``status``."""
         return parking.list_events(user_id=current_user_id(), **query)

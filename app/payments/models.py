@@ -25,7 +25,8 @@ class Payment(db.Model):
         sa.CheckConstraint("amount_cents >= 0", name="amount_non_negative"),
         sa.UniqueConstraint("reservation_id", "kind", name="uq_payments_reservation_kind"),
         sa.Index("ix_payments_created", "created_at"),
-        sa.Index("ix_payments_user_created", "user_id", "created_at"),
+        # A user's payments newest first, to the row (keyset cursors on (created_at, id)).
+        sa.Index("ix_payments_user_history", "user_id", "created_at", "id"),
         sa.Index("ix_payments_lot_status_created", "lot_id", "status", "created_at"),
         # Revenue is money taken: paid payments by when they were paid (admin stats, reports).
         # Covering: the sums read the index alone. On (status, paid_at) only, MariaDB at times

@@ -5,7 +5,14 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.payments.models import PAYMENT_KINDS, PAYMENT_STATUSES
-from app.platform.schemas import Id, PaginationQuery, SingleLine, StrictSchema, UTCDateTime
+from app.platform.schemas import (
+    HistoryQuery,
+    Id,
+    PaginationQuery,
+    SingleLine,
+    StrictSchema,
+    UTCDateTime,
+)
 
 REASON = [validate.Length(min=1, max=500), SingleLine(visible=True)]
 
@@ -32,9 +39,13 @@ class PaymentSchema(Schema):
     receipt_number = fields.String(required=True, metadata={"example": "PM-000123"})
 
 
-class PaymentQuerySchema(PaginationQuery):
+class PaymentFilters(PaginationQuery):
     status = fields.String(validate=validate.OneOf(PAYMENT_STATUSES))
     kind = fields.String(validate=validate.OneOf(PAYMENT_KINDS))
+
+
+class PaymentQuerySchema(PaymentFilters, HistoryQuery):
+    """A driver's payments: pages, or ``?cursor=`` for any depth."""
 
 
 class PaymentUserSchema(Schema):
@@ -51,7 +62,7 @@ class AdminPaymentSchema(PaymentSchema):
     refund_reason = fields.String(allow_none=True)
 
 
-class AdminPaymentQuerySchema(PaymentQuerySchema):
+class AdminPaymentQuerySchema(PaymentFilters):
     lot_id = Id(strict=False)
     created_from = UTCDateTime(data_key="from", metadata={"description": "Created at or after."})
     created_to = UTCDateTime(data_key="to", metadata={"description": "Created before."})

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app, render_template
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, select
 
 from app.accounts.models import User, wants
 from app.admin.models import AdminAudit
@@ -23,7 +23,7 @@ from app.platform.extensions import db
 from app.platform.i18n import gettext, in_language, language_of, language_of_user
 from app.platform.mail import send_email
 from app.platform.models import utcnow
-from app.platform.pagination import paginate
+from app.platform.pagination import history_page, paginate
 from app.platform.queue import enqueue
 from app.reservations.models import Reservation
 
@@ -120,15 +120,32 @@ def _newest_first(stmt: Select) -> Select:
 
 
 def list_payments(
-    *, user_id: int, page: int, per_page: int, status: str | None = None, kind: str | None = None
+    *,
+    user_id: int,
+    page: int,
+    per_page: int,
+    status: str | None = None,
+    kind: str | None = None,
+    cursor: tuple[datetime, int] | None = None,
 ) -> dict[str, Any]:
-    """The user's payments, newest first (``status``, ``kind`` filters)."""
-    stmt = _payment_rows().where(Payment.user_id == user_id)
+    """The user's payments, newest first (``status``, ``kind`` filters): the page's ids from
+    ``ix_payments_user_history``, then the rows; any depth with a cursor."""
+    payments = Payment.__table__
+    where = payments.c.user_id == user_id
     if status is not None:
-        stmt = stmt.where(Payment.status == status)
+        where = and_(where, payments.c.status == status)
     if kind is not None:
-        stmt = stmt.where(Payment.kind == kind)
-    result = paginate(_newest_first(stmt), page=page, per_page=per_page, scalars=False)
+        where = and_(where, payments.c.kind == kind)
+    result = history_page(
+        where=where,
+        moment=payments.c.created_at,
+        row_id=payments.c.id,
+        rows=lambda ids: db.session.execute(_payment_rows().where(Payment.id.in_(ids))).all(),
+        page=page,
+        per_page=per_page,
+        cursor=cursor,
+        item_id=lambda row: row[0].id,
+    )
     result["items"] = [payment_view(payment, lot) for payment, lot, _ in result["items"]]
     return result
 

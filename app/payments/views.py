@@ -16,7 +16,7 @@ from app.payments.schemas import (
 )
 from app.platform.auth import current_user_id
 from app.platform.blueprint import Blueprint
-from app.platform.schemas import page_of
+from app.platform.schemas import history_page_of, page_of
 from app.platform.transactions import transaction
 from app.platform.web import file_download, protected
 
@@ -28,7 +28,7 @@ admin_blp = Blueprint("admin_payments", __name__, description="Payments (role ad
 class Payments(MethodView):
     @protected(blp, 422)
     @blp.arguments(PaymentQuerySchema, location="query")
-    @blp.response(200, page_of(PaymentSchema))
+    @blp.response(200, history_page_of(PaymentSchema))
     def get(self, query):
         """The caller's payments, newest first (`?status=&kind=`)."""
         return payments.list_payments(user_id=current_user_id(), **query)

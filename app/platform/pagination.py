@@ -79,6 +79,7 @@ def history_page(
     page: int,
     per_page: int,
     cursor: tuple[datetime, int] | None = None,
+    item_id: Callable[[Any], int] = lambda row: row[0],
 ) -> dict[str, Any]:
     """One page of a history, newest first, at a cost bounded by the page.
 
@@ -86,7 +87,8 @@ def history_page(
        an index on (owner, ``moment``, ``row_id``): a range scan of ``per_page + 1`` entries after
        the cursor, or after ``(page - 1) * per_page`` entries without one. No join can make the
        planner start from another table.
-    2. ``rows(ids)`` reads those rows (any joins), returned here in page order.
+    2. ``rows(ids)`` reads those rows (any joins, or ORM objects; ``item_id`` tells an item's
+       id), returned here in page order.
     3. The total is counted up to :data:`TOTAL_CAP`.
     """
     keys = select(row_id, moment).where(where)
@@ -103,7 +105,7 @@ def history_page(
     found = conn.execute(keys).all()
     more, found = len(found) > per_page, found[:per_page]
     ids = [key[0] for key in found]
-    by_id = {row[0]: row for row in rows(ids)} if ids else {}
+    by_id = {item_id(row): row for row in rows(ids)} if ids else {}
     capped = select(literal(1)).select_from(moment.table).where(where).limit(TOTAL_CAP + 1)
     total = conn.execute(select(func.count()).select_from(capped.subquery())).scalar() or 0
     exact = total <= TOTAL_CAP
