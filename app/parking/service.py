@@ -226,14 +226,43 @@ def list_events(
         where=where,
         moment=events.c.parked_at,
         row_id=events.c.id,
-        rows=lambda ids: db.session.scalars(_event_query().where(ParkingEvent.id.in_(ids))).all(),
+        rows=event_rows,
         page=page,
         per_page=per_page,
         cursor=cursor,
-        item_id=lambda event: event.id,
+        item_id=lambda event: event["id"],
     )
-    attach_photo_urls(result["items"])
     return result
+
+
+def event_rows(ids: Iterable[int]) -> list[dict[str, Any]]:
+    """The events ``ids`` as plain dicts with their landmarks, score and signed photo links:
+    three Core statements (events, landmarks, scores) and one for the photos, no ORM objects."""
+    ids = list(ids)
+    events = [
+        dict(row)
+        for row in db.session.execute(
+            select(*ParkingEvent.__table__.c).where(ParkingEvent.id.in_(ids))
+        ).mappings()
+    ]
+    by_id = {event["id"]: event for event in events}
+    for event in events:
+        event["landmarks"], event["score"] = [], None
+    landmarks = Landmark.__table__
+    for row in db.session.execute(
+        select(*landmarks.c).where(landmarks.c.event_id.in_(ids)).order_by(landmarks.c.id)
+    ).mappings():
+        by_id[row["event_id"]]["landmarks"].append(dict(row))
+    scores = RetrievalScore.__table__
+    for row in db.session.execute(select(*scores.c).where(scores.c.event_id.in_(ids))).mappings():
+        by_id[row["event_id"]]["score"] = dict(row)
+    owners = [owner for event in events for owner in (event, *event["landmarks"])]
+    urls = photo_urls(owner["photo_upload_id"] for owner in owners)
+    for owner in owners:
+        owner["photo_url"] = (
+            urls.get(owner["photo_upload_id"]) if owner["photo_upload_id"] else None
+        )
+    return events
 
 
 def latest_active_event(user_id: int) -> ParkingEvent | None:

@@ -83,6 +83,11 @@ def dumper(schema_class: type[Schema]) -> Dump:
     for number, (name, field) in enumerate(schema.dump_fields.items()):
         attribute = field.attribute or name
         key = field.data_key or name
+        if type(field) is fields.Function and field.serialize_func is not None:
+            # A Function field reads the whole object (never "missing"): call it directly.
+            namespace[f"g{number}"] = field.serialize_func
+            lines.append(f"    out[{key!r}] = g{number}(obj)")
+            continue
         convert = _converter(field)
         if convert is None or "." in attribute or field.dump_default is not missing:
             namespace[f"f{number}"] = field

@@ -131,3 +131,36 @@ def test_schema_with_hooks_uses_marshmallow():
             return {**data, "x": 1}
 
     assert dumper(Hooked)({"a": 1}) == {"a": 1, "x": 1}
+
+
+def test_function_fields_are_called_with_the_object(monkeypatch):
+    from app.parking.schemas import LandmarkSchema, ParkingEventSchema
+
+    class Photo(Schema):
+        id = fields.Integer()
+        photo_url = fields.Function(lambda obj: obj.get("photo_url"), allow_none=True)
+
+    for obj in ({"id": 1, "photo_url": "https://x/1"}, {"id": 2}):
+        assert dumper(Photo)(obj) == Photo().dump(obj)
+    landmark = {
+        "id": 4,
+        "event_id": 9,
+        "name": "Blue door",
+        "description": None,
+        "latitude": None,
+        "longitude": None,
+        "photo_upload_id": 3,
+        "photo_url": "https://x/3",
+        "created_at": datetime(2026, 11, 20, 8, 15, tzinfo=UTC),
+        "updated_at": datetime(2026, 11, 20, 8, 15, tzinfo=UTC),
+    }
+    assert dumper(LandmarkSchema)(landmark) == LandmarkSchema().dump(landmark)
+    event = {"id": 9, "photo_url": None, "landmarks": [landmark], "score": None}
+    assert dumper(ParkingEventSchema)(event) == ParkingEventSchema().dump(event)
+
+    # The compiled dumper calls the function itself, not marshmallow's field machinery.
+    def refuse(*args, **kwargs):
+        raise AssertionError("marshmallow's Function.serialize was called")
+
+    monkeypatch.setattr(fields.Function, "serialize", refuse)
+    assert dumper(Photo)({"id": 1, "photo_url": "u"}) == {"id": 1, "photo_url": "u"}
