@@ -130,15 +130,23 @@ def _event_by_client_uuid(user_id: int, client_uuid: str, *, lock: bool) -> Park
     return db.session.scalar(stmt)
 
 
-def create_event(*, user_id: int, data: dict[str, Any]) -> tuple[ParkingEvent, bool]:
+def create_event(*, user_id: int, data: dict[str, Any]) -> tuple[Any, bool]:
     """Save where the car is; a repeated ``client_uuid`` returns the first event (created=False).
-    The event comes back with its photo links signed."""
+    The event comes back with its photo links signed: a new one as a plain dict (the row the
+    INSERT returned), a repeated one as the stored event."""
     event, is_new = _save_event(user_id, data)
-    attach_photo_urls([event])
+    if is_new:
+        event["photo_url"] = (
+            photo_urls([event["photo_upload_id"]]).get(event["photo_upload_id"])
+            if event["photo_upload_id"]
+            else None
+        )
+    else:
+        attach_photo_urls([event])
     return event, is_new
 
 
-def _save_event(user_id: int, data: dict[str, Any]) -> tuple[ParkingEvent, bool]:
+def _save_event(user_id: int, data: dict[str, Any]) -> tuple[Any, bool]:
     client_uuid = data.get("client_uuid")
     if isinstance(client_uuid, uuid.UUID):
         client_uuid = str(client_uuid)
@@ -156,42 +164,47 @@ def _save_event(user_id: int, data: dict[str, Any]) -> tuple[ParkingEvent, bool]
 
     _check_meter(data.get("meter_expires_at"), parked_at)
     values = {name: data.get(name) for name in EVENT_FIELDS if name in data}
-    event = ParkingEvent(
+    values.update(
         user_id=user_id,
         client_uuid=client_uuid,
         parked_at=parked_at,
         status="active",
         paused_seconds=0.0,
-        landmarks=[],
-        score=None,
-        **values,
+        created_at=now,
+        updated_at=now,
     )
     booking_id = data.get("booking_id")
     if booking_id is not None:
         booking, spot = _own_booking(user_id, booking_id)
         # The booking is the record of the spot: it fills in lot, level and spot label.
-        event.booking_id = booking.id
-        event.lot_id = booking.lot_id
+        values["booking_id"] = booking.id
+        values["lot_id"] = booking.lot_id
         if spot is not None:
-            event.spot_label = str(spot.number)
+            values["spot_label"] = str(spot.number)
             if spot.level is not None:
-                event.level = str(spot.level)
-    event.photo_upload_id = _ready_photo(user_id, data.get("photo_upload_id"), EVENT_PHOTO)
+                values["level"] = str(spot.level)
+    values["photo_upload_id"] = _ready_photo(user_id, data.get("photo_upload_id"), EVENT_PHOTO)
 
+    # One Core INSERT ... RETURNING: the row as stored, without a unit-of-work flush.
+    events = ParkingEvent.__table__
+    insert = events.insert().values(values).returning(*events.c)
     if client_uuid is None:
-        db.session.add(event)
-        db.session.flush()
-        return event, True
+        return _new_event(db.session.execute(insert).mappings().one()), True
     try:
         with db.session.begin_nested():
-            db.session.add(event)
+            row = db.session.execute(insert).mappings().one()
     except IntegrityError:
         # Two copies of the same offline save raced; the first one stored is the event.
         existing = _event_by_client_uuid(user_id, client_uuid, lock=True)
         if existing is None:
             raise
         return existing, False
-    return event, True
+    return _new_event(row), True
+
+
+def _new_event(row: Any) -> dict[str, Any]:
+    """A just-inserted event as the API shows it: no landmarks and no score yet."""
+    return {**row, "landmarks": [], "score": None}
 
 
 def _check_meter(meter_expires_at, parked_at) -> None:

@@ -56,7 +56,7 @@ class ParkingEvents(MethodView):
         event, is_new = parking.create_event(user_id=current_user_id(), data=data)
         if not is_new:
             return event, 200
-        return created(event, "parking.ParkingEventItem", event_id=event.id)
+        return created(event, "parking.ParkingEventItem", event_id=event["id"])
 
 
 @blp.route("/parking-events/latest-active")

@@ -88,3 +88,40 @@ def test_the_list_reads_rows_not_objects_and_each_table_once(client, db, auth):
     assert loaded == []  # plain rows: no ORM object is built for a list
     for table in ("landmarks", "retrieval_scores", "uploads"):
         assert len([s for s in statements if f" from {table} " in s]) == 1, (table, statements)
+
+
+def test_saving_a_parking_place_is_one_insert_returning_the_row(client, db, auth):
+    """No ORM object and no unit-of-work flush: the INSERT returns the row the API shows."""
+    from app.parking.models import ParkingEvent
+
+    user = UserFactory()
+    db.session.commit()
+    headers = auth(user)
+    built: list[object] = []
+    statements: list[str] = []
+
+    def init(target, args, kwargs):
+        built.append(target)
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split()).lower())
+
+    sa.event.listen(ParkingEvent, "init", init)
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        response = client.post(
+            "/api/v1/parking-events",
+            json={"latitude": 52.5, "longitude": 13.4, "level": "2", "notes": "by the lift"},
+            headers=headers,
+        )
+    finally:
+        sa.event.remove(ParkingEvent, "init", init)
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert response.status_code == 201
+    body = response.get_json()
+    assert response.headers["Location"].endswith(f"/parking-events/{body['id']}")
+    assert body["landmarks"] == [] and body["score"] is None and body["photo_url"] is None
+    assert body == client.get(f"/api/v1/parking-events/{body['id']}", headers=headers).get_json()
+    assert built == []
+    inserts = [s for s in statements if s.startswith("insert into parking_events")]
+    assert len(inserts) == 1 and " returning " in inserts[0]
