@@ -59,11 +59,14 @@ def record_payment(
         reservation_id=reservation_id,
         status="pending",
         provider=provider.name,
+        # Set (to its default) so that a charge that changes nothing writes nothing.
+        provider_reference=None,
     )
     db.session.add(payment)
     db.session.flush()
     charge = provider.charge(payment_id=payment.id, amount_cents=amount_cents, currency=currency)
-    payment.status, payment.provider_reference = charge.status, charge.reference
+    if (charge.status, charge.reference) != (payment.status, payment.provider_reference):
+        payment.status, payment.provider_reference = charge.status, charge.reference
     if charge.status == "paid":
         payment.paid_at = utcnow()
     preferences = db.session.scalar(select(User.preferences).where(User.id == user_id))

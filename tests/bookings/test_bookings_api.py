@@ -227,3 +227,26 @@ def test_my_stats(client, db, user, auth):
     assert body["total_spend_cents"] == 700 and body["currency"] == "USD"
     assert body["active_booking"]["id"] == booking["id"]
     assert body["retrievals"] == 1 and body["latest_score"]["total"] == 72.5
+
+
+def test_a_release_writes_the_payment_once(client, db, user, auth):
+    """With the manual provider nothing changes after the charge: one INSERT, no UPDATE."""
+    import sqlalchemy as sa
+
+    lot = LotFactory(spots=1)
+    db.session.commit()
+    headers = auth(user)
+    booking = book(client, headers, lot.id).get_json()
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split()).lower())
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        released = client.post(f"/api/v1/bookings/{booking['id']}/release", headers=headers)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert released.status_code == 200
+    payments = [s for s in statements if "payments" in s.split(" where ")[0]]
+    assert [s.split(" ")[0] for s in payments] == ["insert"], payments
