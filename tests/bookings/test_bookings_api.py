@@ -250,3 +250,44 @@ def test_a_release_writes_the_payment_once(client, db, user, auth):
     assert released.status_code == 200
     payments = [s for s in statements if "payments" in s.split(" where ")[0]]
     assert [s.split(" ")[0] for s in payments] == ["insert"], payments
+
+
+def test_booking_is_written_with_core_statements(client, db, user, auth):
+    """No Booking object and no unit-of-work flush: the spot UPDATE and the INSERT ... RETURNING
+    are the booking's two writes, and the answer is built from what was written."""
+    import sqlalchemy as sa
+
+    from app.bookings.models import Booking
+
+    lot = LotFactory(spots=2)
+    db.session.commit()
+    headers = auth(user)
+    built: list[object] = []
+    statements: list[str] = []
+
+    def init(target, args, kwargs):
+        built.append(target)
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split()).lower())
+
+    sa.event.listen(Booking, "init", init)
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        response = book(client, headers, lot.id)
+    finally:
+        sa.event.remove(Booking, "init", init)
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert response.status_code == 201
+    body = response.get_json()
+    assert built == []
+    writes = [
+        s.split(" ")[0] + " " + s.split(" ")[1 if s.startswith("update") else 2]
+        for s in statements
+        if s.startswith(("insert", "update"))
+    ]
+    assert writes == ["update spots", "insert bookings"], statements
+    shown = client.get(f"/api/v1/bookings/{body['id']}", headers=headers).get_json()
+    assert {k: v for k, v in body.items() if k != "cost_so_far_cents"} == {
+        k: v for k, v in shown.items() if k != "cost_so_far_cents"
+    }
