@@ -5,17 +5,23 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app.bookings.models import Booking
 from app.circle import alerts
 from app.lots.models import Spot
-from app.parking.models import MAX_LANDMARKS, Landmark, ParkingEvent, RetrievalScore
+from app.parking.models import MAX_LANDMARKS, Landmark, ParkingEvent
+from app.parking.rows import (
+    OPEN_STATUSES,
+    event_rows,
+    event_view_statement,
+    latest_active_event_view,
+    read_event_view,
+)
 from app.platform.errors import Conflict, NotFound, ValidationFailed
 from app.platform.extensions import db
 from app.platform.models import utcnow
@@ -24,7 +30,6 @@ from app.uploads.service import discard_uploads, photo_url, photo_urls, ready_up
 
 EVENT_PHOTO = ("parking_event_photo",)
 LANDMARK_PHOTO = ("landmark_photo",)
-OPEN_STATUSES = ("active", "retrieving")
 # Phones' clocks drift; a save stamped a little ahead of the server is still honest.
 CLOCK_SKEW = timedelta(minutes=5)
 # An offline save may arrive late, but not from another year.
@@ -248,36 +253,6 @@ def list_events(
     return result
 
 
-def event_rows(ids: Iterable[int]) -> list[dict[str, Any]]:
-    """The events ``ids`` as plain dicts with their landmarks, score and signed photo links:
-    three Core statements (events, landmarks, scores) and one for the photos, no ORM objects."""
-    ids = list(ids)
-    events = [
-        dict(row)
-        for row in db.session.execute(
-            select(*ParkingEvent.__table__.c).where(ParkingEvent.id.in_(ids))
-        ).mappings()
-    ]
-    by_id = {event["id"]: event for event in events}
-    for event in events:
-        event["landmarks"], event["score"] = [], None
-    landmarks = Landmark.__table__
-    for row in db.session.execute(
-        select(*landmarks.c).where(landmarks.c.event_id.in_(ids)).order_by(landmarks.c.id)
-    ).mappings():
-        by_id[row["event_id"]]["landmarks"].append(dict(row))
-    scores = RetrievalScore.__table__
-    for row in db.session.execute(select(*scores.c).where(scores.c.event_id.in_(ids))).mappings():
-        by_id[row["event_id"]]["score"] = dict(row)
-    owners = [owner for event in events for owner in (event, *event["landmarks"])]
-    urls = photo_urls(owner["photo_upload_id"] for owner in owners)
-    for owner in owners:
-        owner["photo_url"] = (
-            urls.get(owner["photo_upload_id"]) if owner["photo_upload_id"] else None
-        )
-    return events
-
-
 def latest_active_event(user_id: int) -> ParkingEvent | None:
     """The user's newest event that is still active or being retrieved, if any."""
     return db.session.scalar(
@@ -286,118 +261,6 @@ def latest_active_event(user_id: int) -> ParkingEvent | None:
         .order_by(ParkingEvent.parked_at.desc(), ParkingEvent.id.desc())
         .limit(1)
     )
-
-
-# The columns ParkingEventSchema and LandmarkSchema show (photo_url, landmarks and score apart).
-EVENT_VIEW_COLUMNS = (
-    "id",
-    "user_id",
-    "status",
-    "latitude",
-    "longitude",
-    "accuracy_m",
-    "address",
-    "location_type",
-    "level",
-    "spot_label",
-    "notes",
-    "booking_id",
-    "lot_id",
-    "photo_upload_id",
-    "client_uuid",
-    "parked_at",
-    "retrieval_started_at",
-    "retrieval_paused_at",
-    "paused_seconds",
-    "retrieval_completed_at",
-    "expired_at",
-    "meter_expires_at",
-    "distance_m",
-    "expected_seconds",
-    "found",
-    "created_at",
-    "updated_at",
-)
-LANDMARK_VIEW_COLUMNS = (
-    "id",
-    "event_id",
-    "name",
-    "description",
-    "latitude",
-    "longitude",
-    "photo_upload_id",
-    "created_at",
-    "updated_at",
-)
-
-
-@cache
-def _event_view(latest: bool) -> Any:
-    """One event of ``:user_id`` in one statement: a row per landmark (oldest first, or one row
-    without), each with the event's shown columns and its score's id (if scored).
-
-    ``latest``: the newest open event; otherwise the event ``:event_id``."""
-    events, scores, landmarks = (
-        ParkingEvent.__table__,
-        RetrievalScore.__table__,
-        Landmark.__table__,
-    )
-    if latest:
-        event_id = (
-            select(events.c.id)
-            .where(events.c.user_id == bindparam("user_id"), events.c.status.in_(OPEN_STATUSES))
-            .order_by(events.c.parked_at.desc(), events.c.id.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
-    else:
-        event_id = bindparam("event_id")
-    return (
-        select(
-            *[events.c[name] for name in EVENT_VIEW_COLUMNS],
-            scores.c.id.label("score_id"),
-            *[landmarks.c[name] for name in LANDMARK_VIEW_COLUMNS],
-        )
-        .outerjoin(scores, scores.c.event_id == events.c.id)
-        .outerjoin(landmarks, landmarks.c.event_id == events.c.id)
-        .where(events.c.id == event_id, events.c.user_id == bindparam("user_id"))
-        .order_by(landmarks.c.id)
-    )
-
-
-EVENT_WIDTH = len(EVENT_VIEW_COLUMNS)
-
-
-def _read_event_view(stmt: Any, params: dict[str, int]) -> dict | None:
-    """An event as ParkingEventSchema reads it: plain values, landmarks, score, signed photos."""
-    rows = db.session.connection().execute(stmt, params).all()
-    if not rows:
-        return None
-    first = rows[0]
-    event = dict(zip(EVENT_VIEW_COLUMNS, first, strict=False))
-    landmarks = [
-        dict(zip(LANDMARK_VIEW_COLUMNS, row[EVENT_WIDTH + 1 :], strict=True))
-        for row in rows
-        if row[EVENT_WIDTH + 1] is not None
-    ]
-    event["landmarks"] = landmarks
-    # Only a retrieved event has a score; the ORM row is loaded when there is one.
-    score_id = first[EVENT_WIDTH]
-    event["score"] = None if score_id is None else db.session.get(RetrievalScore, score_id)
-    owners = [event, *landmarks]
-    ids = [owner["photo_upload_id"] for owner in owners if owner["photo_upload_id"] is not None]
-    urls: dict[int, str] = {}
-    if ids:
-        urls = photo_urls(ids)
-    for owner in owners:
-        upload_id = owner["photo_upload_id"]
-        owner["photo_url"] = None if upload_id is None else urls.get(upload_id)
-    return event
-
-
-def latest_active_event_view(user_id: int) -> dict | None:
-    """The newest open event as ParkingEventSchema reads it (plain values, photo URLs signed)."""
-    return _read_event_view(_event_view(True), {"user_id": user_id})
 
 
 def require_latest_active_event(*, user_id: int) -> dict:
@@ -410,7 +273,7 @@ def require_latest_active_event(*, user_id: int) -> dict:
 
 def show_event(*, user_id: int, event_id: int) -> dict:
     """One of the user's events with landmarks, photo URLs and score, as the schema reads it."""
-    event = _read_event_view(_event_view(False), {"user_id": user_id, "event_id": event_id})
+    event = read_event_view(event_view_statement(False), {"user_id": user_id, "event_id": event_id})
     if event is None:
         raise NotFound("We could not find that parking event.")
     return event

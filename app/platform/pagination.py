@@ -3,17 +3,15 @@ long histories whose cost does not grow with the history (keyset cursors, a capp
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import math
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Column, Select, and_, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from app.platform.cursors import encode_cursor
 from app.platform.extensions import db
 
 
@@ -49,27 +47,6 @@ def newest_in_window(
 TOTAL_CAP = 10_000
 
 
-def encode_cursor(moment: datetime, row_id: int) -> str:
-    """The opaque cursor after the row (``moment``, ``row_id``)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    raw = json.dumps([moment.astimezone(UTC).isoformat(), row_id], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(text: str) -> tuple[datetime, int] | None:
-    """(moment, id) from :func:`encode_cursor`'s text, or None when it is not one."""
-    try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-        moment, row_id = json.loads(raw)
-        parsed = datetime.fromisoformat(moment)
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
-        return None
-    if parsed.tzinfo is None or type(row_id) is not int or not 0 < row_id < 2**63:
-        return None
-    return parsed.astimezone(UTC), row_id
-
-
 def history_page(
     *,
     where: ColumnElement[bool],
@@ -99,8 +76,6 @@ def history_page(
     keys = keys.order_by(moment.desc(), row_id.desc()).limit(per_page + 1)
     if cursor is None:
         keys = keys.offset((page - 1) * per_page)
-    from app.platform.extensions import db
-
     conn = db.session.connection()
     found = conn.execute(keys).all()
     more, found = len(found) > per_page, found[:per_page]

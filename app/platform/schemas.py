@@ -8,6 +8,8 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from app.platform.cursors import decode_cursor
+
 MAX_ID = 2**31 - 1
 
 
@@ -103,8 +105,6 @@ class Cursor(fields.String):
     base64url-encoded. Loads to ``(datetime, id)``; anything else is a 422 on ``cursor``."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        from app.platform.pagination import decode_cursor
-
         text = super()._deserialize(value, attr, data, **kwargs)
         decoded = decode_cursor(text)
         if decoded is None:

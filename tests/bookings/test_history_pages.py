@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.bookings.models import Booking
-from app.platform import pagination
+from app.platform import cursors, pagination
 from app.platform.models import utcnow
 from tests.factories import LotFactory, SpotFactory, UserFactory
 
@@ -145,7 +145,7 @@ def test_a_cursor_that_is_not_one_is_a_422(client, user, auth, cursor):
 
 def test_cursor_round_trips():
     moment = utcnow().replace(microsecond=123456)
-    assert pagination.decode_cursor(pagination.encode_cursor(moment, 42)) == (moment, 42)
+    assert cursors.decode_cursor(cursors.encode_cursor(moment, 42)) == (moment, 42)
 
 
 def test_the_page_ids_come_from_the_bookings_index_alone(app, client, db, auth):
