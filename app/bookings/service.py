@@ -34,8 +34,9 @@ from app.platform import cache, idempotency
 from app.platform.dumper import RenderedJSON
 from app.platform.errors import Conflict, InvalidTransition, NotFound
 from app.platform.extensions import db
-from app.platform.models import get_owned_or_404, utcnow
+from app.platform.models import utcnow
 from app.platform.pagination import history_page
+from app.platform.schemas import MAX_ID
 from app.reservations import allocation
 from app.reservations.models import Reservation
 
@@ -259,35 +260,60 @@ def allocate_walkin_spot(
 
 
 def release_booking(*, user_id: int, booking_id: int) -> dict[str, Any]:
-    """End an active booking: fix duration and cost, free the spot, record one payment."""
-    booking = get_owned_or_404(
-        Booking, booking_id, owner_id=user_id, lock=True, error=booking_not_found()
+    """End an active booking: fix duration and cost, free the spot, record one payment. The
+    booking and its spot are read and written with Core statements (row locks as before)."""
+    bookings, spots, lots = Booking.__table__, Spot.__table__, Lot.__table__
+    if not 1 <= booking_id <= MAX_ID:
+        raise booking_not_found()
+    row = (
+        db.session.execute(
+            select(*bookings.c)
+            .where(bookings.c.id == booking_id, bookings.c.user_id == user_id)
+            .with_for_update()
+        )
+        .mappings()
+        .first()
     )
+    if row is None:
+        raise booking_not_found()
+    booking = SimpleNamespace(**row)
     if booking.status != "active":
         raise InvalidTransition(
             f"This booking is {booking.status}; only active ones can be released."
         )
-    spot = db.session.scalar(select(Spot).where(Spot.id == booking.spot_id).with_for_update())
-    lot = db.session.get(Lot, booking.lot_id)
+    spot = db.session.execute(
+        select(spots.c.id, spots.c.number, spots.c.level)
+        .where(spots.c.id == booking.spot_id)
+        .with_for_update()
+    ).first()
+    lot = db.session.execute(
+        select(lots.c.id, lots.c.name).where(lots.c.id == booking.lot_id)
+    ).first()
     ended = utcnow()
     seconds = _elapsed_seconds(booking.started_at, ended)
-    booking.status = "completed"
-    booking.ended_at = ended
-    booking.duration_minutes = math.ceil(seconds / 60)
-    booking.cost_cents = compute_cost_cents(PriceRule.of(booking), seconds)
-    booking.active_spot_id = None
-    booking.active_user_id = None
-    spot.is_occupied = False
+    cost = compute_cost_cents(PriceRule.of(booking), seconds)
     if booking.reservation_id is not None:
         # A reservation's stay is billed from its start, at least until its reserved end.
         reservation = db.session.scalar(
             select(Reservation).where(Reservation.id == booking.reservation_id).with_for_update()
         )
         billed = _elapsed_seconds(reservation.start_at, max(ended, reservation.end_at))
-        booking.cost_cents = compute_cost_cents(PriceRule.of(booking), billed)
+        cost = compute_cost_cents(PriceRule.of(booking), billed)
         reservation.status = "completed"
         reservation.ended_at = ended
-        reservation.cost_cents = booking.cost_cents
+        reservation.cost_cents = cost
+    changes = {
+        "status": "completed",
+        "ended_at": ended,
+        "duration_minutes": math.ceil(seconds / 60),
+        "cost_cents": cost,
+        "active_spot_id": None,
+        "active_user_id": None,
+        "updated_at": ended,
+    }
+    db.session.execute(spots.update().where(spots.c.id == spot.id).values(is_occupied=False))
+    db.session.execute(bookings.update().where(bookings.c.id == booking.id).values(changes))
+    vars(booking).update(changes)
     payments.record_payment(
         user_id=booking.user_id,
         lot_id=booking.lot_id,

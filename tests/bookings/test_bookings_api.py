@@ -291,3 +291,39 @@ def test_booking_is_written_with_core_statements(client, db, user, auth):
     assert {k: v for k, v in body.items() if k != "cost_so_far_cents"} == {
         k: v for k, v in shown.items() if k != "cost_so_far_cents"
     }
+
+
+def test_release_reads_and_writes_with_core_statements(client, db, user, auth):
+    """No Booking object loaded: the booking and its spot are locked, read and written as rows,
+    and the answer is the booking as it now stands."""
+    import sqlalchemy as sa
+
+    from app.bookings.models import Booking
+
+    lot = LotFactory(spots=1)
+    db.session.commit()
+    headers = auth(user)
+    booking = book(client, headers, lot.id).get_json()
+    loaded: list[object] = []
+    statements: list[str] = []
+
+    def load(target, context):
+        loaded.append(target)
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split()).lower())
+
+    sa.event.listen(Booking, "load", load)
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        released = client.post(f"/api/v1/bookings/{booking['id']}/release", headers=headers)
+    finally:
+        sa.event.remove(Booking, "load", load)
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert released.status_code == 200
+    body = released.get_json()
+    assert loaded == []
+    writes = [" ".join(s.split(" ")[:3]) for s in statements if s.startswith(("insert", "update"))]
+    assert writes == ["update spots set", "update bookings set", "insert into payments"], writes
+    assert body == client.get(f"/api/v1/bookings/{booking['id']}", headers=headers).get_json()
+    assert body["status"] == "completed" and body["cost_so_far_cents"] is None
