@@ -116,7 +116,7 @@ class HistoryQuery(PaginationQuery):
     """``?page=&per_page=`` or, at any depth for the same cost, ``?cursor=&per_page=``."""
 
     cursor = Cursor(
-        validate=validate.Length(max=200),
+        validate=[validate.Length(max=200), validate.Regexp(r"^[A-Za-z0-9_-]*$")],
         metadata={
             "description": "The `next_cursor` of the previous page (keyset pagination: any depth "
             "costs the same); `page` is ignored when it is given."

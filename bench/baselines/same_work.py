@@ -275,26 +275,47 @@ def booking_dict(row) -> dict:
 
 @app.get("/api/v1/bookings")
 def bookings():
-    """The caller's bookings, newest first."""
+    """The caller's bookings, newest first: the page's ids from the user's index, their rows,
+    a total counted up to 10,000 and the cursor after the last row (as the app does)."""
+    from app.platform.cursors import encode_cursor
+
     page, per_page = page_args()
     conn = g.conn
-    total = conn.execute(
-        text("SELECT COUNT(*) FROM bookings WHERE user_id = :uid"), {"uid": g.user_id}
-    ).scalar()
-    rows = conn.execute(
+    keys = conn.execute(
         text(
-            BOOKING_SELECT + "WHERE b.user_id = :uid ORDER BY b.started_at DESC, b.id DESC "
-            "LIMIT :limit OFFSET :offset"
+            "SELECT id, started_at FROM bookings WHERE user_id = :uid "
+            "ORDER BY started_at DESC, id DESC LIMIT :limit OFFSET :offset"
         ),
-        {"uid": g.user_id, "limit": per_page, "offset": (page - 1) * per_page},
+        {"uid": g.user_id, "limit": per_page + 1, "offset": (page - 1) * per_page},
     ).all()
+    more, keys = len(keys) > per_page, keys[:per_page]
+    rows = []
+    if keys:
+        ids = ", ".join(str(int(key.id)) for key in keys)
+        found = {
+            row.id: row
+            for row in conn.execute(text(BOOKING_SELECT + f"WHERE b.id IN ({ids})")).all()
+        }
+        rows = [found[key.id] for key in keys if key.id in found]
+    total = conn.execute(
+        text("SELECT COUNT(*) FROM (SELECT 1 FROM bookings WHERE user_id = :uid LIMIT 10001) AS t"),
+        {"uid": g.user_id},
+    ).scalar()
+    last = keys[-1] if keys else None
+    started = last.started_at if last is not None else None
+    if isinstance(started, str):
+        started = datetime.fromisoformat(started)
+    if started is not None and started.tzinfo is None:
+        started = started.replace(tzinfo=UTC)
     return reply(
         {
             "items": [booking_dict(row) for row in rows],
             "page": page,
             "per_page": per_page,
-            "total": total,
-            "pages": math.ceil(total / per_page) if total else 0,
+            "total": min(total, 10_000),
+            "pages": math.ceil(min(total, 10_000) / per_page) if total else 0,
+            "total_exact": total <= 10_000,
+            "next_cursor": encode_cursor(started, last.id) if more else None,
         }
     )
 
