@@ -100,13 +100,16 @@ class PaginationQuery(Schema):
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
+CURSOR_MAX_LENGTH = 200
+
+
 class Cursor(fields.String):
     """An opaque ``next_cursor`` from a previous page: the (time, id) of the last row shown,
     base64url-encoded. Loads to ``(datetime, id)``; anything else is a 422 on ``cursor``."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
-        decoded = decode_cursor(text)
+        decoded = decode_cursor(text) if len(text) <= CURSOR_MAX_LENGTH else None
         if decoded is None:
             raise ValidationError("Not a valid cursor: pass the next_cursor of a previous page.")
         return decoded
@@ -116,10 +119,11 @@ class HistoryQuery(PaginationQuery):
     """``?page=&per_page=`` or, at any depth for the same cost, ``?cursor=&per_page=``."""
 
     cursor = Cursor(
-        validate=[validate.Length(max=200), validate.Regexp(r"^[A-Za-z0-9_-]*$")],
         metadata={
+            "maxLength": CURSOR_MAX_LENGTH,
+            "pattern": "^[A-Za-z0-9_-]+$",
             "description": "The `next_cursor` of the previous page (keyset pagination: any depth "
-            "costs the same); `page` is ignored when it is given."
+            "costs the same); `page` is ignored when it is given.",
         },
     )
 

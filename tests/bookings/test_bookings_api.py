@@ -9,6 +9,7 @@ import time_machine
 
 from app.payments.models import Payment
 from tests.factories import BookingFactory, LotFactory, UserFactory
+from tests.support import sql
 
 START = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
@@ -231,22 +232,13 @@ def test_my_stats(client, db, user, auth):
 
 def test_a_release_writes_the_payment_once(client, db, user, auth):
     """With the manual provider nothing changes after the charge: one INSERT, no UPDATE."""
-    import sqlalchemy as sa
 
     lot = LotFactory(spots=1)
     db.session.commit()
     headers = auth(user)
     booking = book(client, headers, lot.id).get_json()
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(" ".join(statement.split()).lower())
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with sql.statements(db.engine) as statements:
         released = client.post(f"/api/v1/bookings/{booking['id']}/release", headers=headers)
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
     assert released.status_code == 200
     payments = [s for s in statements if "payments" in s.split(" where ")[0]]
     assert [s.split(" ")[0] for s in payments] == ["insert"], payments
@@ -255,29 +247,17 @@ def test_a_release_writes_the_payment_once(client, db, user, auth):
 def test_booking_is_written_with_core_statements(client, db, user, auth):
     """No Booking object and no unit-of-work flush: the spot UPDATE and the INSERT ... RETURNING
     are the booking's two writes, and the answer is built from what was written."""
-    import sqlalchemy as sa
 
     from app.bookings.models import Booking
 
     lot = LotFactory(spots=2)
     db.session.commit()
     headers = auth(user)
-    built: list[object] = []
-    statements: list[str] = []
-
-    def init(target, args, kwargs):
-        built.append(target)
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(" ".join(statement.split()).lower())
-
-    sa.event.listen(Booking, "init", init)
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with (
+        sql.orm_objects(Booking, event="init") as built,
+        sql.statements(db.engine) as statements,
+    ):
         response = book(client, headers, lot.id)
-    finally:
-        sa.event.remove(Booking, "init", init)
-        sa.event.remove(db.engine, "before_cursor_execute", record)
     assert response.status_code == 201
     body = response.get_json()
     assert built == []
@@ -296,7 +276,6 @@ def test_booking_is_written_with_core_statements(client, db, user, auth):
 def test_release_reads_and_writes_with_core_statements(client, db, user, auth):
     """No Booking object loaded: the booking and its spot are locked, read and written as rows,
     and the answer is the booking as it now stands."""
-    import sqlalchemy as sa
 
     from app.bookings.models import Booking
 
@@ -304,22 +283,11 @@ def test_release_reads_and_writes_with_core_statements(client, db, user, auth):
     db.session.commit()
     headers = auth(user)
     booking = book(client, headers, lot.id).get_json()
-    loaded: list[object] = []
-    statements: list[str] = []
-
-    def load(target, context):
-        loaded.append(target)
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(" ".join(statement.split()).lower())
-
-    sa.event.listen(Booking, "load", load)
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with (
+        sql.orm_objects(Booking) as loaded,
+        sql.statements(db.engine) as statements,
+    ):
         released = client.post(f"/api/v1/bookings/{booking['id']}/release", headers=headers)
-    finally:
-        sa.event.remove(Booking, "load", load)
-        sa.event.remove(db.engine, "before_cursor_execute", record)
     assert released.status_code == 200
     body = released.get_json()
     assert loaded == []

@@ -12,6 +12,7 @@ from app.bookings.models import Booking
 from app.platform import cursors, pagination
 from app.platform.models import utcnow
 from tests.factories import LotFactory, SpotFactory, UserFactory
+from tests.support import sql
 
 
 def history(db, user, count: int, *, statuses=("completed",), same_instant_every: int = 3):
@@ -154,16 +155,8 @@ def test_the_page_ids_come_from_the_bookings_index_alone(app, client, db, auth):
     user = UserFactory()
     history(db, user, 6)
     headers = auth(user)
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(" ".join(statement.split()).lower())
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with sql.statements(db.engine) as statements:
         assert client.get("/api/v1/bookings?per_page=2", headers=headers).status_code == 200
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
     touching = [s for s in statements if "from bookings" in s]
     keys = [s for s in touching if s.startswith("select bookings.id, bookings.started_at")]
     assert len(keys) == 1 and " join " not in keys[0] and " limit " in keys[0], touching

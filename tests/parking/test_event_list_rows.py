@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import sqlalchemy as sa
-
 from app.platform.models import utcnow
 from tests.factories import (
     LandmarkFactory,
@@ -15,6 +13,7 @@ from tests.factories import (
     UploadFactory,
     UserFactory,
 )
+from tests.support import sql
 
 
 def test_each_listed_event_is_the_event_as_shown_alone(client, db, auth):
@@ -64,27 +63,13 @@ def test_the_list_reads_rows_not_objects_and_each_table_once(client, db, auth):
             RetrievalScoreFactory(event=event)
     db.session.commit()
     headers = auth(user)
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(" ".join(statement.split()).lower())
-
-    loaded: list[object] = []
-
-    def load(target, context):
-        loaded.append(target)
-
     from app.parking.models import Landmark, ParkingEvent, RetrievalScore
 
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    for model in (ParkingEvent, Landmark, RetrievalScore):
-        sa.event.listen(model, "load", load)
-    try:
+    with (
+        sql.orm_objects(ParkingEvent, Landmark, RetrievalScore) as loaded,
+        sql.statements(db.engine) as statements,
+    ):
         assert client.get("/api/v1/parking-events", headers=headers).status_code == 200
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
-        for model in (ParkingEvent, Landmark, RetrievalScore):
-            sa.event.remove(model, "load", load)
     assert loaded == []  # plain rows: no ORM object is built for a list
     for table in ("landmarks", "retrieval_scores", "uploads"):
         assert len([s for s in statements if f" from {table} " in s]) == 1, (table, statements)
@@ -97,26 +82,15 @@ def test_saving_a_parking_place_is_one_insert_returning_the_row(client, db, auth
     user = UserFactory()
     db.session.commit()
     headers = auth(user)
-    built: list[object] = []
-    statements: list[str] = []
-
-    def init(target, args, kwargs):
-        built.append(target)
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(" ".join(statement.split()).lower())
-
-    sa.event.listen(ParkingEvent, "init", init)
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with (
+        sql.orm_objects(ParkingEvent, event="init") as built,
+        sql.statements(db.engine) as statements,
+    ):
         response = client.post(
             "/api/v1/parking-events",
             json={"latitude": 52.5, "longitude": 13.4, "level": "2", "notes": "by the lift"},
             headers=headers,
         )
-    finally:
-        sa.event.remove(ParkingEvent, "init", init)
-        sa.event.remove(db.engine, "before_cursor_execute", record)
     assert response.status_code == 201
     body = response.get_json()
     assert response.headers["Location"].endswith(f"/parking-events/{body['id']}")

@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from app.platform.models import utcnow
 from tests.factories import (
@@ -18,6 +17,7 @@ from tests.factories import (
     SpotFactory,
     UserFactory,
 )
+from tests.support import sql
 
 
 def parking_events(user, count: int) -> list[int]:
@@ -89,16 +89,8 @@ def test_the_page_ids_come_from_the_history_table_alone(client, db, auth, path, 
     HISTORIES[path](user, 4)
     db.session.commit()
     headers = auth(user)
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(" ".join(statement.split()).lower())
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with sql.statements(db.engine) as statements:
         assert client.get(f"{path}?per_page=2", headers=headers).status_code == 200
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
     keys = [s for s in statements if s.startswith(f"select {table}.id, {table}.{moment} from")]
     assert len(keys) == 1 and " join " not in keys[0] and " limit " in keys[0], statements
     counts = [s for s in statements if "count(" in s and table in s]
