@@ -111,6 +111,50 @@ def _chunks(rows: Iterable[dict], size: int = CHUNK):
         yield batch
 
 
+class BulkInsert:
+    """One table's INSERT as the driver's own ``executemany`` of value tuples.
+
+    The rows go through each column type's bind processor (what SQLAlchemy would send), and
+    columns the rows leave out take their scalar defaults, but without SQLAlchemy's per-row
+    parameter handling: a third of the seeding's CPU. PyMySQL turns the ``executemany`` into
+    multi-row ``INSERT ... VALUES`` statements.
+    """
+
+    def __init__(self, table: sa.Table, dialect, columns: list[str]):
+        given = {name: sa.bindparam(name) for name in columns}
+        compiled = insert(table).values(given).compile(dialect=dialect)
+        self.sql = compiled.string
+        self.positional = compiled.positiontup is not None
+        self.names = list(compiled.positiontup or compiled.binds)
+        self.defaults = {}
+        for name in self.names:
+            if name not in given:
+                default = table.c[name].default
+                if default is None or not default.is_scalar:
+                    raise ValueError(f"{table.name}.{name}: give a value (no scalar default)")
+                self.defaults[name] = default.arg
+        self.processors = [
+            table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in self.names
+        ]
+
+    def params(self, rows: list[dict]) -> list:
+        names, processors, defaults = self.names, self.processors, self.defaults
+        converted = [
+            [
+                value if process is None or value is None else process(value)
+                for value, process in zip(
+                    [row[name] if name in row else defaults[name] for name in names],
+                    processors,
+                    strict=True,
+                )
+            ]
+            for row in rows
+        ]
+        if self.positional:
+            return [tuple(values) for values in converted]
+        return [dict(zip(names, values, strict=True)) for values in converted]
+
+
 def seeding_connection(engine) -> sa.Connection:
     """A connection for bulk loading: on MariaDB without unique and foreign key checks (the
     seeder's ids are unique and its references exist), on SQLite without syncing to disk."""
@@ -165,12 +209,21 @@ def seed(
     total = 0
     conn: sa.Connection
 
+    inserts: dict[str, BulkInsert] = {}
+
+    def put_chunk(model, chunk: list[dict]) -> None:
+        nonlocal total
+        table = model.__table__
+        if table.name not in inserts:
+            inserts[table.name] = BulkInsert(table, conn.dialect, list(chunk[0]))
+        bulk = inserts[table.name]
+        conn.exec_driver_sql(bulk.sql, bulk.params(chunk))
+        total += len(chunk)
+
     def put(model, rows: Iterable[dict], then=None) -> None:
         """Insert ``rows`` in chunks; ``then(chunk)`` runs after each (dependent rows)."""
-        nonlocal total
         for chunk in _chunks(rows):
-            conn.execute(insert(model.__table__), chunk)
-            total += len(chunk)
+            put_chunk(model, chunk)
             if then is not None:
                 then(chunk)
             conn.commit()
@@ -339,10 +392,8 @@ def seed(
                     yield booking(user_id, rng.choice(regular_spots), started, ended)
 
         def put_payments(_chunk) -> None:
-            nonlocal total
             if payment_rows:
-                conn.execute(insert(Payment.__table__), payment_rows)
-                total += len(payment_rows)
+                put_chunk(Payment, payment_rows)
                 payment_rows.clear()
 
         # Each chunk's payments go in right after it (their bookings exist by then).
