@@ -776,6 +776,11 @@ def parse_args(argv=None):
     parser.add_argument("--growth-requests", type=int, default=30, help="timed, per request")
     parser.add_argument("--growth-warmup", type=int, default=5, help="discarded, per request")
     parser.add_argument(
+        "--mariadb-buffer-pool",
+        default=None,
+        help="growth: set MariaDB's innodb_buffer_pool_size (e.g. 2G) for the run, then restore it",
+    )
+    parser.add_argument(
         "--db",
         choices=("sqlite", "mariadb", "postgres", "both", "all"),
         default=None,
