@@ -157,7 +157,8 @@ class BulkInsert:
 
 def seeding_connection(engine) -> sa.Connection:
     """A connection for bulk loading: on MariaDB without unique and foreign key checks (the
-    seeder's ids are unique and its references exist), on SQLite without syncing to disk."""
+    seeder's ids are unique and its references exist), on SQLite without syncing to disk and
+    with a large page cache."""
     conn = engine.connect()
     # On the driver's connection, before SQLAlchemy begins a transaction (SQLite refuses the
     # pragma inside one).
@@ -166,6 +167,8 @@ def seeding_connection(engine) -> sa.Connection:
         cursor.execute("SET SESSION unique_checks = 0, foreign_key_checks = 0")
     elif engine.dialect.name == "sqlite":
         cursor.execute("PRAGMA synchronous = OFF")
+        # 1 GB of page cache instead of 2 MB: the bookings' indexes take random inserts.
+        cursor.execute("PRAGMA cache_size = -1000000")
     cursor.close()
     return conn
 
