@@ -360,7 +360,9 @@ def markdown(results: dict) -> str:
         "Captured in-process: the service function each view calls, run under an app context with "
         "a `before_cursor_execute` listener (the request's token check, the same at every scale, "
         "is not shown), then EXPLAINed on the same database (SQLite: `EXPLAIN QUERY PLAN`). "
-        "`ms` is the statement's time in that process (second run).",
+        "`ms` is the statement's time in that process (second run), from sending it to the "
+        "driver's answer: on MariaDB and PostgreSQL every row has arrived by then; SQLite hands "
+        "rows over as they are read, so there it is the time to the first row.",
         "",
     ]
     for db_result in results["databases"]:
