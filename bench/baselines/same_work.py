@@ -8,6 +8,7 @@ Configured from DATABASE_URL, REDIS_URL and JWT_SECRET_KEY, like the app.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import math
@@ -273,21 +274,53 @@ def booking_dict(row) -> dict:
     }
 
 
+# As the app counts a history: up to this many rows (then ``total_exact`` is false).
+TOTAL_CAP = 10_000
+
+
+def next_cursor(started_at, booking_id: int) -> str:
+    """The opaque cursor after a booking: base64url of ``["<UTC ISO time>", id]``."""
+    if isinstance(started_at, str):
+        started_at = datetime.fromisoformat(started_at)
+    if started_at.tzinfo is None:
+        started_at = started_at.replace(tzinfo=UTC)
+    raw = json.dumps([started_at.astimezone(UTC).isoformat(), booking_id], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
 @app.get("/api/v1/bookings")
 def bookings():
-    """The caller's bookings, newest first."""
+    """The caller's bookings, newest first: the page's ids from the (user, started_at, id) index,
+    then their rows; the total counted up to TOTAL_CAP."""
     page, per_page = page_args()
     conn = g.conn
-    total = conn.execute(
-        text("SELECT COUNT(*) FROM bookings WHERE user_id = :uid"), {"uid": g.user_id}
-    ).scalar()
-    rows = conn.execute(
+    keys = conn.execute(
         text(
-            BOOKING_SELECT + "WHERE b.user_id = :uid ORDER BY b.started_at DESC, b.id DESC "
-            "LIMIT :limit OFFSET :offset"
+            "SELECT id, started_at FROM bookings WHERE user_id = :uid "
+            "ORDER BY started_at DESC, id DESC LIMIT :limit OFFSET :offset"
         ),
-        {"uid": g.user_id, "limit": per_page, "offset": (page - 1) * per_page},
+        {"uid": g.user_id, "limit": per_page + 1, "offset": (page - 1) * per_page},
     ).all()
+    more, keys = len(keys) > per_page, keys[:per_page]
+    ids = [key[0] for key in keys]
+    rows = []
+    if ids:
+        marks = ", ".join(f":id{i}" for i in range(len(ids)))
+        by_id = {
+            row.id: row
+            for row in conn.execute(
+                text(BOOKING_SELECT + f"WHERE b.id IN ({marks})"),
+                {f"id{i}": booking_id for i, booking_id in enumerate(ids)},
+            )
+        }
+        rows = [by_id[booking_id] for booking_id in ids if booking_id in by_id]
+    total = conn.execute(
+        text(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM bookings WHERE user_id = :uid LIMIT :cap) capped"
+        ),
+        {"uid": g.user_id, "cap": TOTAL_CAP + 1},
+    ).scalar()
+    exact, total = total <= TOTAL_CAP, min(total, TOTAL_CAP)
     return reply(
         {
             "items": [booking_dict(row) for row in rows],
@@ -295,6 +328,8 @@ def bookings():
             "per_page": per_page,
             "total": total,
             "pages": math.ceil(total / per_page) if total else 0,
+            "total_exact": exact,
+            "next_cursor": next_cursor(keys[-1][1], keys[-1][0]) if more else None,
         }
     )
 
