@@ -804,8 +804,8 @@ def parse_args(argv=None):
     opts = parser.parse_args(argv)
     if opts.quick:
         opts.scale = min(opts.scale, 0.1)
-        # Five passes of 1.5 s: a median over five, so one noisy second cannot decide a goal.
-        opts.duration, opts.warmup, opts.login_duration = 1.5, 0.5, 2.0
+        # Five passes of 1.2 s: a median over five, so one noisy second cannot decide a goal.
+        opts.duration, opts.warmup, opts.login_duration = 1.2, 0.5, 2.0
         opts.passes = max(opts.passes, 5)
         opts.bursts, opts.hash_rounds = 10, 3
         opts.db = opts.db or "sqlite"  # both databases do not fit in 3 minutes here
