@@ -93,8 +93,14 @@ beat: install  ## run the Celery beat scheduler (exactly one per deployment)
 bench: install-dev  ## benchmark against side-by-side baselines on SQLite and MariaDB (< 15 min); DB=postgres|all
 	$(BIN)/python -m bench --scale 1 $(if $(DB),--db $(DB))
 
-bench-quick: install-dev  ## short benchmark on SQLite (a few minutes)
+bench-quick: install-dev  ## short benchmark on SQLite (< 5 min)
 	$(BIN)/python -m bench --quick
+
+# MariaDB's buffer pool during the growth run (restored after); empty leaves the server's own.
+BENCH_MARIADB_BUFFER_POOL ?= 2G
+
+bench-growth: install-dev  ## request time at scale 10 against scale 0.1, no cache, SQLite and MariaDB (~25 min); DB=postgres|all
+	$(BIN)/python -m bench --growth $(if $(DB),--db $(DB)) $(if $(BENCH_MARIADB_BUFFER_POOL),--mariadb-buffer-pool $(BENCH_MARIADB_BUFFER_POOL))
 
 fuzz: install-dev  ## longer schema-fuzzing pass (schemathesis against a real gunicorn)
 	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-100} $(BIN)/pytest -q tests/system/test_fuzz.py

@@ -535,31 +535,32 @@ def database_env(database: str, tmp: Path, opts) -> tuple[dict, str]:
     return env, url
 
 
-def create_database(database: str) -> None:
+def create_database(database: str, name: str = MARIADB_DB) -> None:
+    """An empty database ``name`` on the MariaDB or PostgreSQL server (SQLite: nothing to do)."""
     if database == "mariadb":
         engine = sql_engine(MARIADB_SERVER)
         with engine.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {MARIADB_DB}")
-            conn.exec_driver_sql(f"CREATE DATABASE {MARIADB_DB} CHARACTER SET utf8mb4")
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+            conn.exec_driver_sql(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
         engine.dispose()
     elif database == "postgres":
         engine = sql_engine(f"{POSTGRES_SERVER}/postgres")
         with engine.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {POSTGRES_DB} WITH (FORCE)")
-            conn.exec_driver_sql(f"CREATE DATABASE {POSTGRES_DB} ENCODING 'UTF8'")
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            conn.exec_driver_sql(f"CREATE DATABASE {name} ENCODING 'UTF8'")
         engine.dispose()
 
 
-def drop_database(database: str) -> None:
+def drop_database(database: str, name: str = MARIADB_DB) -> None:
     if database == "mariadb":
         engine = sql_engine(MARIADB_SERVER)
         with engine.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {MARIADB_DB}")
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
         engine.dispose()
     elif database == "postgres":
         engine = sql_engine(f"{POSTGRES_SERVER}/postgres")
         with engine.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {POSTGRES_DB} WITH (FORCE)")
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         engine.dispose()
 
 
@@ -747,19 +748,38 @@ def markdown(results: dict) -> str:
                 f"{e['peak_growth_mb']} |"
             )
         lines.append("")
-    lines += ["## Goals", "", "| database | goal | value | holds |", "|---|---|---:|---|"]
-    for goal in results["goals"]:
+    lines += goals_table(results["goals"])
+    return "\n".join(lines)
+
+
+def goals_table(goals: list[dict]) -> list[str]:
+    """The Goals section (Markdown lines) of a report: one row per goal, failures in bold."""
+    lines = ["## Goals", "", "| database | goal | value | holds |", "|---|---|---:|---|"]
+    for goal in goals:
         lines.append(
             f"| {goal['database']} | {goal['goal']} | {goal['value']} | {'yes' if goal['ok'] else '**NO**'} |"
         )
     lines.append("")
-    return "\n".join(lines)
+    return lines
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--quick", action="store_true", help="scale 0.1, short runs (< 3 min)")
+    parser.add_argument("--quick", action="store_true", help="scale 0.1, short runs (< 5 min)")
+    parser.add_argument(
+        "--growth",
+        action="store_true",
+        help="only the growth measurement (bench/growth.py): scale 0.1 against scale 10, no cache",
+    )
+    parser.add_argument("--growth-scales", default="0.1,10", help="small,large")
+    parser.add_argument("--growth-requests", type=int, default=30, help="timed, per request")
+    parser.add_argument("--growth-warmup", type=int, default=5, help="discarded, per request")
+    parser.add_argument(
+        "--mariadb-buffer-pool",
+        default=None,
+        help="growth: set MariaDB's innodb_buffer_pool_size (e.g. 2G) for the run, then restore it",
+    )
     parser.add_argument(
         "--db",
         choices=("sqlite", "mariadb", "postgres", "both", "all"),
@@ -784,7 +804,9 @@ def parse_args(argv=None):
     opts = parser.parse_args(argv)
     if opts.quick:
         opts.scale = min(opts.scale, 0.1)
-        opts.duration, opts.warmup, opts.login_duration = 1.0, 0.5, 2.0
+        # Five passes of 1.2 s: a median over five, so one noisy second cannot decide a goal.
+        opts.duration, opts.warmup, opts.login_duration = 1.2, 0.5, 2.0
+        opts.passes = max(opts.passes, 5)
         opts.bursts, opts.hash_rounds = 10, 3
         opts.db = opts.db or "sqlite"  # both databases do not fit in 3 minutes here
     opts.db = opts.db or "both"
@@ -794,6 +816,11 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     opts = parse_args(argv)
+    if opts.growth:
+        from bench import growth
+
+        opts.argv = sys.argv[1:] if argv is None else list(argv)
+        return growth.main(opts)
     Server.connection_cap = worker_connections(opts.connections)
     wrk = None if opts.load == "python" else load.ensure_wrk()
     if opts.load == "wrk" and not wrk:

@@ -4,6 +4,7 @@
     python -m bench.worker tokens --users 1,2,3
     python -m bench.worker hashcost --rounds 5
     python -m bench.worker export --rows N
+    python -m bench.worker explain --user ID --depth 500
 
 Every command prints one JSON object on the last line of stdout.
 """
@@ -33,7 +34,11 @@ def cmd_seed(args) -> dict:
 
     from bench.seed import seed
 
-    return asdict(seed(_app(), args.scale, clients=args.clients, export_rows=args.export_rows))
+    return asdict(
+        seed(
+            _app(), args.scale, clients=args.clients, export_rows=args.export_rows, heavy=args.heavy
+        )
+    )
 
 
 def cmd_tokens(args) -> dict:
@@ -204,6 +209,115 @@ def cmd_export(args) -> dict:
     }
 
 
+def _explain_prefix(dialect: str) -> str:
+    return "EXPLAIN QUERY PLAN " if dialect == "sqlite" else "EXPLAIN "
+
+
+def _plan_lines(dialect: str, result) -> list[str]:
+    """The plan's rows as text: SQLite's tree, MariaDB's table, PostgreSQL's lines."""
+    rows = result.all()
+    if dialect == "sqlite":
+        depth = {0: 0}
+        lines = []
+        for node, parent, _, detail in rows:
+            depth[node] = depth.get(parent, -1) + 1
+            lines.append("  " * (depth[node] - 1) + detail)
+        return lines
+    if dialect == "postgresql":
+        return [row[0] for row in rows]
+    columns = list(result.keys())
+    return [" | ".join(columns)] + [
+        " | ".join("" if v is None else str(v) for v in row) for row in rows
+    ]
+
+
+def cmd_explain(args) -> dict:
+    """The SQL the growth requests' service functions run, and the database's plan of each.
+
+    Each service function runs twice under an app context (no cache without Redis); the
+    statements of the second run are captured with a ``before_cursor_execute`` listener, timed,
+    and then EXPLAINed with the same parameters on the same database.
+    """
+    from sqlalchemy import event
+
+    from app.admin import service as admin
+    from app.bookings import service as bookings
+    from app.lots import service as lots
+    from app.platform.extensions import db
+
+    app = _app()
+    captured: list[dict] = []
+    capturing = [False]
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        conn.info["bench_started"] = time.perf_counter()
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        # Only the queries: BEGIN (SQLite's explicit transactions) has no plan.
+        if capturing[0] and statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            elapsed = (time.perf_counter() - conn.info.pop("bench_started", 0)) * 1000
+            captured.append({"sql": statement, "params": parameters, "sql_ms": round(elapsed, 3)})
+
+    def statements_of(call) -> list[dict]:
+        call()
+        db.session.rollback()
+        captured.clear()
+        capturing[0] = True
+        try:
+            call()
+        finally:
+            capturing[0] = False
+            db.session.rollback()
+        return list(captured)
+
+    with app.app_context():
+        engine = db.engine
+        dialect = engine.dialect.name
+        event.listen(engine, "before_cursor_execute", before)
+        event.listen(engine, "after_cursor_execute", after)
+        cursor = None
+        for _ in range(args.depth - 1):  # page 1 to page depth - 1, as a client following cursors
+            cursor = bookings.list_bookings(
+                user_id=args.user, page=1, per_page=20, cursor=cursor and _decoded(cursor)
+            )["next_cursor"]
+            db.session.rollback()
+        calls = {
+            "GET /bookings page 1": lambda: bookings.list_bookings(
+                user_id=args.user, page=1, per_page=20
+            ),
+            "GET /bookings ?page=500": lambda: bookings.list_bookings(
+                user_id=args.user, page=args.depth, per_page=20
+            ),
+            "GET /bookings cursor at page 500": lambda: bookings.list_bookings(
+                user_id=args.user, page=1, per_page=20, cursor=_decoded(cursor)
+            ),
+            "GET /lots": lambda: lots.list_lots(page=1, per_page=20).value(),
+            "GET /admin/stats": lambda: admin.stats().value(),
+        }
+        found = {name: statements_of(call) for name, call in calls.items()}
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "after_cursor_execute", after)
+        prefix = _explain_prefix(dialect)
+        with engine.connect() as conn:
+            for statements in found.values():
+                for item in statements:
+                    result = conn.exec_driver_sql(prefix + item["sql"], item["params"])
+                    item["plan"] = _plan_lines(dialect, result)
+                    item["params"] = (
+                        [str(p) for p in item["params"]]
+                        if isinstance(item["params"], (list, tuple))
+                        else {k: str(v) for k, v in dict(item["params"]).items()}
+                    )
+            conn.rollback()
+    return {"dialect": dialect, "requests": found}
+
+
+def _decoded(cursor: str):
+    from app.platform.pagination import decode_cursor
+
+    return decode_cursor(cursor)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="benchmark steps inside the app")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -211,17 +325,25 @@ def main() -> None:
     p.add_argument("--scale", type=float, required=True)
     p.add_argument("--clients", type=int, default=64)
     p.add_argument("--export-rows", type=int, default=0)
+    p.add_argument("--heavy", action="store_true")
     p = sub.add_parser("tokens")
     p.add_argument("--users", required=True)
     p = sub.add_parser("hashcost")
     p.add_argument("--rounds", type=int, default=5)
     p = sub.add_parser("export")
     p.add_argument("--rows", type=int, required=True)
+    p = sub.add_parser("explain")
+    p.add_argument("--user", type=int, required=True)
+    p.add_argument("--depth", type=int, default=500)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    result = {"seed": cmd_seed, "tokens": cmd_tokens, "hashcost": cmd_hashcost}.get(
-        args.command, cmd_export
-    )(args)
+    commands = {
+        "seed": cmd_seed,
+        "tokens": cmd_tokens,
+        "hashcost": cmd_hashcost,
+        "explain": cmd_explain,
+    }
+    result = commands.get(args.command, cmd_export)(args)
     print(json.dumps(result, default=str), flush=True)
     sys.stdout.flush()
     os._exit(0)  # skip interpreter teardown (pools, threads): the answer is printed

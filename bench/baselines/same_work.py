@@ -8,6 +8,7 @@ Configured from DATABASE_URL, REDIS_URL and JWT_SECRET_KEY, like the app.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import math
@@ -273,12 +274,24 @@ def booking_dict(row) -> dict:
     }
 
 
+# As the app counts a history: up to this many rows (then ``total_exact`` is false).
+TOTAL_CAP = 10_000
+
+
+def next_cursor(started_at, booking_id: int) -> str:
+    """The opaque cursor after a booking: base64url of ``["<UTC ISO time>", id]``."""
+    if isinstance(started_at, str):
+        started_at = datetime.fromisoformat(started_at)
+    if started_at.tzinfo is None:
+        started_at = started_at.replace(tzinfo=UTC)
+    raw = json.dumps([started_at.astimezone(UTC).isoformat(), booking_id], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
 @app.get("/api/v1/bookings")
 def bookings():
-    """The caller's bookings, newest first: the page's ids from the user's index, their rows,
-    a total counted up to 10,000 and the cursor after the last row (as the app does)."""
-    from app.platform.cursors import encode_cursor
-
+    """The caller's bookings, newest first: the page's ids from the (user, started_at, id) index,
+    then their rows; the total counted up to TOTAL_CAP."""
     page, per_page = page_args()
     conn = g.conn
     keys = conn.execute(
@@ -289,33 +302,34 @@ def bookings():
         {"uid": g.user_id, "limit": per_page + 1, "offset": (page - 1) * per_page},
     ).all()
     more, keys = len(keys) > per_page, keys[:per_page]
+    ids = [key[0] for key in keys]
     rows = []
-    if keys:
-        ids = ", ".join(str(int(key.id)) for key in keys)
-        found = {
+    if ids:
+        marks = ", ".join(f":id{i}" for i in range(len(ids)))
+        by_id = {
             row.id: row
-            for row in conn.execute(text(BOOKING_SELECT + f"WHERE b.id IN ({ids})")).all()
+            for row in conn.execute(
+                text(BOOKING_SELECT + f"WHERE b.id IN ({marks})"),
+                {f"id{i}": booking_id for i, booking_id in enumerate(ids)},
+            )
         }
-        rows = [found[key.id] for key in keys if key.id in found]
+        rows = [by_id[booking_id] for booking_id in ids if booking_id in by_id]
     total = conn.execute(
-        text("SELECT COUNT(*) FROM (SELECT 1 FROM bookings WHERE user_id = :uid LIMIT 10001) AS t"),
-        {"uid": g.user_id},
+        text(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM bookings WHERE user_id = :uid LIMIT :cap) capped"
+        ),
+        {"uid": g.user_id, "cap": TOTAL_CAP + 1},
     ).scalar()
-    last = keys[-1] if keys else None
-    started = last.started_at if last is not None else None
-    if isinstance(started, str):
-        started = datetime.fromisoformat(started)
-    if started is not None and started.tzinfo is None:
-        started = started.replace(tzinfo=UTC)
+    exact, total = total <= TOTAL_CAP, min(total, TOTAL_CAP)
     return reply(
         {
             "items": [booking_dict(row) for row in rows],
             "page": page,
             "per_page": per_page,
-            "total": min(total, 10_000),
-            "pages": math.ceil(min(total, 10_000) / per_page) if total else 0,
-            "total_exact": total <= 10_000,
-            "next_cursor": encode_cursor(started, last.id) if more else None,
+            "total": total,
+            "pages": math.ceil(total / per_page) if total else 0,
+            "total_exact": exact,
+            "next_cursor": next_cursor(keys[-1][1], keys[-1][0]) if more else None,
         }
     )
 
