@@ -241,6 +241,9 @@ class Config:
         # With Redis, a token check's answer is remembered at most this long (a revocation voids
         # it at once; the expiry bounds a revocation Redis never received).
         self.SESSION_CHECK_CACHE_SECONDS = env_int("SESSION_CHECK_CACHE_SECONDS", 60)
+        # Remember token checks in Redis: "auto" (on a database server, not on SQLite, where the
+        # in-process query is cheaper than a Redis round trip), "on" or "off".
+        self.SESSION_CHECK_CACHE = env.get("SESSION_CHECK_CACHE") or "auto"
 
     RATELIMIT_ENABLED_DEFAULT = True
 

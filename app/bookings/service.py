@@ -18,7 +18,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
@@ -35,7 +35,7 @@ from app.platform.dumper import RenderedJSON
 from app.platform.errors import Conflict, InvalidTransition, NotFound
 from app.platform.extensions import db
 from app.platform.models import utcnow
-from app.platform.pagination import history_page
+from app.platform.pagination import history, history_page
 from app.reservations import allocation
 from app.reservations.models import Reservation
 
@@ -340,18 +340,9 @@ def list_bookings(
     """The user's bookings, newest first: the page's ids from ``ix_bookings_user_started``
     (or ``ix_bookings_user_status_started``), then their rows; any depth with a cursor."""
     bookings = Booking.__table__
-    where = bookings.c.user_id == user_id
-    if status:
-        where = and_(where, bookings.c.status == status)
-    result = history_page(
-        where=where,
-        moment=bookings.c.started_at,
-        row_id=bookings.c.id,
-        rows=lambda ids: db.session.execute(booking_rows().where(bookings.c.id.in_(ids))).all(),
-        page=page,
-        per_page=per_page,
-        cursor=cursor,
-    )
+    filters = {"user_id": user_id, **({"status": status} if status else {})}
+    statements = history(booking_rows(), bookings.c.id, bookings.c.started_at, tuple(filters))
+    result = history_page(statements, filters, page=page, per_page=per_page, cursor=cursor)
     result["items"] = [booking_row_view(row) for row in result["items"]]
     return result
 

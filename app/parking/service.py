@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -25,7 +26,7 @@ from app.parking.rows import (
 from app.platform.errors import Conflict, NotFound, ValidationFailed
 from app.platform.extensions import db
 from app.platform.models import utcnow
-from app.platform.pagination import history_page
+from app.platform.pagination import history, history_page
 from app.uploads.service import discard_uploads, photo_url, photo_urls, ready_upload
 
 EVENT_PHOTO = ("parking_event_photo",)
@@ -225,6 +226,12 @@ def _check_meter(meter_expires_at, parked_at) -> None:
         )
 
 
+@cache
+def _event_ids() -> Select:
+    """The list's own rows are read by :func:`event_rows`; this statement only names the ids."""
+    return select(ParkingEvent.__table__.c.id)
+
+
 def list_events(
     *,
     user_id: int,
@@ -237,20 +244,17 @@ def list_events(
     ``ix_parking_events_user_history`` (or the status one), then the events; any depth with a
     cursor."""
     events = ParkingEvent.__table__
-    where = events.c.user_id == user_id
-    if status is not None:
-        where = and_(where, events.c.status == status)
-    result = history_page(
-        where=where,
-        moment=events.c.parked_at,
-        row_id=events.c.id,
-        rows=event_rows,
+    filters = {"user_id": user_id, **({"status": status} if status is not None else {})}
+    statements = history(_event_ids(), events.c.id, events.c.parked_at, tuple(filters))
+    return history_page(
+        statements,
+        filters,
         page=page,
         per_page=per_page,
         cursor=cursor,
+        rows=event_rows,
         item_id=lambda event: event["id"],
     )
-    return result
 
 
 def latest_active_event(user_id: int) -> ParkingEvent | None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from functools import cache as memoize
 from typing import Any
 
 from flask import current_app, render_template
-from sqlalchemy import Select, and_, select
+from sqlalchemy import Select, select
 
 from app.accounts.models import User, wants
 from app.admin.models import AdminAudit
@@ -23,7 +24,7 @@ from app.platform.extensions import db
 from app.platform.i18n import gettext, in_language, language_of, language_of_user
 from app.platform.mail import send_email
 from app.platform.models import utcnow
-from app.platform.pagination import history_page, paginate
+from app.platform.pagination import history, history_page, paginate
 from app.platform.queue import enqueue
 from app.reservations.models import Reservation
 
@@ -81,6 +82,7 @@ def record_payment(
 # --- reading -------------------------------------------------------------------------------------
 
 
+@memoize
 def _payment_rows() -> Select:
     return (
         select(Payment, Lot.name, User.username)
@@ -134,20 +136,20 @@ def list_payments(
     """The user's payments, newest first (``status``, ``kind`` filters): the page's ids from
     ``ix_payments_user_history``, then the rows; any depth with a cursor."""
     payments = Payment.__table__
-    where = payments.c.user_id == user_id
-    if status is not None:
-        where = and_(where, payments.c.status == status)
-    if kind is not None:
-        where = and_(where, payments.c.kind == kind)
+    filters = {
+        "user_id": user_id,
+        **({"status": status} if status is not None else {}),
+        **({"kind": kind} if kind is not None else {}),
+    }
+    statements = history(_payment_rows(), payments.c.id, payments.c.created_at, tuple(filters))
     result = history_page(
-        where=where,
-        moment=payments.c.created_at,
-        row_id=payments.c.id,
-        rows=lambda ids: db.session.execute(_payment_rows().where(Payment.id.in_(ids))).all(),
+        statements,
+        filters,
         page=page,
         per_page=per_page,
         cursor=cursor,
         item_id=lambda row: row[0].id,
+        rows=lambda ids: db.session.execute(statements.rows, {"ids": ids}).all(),
     )
     result["items"] = [payment_view(payment, lot) for payment, lot, _ in result["items"]]
     return result

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Column, Select, and_, func, literal, or_, select
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import Column, Select, and_, bindparam, func, literal, or_, select
 
 from app.platform.cursors import encode_cursor
 from app.platform.extensions import db
@@ -47,42 +48,75 @@ def newest_in_window(
 TOTAL_CAP = 10_000
 
 
+@dataclass(frozen=True)
+class History:
+    """The statements of one kind of history, built once with bind parameters (``:limit``,
+    ``:offset``, ``:at``, ``:after``, ``:ids`` and one per filter column), so a request only
+    binds values: building and compiling a SELECT costs more than running it on an index."""
+
+    first: Select  # a page by number: LIMIT/OFFSET over the index
+    after: Select  # the page after a cursor: a range of the index
+    count: Select  # the total, counted up to TOTAL_CAP
+    rows: Select  # the page's rows (``:ids``, expanding)
+
+
+@cache
+def history(rows: Select, id_column: Column, moment: Column, filters: tuple[str, ...]) -> History:
+    """The statements of the history of ``moment``'s table filtered on ``filters`` (columns equal
+    to bind parameters of the same names), newest first, whose rows are ``rows`` by id. Cached:
+    ``rows`` must be one statement built once (a memoized function's), not a new one per call."""
+    table = moment.table
+    where = and_(*(table.c[name] == bindparam(name) for name in filters))
+    keys = select(id_column, moment).where(where)
+    newest = (moment.desc(), id_column.desc())
+    at, after = bindparam("at", type_=moment.type), bindparam("after", type_=id_column.type)
+    return History(
+        first=keys.order_by(*newest).limit(bindparam("limit")).offset(bindparam("offset")),
+        # A range on the index (moment <= at), then the tie on the same instant by id.
+        after=keys.where(moment <= at, or_(moment < at, and_(moment == at, id_column < after)))
+        .order_by(*newest)
+        .limit(bindparam("limit")),
+        count=select(func.count()).select_from(
+            select(literal(1)).select_from(table).where(where).limit(bindparam("cap")).subquery()
+        ),
+        rows=rows.where(id_column.in_(bindparam("ids", expanding=True))),
+    )
+
+
 def history_page(
+    statements: History,
+    filters: dict[str, Any],
     *,
-    where: ColumnElement[bool],
-    moment: Column,
-    row_id: Column,
-    rows: Callable[[Sequence[int]], Sequence[Any]],
     page: int,
     per_page: int,
     cursor: tuple[datetime, int] | None = None,
     item_id: Callable[[Any], int] = lambda row: row[0],
+    rows: Callable[[Sequence[int]], Sequence[Any]] | None = None,
 ) -> dict[str, Any]:
     """One page of a history, newest first, at a cost bounded by the page.
 
-    1. The page's ids come from one table alone (``where`` on ``moment``'s table), in the order of
-       an index on (owner, ``moment``, ``row_id``): a range scan of ``per_page + 1`` entries after
-       the cursor, or after ``(page - 1) * per_page`` entries without one. No join can make the
-       planner start from another table.
-    2. ``rows(ids)`` reads those rows (any joins, or ORM objects; ``item_id`` tells an item's
-       id), returned here in page order.
+    1. The page's ids come from one table alone, in the order of an index on (owner, time, id): a
+       range scan of ``per_page + 1`` entries after the cursor, or after ``(page - 1) *
+       per_page`` entries without one. No join can make the planner start from another table.
+    2. Those rows are read (``statements.rows``, or ``rows(ids)`` for ORM objects; ``item_id``
+       tells an item's id) and returned in page order.
     3. The total is counted up to :data:`TOTAL_CAP`.
     """
-    keys = select(row_id, moment).where(where)
-    if cursor is not None:
-        at, after = cursor
-        # A range on the index (moment <= at), then the tie on the same instant by id.
-        keys = keys.where(moment <= at, or_(moment < at, and_(moment == at, row_id < after)))
-    keys = keys.order_by(moment.desc(), row_id.desc()).limit(per_page + 1)
-    if cursor is None:
-        keys = keys.offset((page - 1) * per_page)
     conn = db.session.connection()
-    found = conn.execute(keys).all()
+    if cursor is None:
+        keys = statements.first
+        params = {**filters, "limit": per_page + 1, "offset": (page - 1) * per_page}
+    else:
+        keys = statements.after
+        params = {**filters, "limit": per_page + 1, "at": cursor[0], "after": cursor[1]}
+    found = conn.execute(keys, params).all()
     more, found = len(found) > per_page, found[:per_page]
     ids = [key[0] for key in found]
-    by_id = {item_id(row): row for row in rows(ids)} if ids else {}
-    capped = select(literal(1)).select_from(moment.table).where(where).limit(TOTAL_CAP + 1)
-    total = conn.execute(select(func.count()).select_from(capped.subquery())).scalar() or 0
+    by_id: dict[int, Any] = {}
+    if ids:
+        items = rows(ids) if rows is not None else conn.execute(statements.rows, {"ids": ids}).all()
+        by_id = {item_id(item): item for item in items}
+    total = conn.execute(statements.count, {**filters, "cap": TOTAL_CAP + 1}).scalar() or 0
     exact = total <= TOTAL_CAP
     total = min(total, TOTAL_CAP)
     return {

@@ -26,7 +26,9 @@ ROUTE = f"{API}/parking-events"  # reads only parking events: no user or session
 
 
 def _app(database_url: str, redis_url: str | None, prefix: str):
-    overrides = {"CACHE_KEY_PREFIX": prefix}
+    # Two apps on one SQLite file stand for two processes on one database server: token checks
+    # are remembered as they are on MariaDB and PostgreSQL (``auto`` leaves SQLite to itself).
+    overrides = {"CACHE_KEY_PREFIX": prefix, "SESSION_CHECK_CACHE": "on"}
     if redis_url is not None:
         overrides.update(REDIS_URL=redis_url, CACHE_TYPE="RedisCache", CACHE_REDIS_URL=redis_url)
     return make_app(database_url, **overrides)
@@ -371,3 +373,31 @@ def test_a_revocation_redis_missed_voids_every_remembered_check(processes):
         state.retry_at = 0.0  # Redis is back
     refused(one, headers)
     refused(two, headers)  # the epoch was replaced before `one` trusted Redis again
+
+
+@pytest.mark.parametrize(
+    ("database", "setting", "remembered"),
+    [
+        ("sqlite:///:memory:", "auto", False),
+        ("sqlite:///:memory:", "on", True),
+        ("mysql+pymysql://root@127.0.0.1:3306/parkmind", "auto", True),
+        ("postgresql+psycopg://postgres@127.0.0.1:5432/parkmind", "auto", True),
+        ("mysql+pymysql://root@127.0.0.1:3306/parkmind", "off", False),
+    ],
+)
+def test_token_checks_are_remembered_on_database_servers_by_default(database, setting, remembered):
+    """On SQLite the check is an in-process query, cheaper than a Redis round trip."""
+    from app.platform import session_cache
+
+    app = make_app(
+        database,
+        REDIS_URL="redis://127.0.0.1:6379/0",
+        CACHE_TYPE="RedisCache",
+        CACHE_REDIS_URL="redis://127.0.0.1:6379/0",
+        SESSION_CHECK_CACHE=setting,
+    )
+    with app.app_context():
+        assert session_cache.enabled() is remembered
+    without_redis = make_app(database, SESSION_CHECK_CACHE="on")
+    with without_redis.app_context():
+        assert session_cache.enabled() is False
