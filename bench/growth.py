@@ -394,15 +394,6 @@ def main(opts) -> int:
     results["machine"] += f", {os.getloadavg()[0]:.2f} at end"
     results["goals"] = check_goals(results)
     results["seconds"] = round((datetime.now(UTC) - started).total_seconds(), 1)
-    out = Path(opts.out)
-    (out / "runs").mkdir(parents=True, exist_ok=True)
-    stamp = started.strftime("%Y%m%dT%H%M%SZ")
-    text = markdown(results)
-    for path in (out / "latest-growth.md", out / "runs" / f"{stamp}-growth.md"):
-        path.write_text(text)
-    for path in (out / "latest-growth.json", out / "runs" / f"{stamp}-growth.json"):
-        path.write_text(json.dumps(results, indent=1, default=str))
-    print(text)
-    failed = [goal for goal in results["goals"] if not goal["ok"]]
-    run.log(f"growth done in {results['seconds']} s; {len(failed)} goal(s) failed")
-    return 1 if failed and opts.goals else 0
+    return run.publish(
+        results, markdown(results), opts, started, name="latest-growth", what="growth done"
+    )

@@ -847,15 +847,22 @@ def main(argv=None) -> int:
     results["machine"] += f", {os.getloadavg()[0]:.2f} at end"
     results["goals"] = check_goals(results)
     results["seconds"] = round((datetime.now(UTC) - started).total_seconds(), 1)
+    return publish(results, markdown(results), opts, started)
+
+
+def publish(
+    results: dict, text: str, opts, started: datetime, *, name: str = "latest", what: str = "done"
+) -> int:
+    """Write ``name``.md/.json and a timestamped copy under runs/, print the report and answer
+    the exit status: 1 when a goal failed (unless goals are off)."""
     out = Path(opts.out)
     (out / "runs").mkdir(parents=True, exist_ok=True)
-    stamp = started.strftime("%Y%m%dT%H%M%SZ")
-    text = markdown(results)
-    for path in (out / "latest.md", out / "runs" / f"{stamp}.md"):
+    stamp = started.strftime("%Y%m%dT%H%M%SZ") + name.removeprefix("latest")
+    for path in (out / f"{name}.md", out / "runs" / f"{stamp}.md"):
         path.write_text(text)
-    for path in (out / "latest.json", out / "runs" / f"{stamp}.json"):
+    for path in (out / f"{name}.json", out / "runs" / f"{stamp}.json"):
         path.write_text(json.dumps(results, indent=1, default=str))
     print(text)
     failed = [goal for goal in results["goals"] if not goal["ok"]]
-    log(f"done in {results['seconds']} s; {len(failed)} goal(s) failed")
+    log(f"{what} in {results['seconds']} s; {len(failed)} goal(s) failed")
     return 1 if failed and opts.goals else 0

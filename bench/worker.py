@@ -313,7 +313,7 @@ def cmd_explain(args) -> dict:
 
 
 def _decoded(cursor: str):
-    from app.platform.pagination import decode_cursor
+    from app.platform.cursors import decode_cursor
 
     return decode_cursor(cursor)
 
