@@ -240,7 +240,7 @@ def cmd_explain(args) -> dict:
     """
     from sqlalchemy import event
 
-    from app.admin import service as admin
+    from app.admin import dashboard
     from app.bookings import service as bookings
     from app.lots import service as lots
     from app.platform.extensions import db
@@ -292,7 +292,7 @@ def cmd_explain(args) -> dict:
                 user_id=args.user, page=1, per_page=20, cursor=_decoded(cursor)
             ),
             "GET /lots": lambda: lots.list_lots(page=1, per_page=20).value(),
-            "GET /admin/stats": lambda: admin.stats().value(),
+            "GET /admin/stats": lambda: dashboard.stats().value(),
         }
         found = {name: statements_of(call) for name, call in calls.items()}
         event.remove(engine, "before_cursor_execute", before)

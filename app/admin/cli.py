@@ -10,9 +10,11 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from app.accounts.service import create_admin
+from app.admin import rollups
 from app.admin.seed import demo_steps
 from app.admin.service import headline_figures
 from app.platform.cli import command_edge
+from app.platform.extensions import db
 
 seed_cli = AppGroup("seed", help="Create initial data.")
 
@@ -38,7 +40,28 @@ def seed_run(demo: bool) -> None:
             click.echo(line)
 
 
-@click.command("stats")
-def stats_command() -> None:
-    """Print headline figures."""
-    click.echo(json.dumps(headline_figures(), indent=2))
+@click.group("stats", invoke_without_command=True)
+@click.pass_context
+def stats_command(context: click.Context) -> None:
+    """Print headline figures (``flask stats check`` compares the dashboard's counters)."""
+    if context.invoked_subcommand is None:
+        click.echo(json.dumps(headline_figures(), indent=2))
+
+
+@stats_command.command("check")
+@click.option("--fix", is_flag=True, help="Recount from the tables (run when nothing writes).")
+@command_edge
+def stats_check(fix: bool) -> None:
+    """Compare the dashboard's kept counters with the tables; exit 1 when they differ."""
+    connection = db.session.connection()
+    found = rollups.drift(connection)
+    for name, (kept, counted) in sorted(found.items()):
+        click.echo(f"{name}: kept {kept}, counted {counted}")
+    if found and fix:
+        rollups.recount(connection)
+        db.session.commit()
+        click.echo("recounted")
+        return
+    if found:
+        raise click.exceptions.Exit(1)
+    click.echo("counters match the tables")

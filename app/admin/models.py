@@ -30,3 +30,15 @@ class AdminAudit(db.Model):
     target_id: Mapped[int] = mapped_column(sa.Integer)
     detail: Mapped[dict | None] = mapped_column(JSONText())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class StatCounter(db.Model):
+    """One shard of one dashboard figure (``app.admin.rollups``): kept by triggers, summed by
+    the dashboard. ``slot`` is 0 for plain counters and the 15-minute slot for revenue."""
+
+    __tablename__ = "stat_counters"
+
+    name: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    slot: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    shard: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True, autoincrement=False)
+    value: Mapped[int] = mapped_column(sa.BigInteger, default=0)

@@ -8,7 +8,9 @@ from app.accounts.models import ROLES
 from app.bookings.schemas import BookingSchema, LotRefSchema
 from app.lots.schemas import FEATURE_LIST, LotSchema, valid_timezone
 from app.platform.schemas import (
+    CURSOR_MAX_LENGTH,
     Id,
+    IdCursor,
     JsonObject,
     PaginationQuery,
     SingleLine,
@@ -216,8 +218,33 @@ class AdminStatsSchema(Schema):
     users = fields.Integer(required=True)
     active_users = fields.Integer(required=True)
     active_bookings = fields.Integer(required=True)
-    per_lot = fields.List(fields.Nested(LotStatsSchema), required=True)
+    per_lot = fields.List(
+        fields.Nested(LotStatsSchema),
+        required=True,
+        metadata={
+            "description": "One page of live lots, by id (`?per_lot_limit=&per_lot_cursor=`)."
+        },
+    )
+    per_lot_next_cursor = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Pass as `per_lot_cursor` for the next lots; null after the last."
+        },
+    )
     generated_at = UTCDateTime(required=True)
+
+
+class StatsQuerySchema(Schema):
+    per_lot_limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    per_lot_cursor = IdCursor(
+        attribute="after_lot",
+        metadata={
+            "maxLength": CURSOR_MAX_LENGTH,
+            "pattern": "^[A-Za-z0-9_-]+$",
+            "description": "The `per_lot_next_cursor` of the previous answer.",
+        },
+    )
 
 
 class ActivityQuerySchema(Schema):

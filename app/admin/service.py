@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import current_app
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import func, or_, select
 
 from app.accounts import service as users
 from app.accounts.models import User
@@ -16,14 +14,11 @@ from app.bookings.models import Booking
 from app.bookings.service import booking_view
 from app.lots.models import Lot, Spot
 from app.parking.models import ParkingEvent
-from app.payments.models import Payment
 from app.platform import cache
 from app.platform.errors import Conflict, NotFound
 from app.platform.extensions import db
-from app.platform.models import utcnow
 from app.platform.pagination import newest_in_window, paginate
 from app.privacy import service as privacy
-from app.reservations.models import Reservation
 
 
 def _user_view(user: User, booking_count: int, active_booking_id: int | None) -> dict[str, Any]:
@@ -144,134 +139,6 @@ def list_bookings(
             person_id=user_id, actor_id=actor_id, actor_role="admin", resource="bookings"
         )
     return result
-
-
-def local_periods(now: datetime, zone_name: str) -> tuple[datetime, datetime]:
-    """Start of today and of this month in ``zone_name``, as UTC instants."""
-    zone = ZoneInfo(zone_name)
-    local = now.astimezone(zone)
-    day = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    month = day.replace(day=1)
-    return day.astimezone(UTC), month.astimezone(UTC)
-
-
-def _percent(part: int, whole: int) -> float:
-    return round(100.0 * part / whole, 2) if whole else 0.0
-
-
-def stats() -> cache.Cached:
-    """Admin dashboard (cached briefly; invalidated by bookings, releases, lot changes and
-    payments changing state)."""
-    return cache.Cached(cache.ADMIN_STATS, {}, compute_stats, timeout=30)
-
-
-def _spot_occupancy() -> dict[int, tuple[int, int, int]]:
-    """Per lot: spots (not removed), occupied and free. Every lot's spots are counted, from a
-    covering index (``ix_spots_allocation`` or ``ix_spots_lot_counts``): the table is not read."""
-    live = Spot.status != "removed"
-    free = (Spot.status == "available") & Spot.is_occupied.is_(False)
-    rows = db.session.execute(
-        select(
-            Spot.lot_id,
-            func.sum(case((live, 1), else_=0)),
-            func.sum(case((live & Spot.is_occupied.is_(True), 1), else_=0)),
-            func.sum(case((free, 1), else_=0)),
-        ).group_by(Spot.lot_id)
-    )
-    return {lot_id: (int(total), int(taken), int(free)) for lot_id, total, taken, free in rows}
-
-
-def _paid_revenue(day_start: datetime, month_start: datetime) -> dict[int, tuple[int, int]]:
-    """Per lot, deleted ones included: money taken (paid payments, by when they were paid) today
-    and this month. A range of the covering ``ix_payments_paid``: this month's payments only."""
-    rows = db.session.execute(
-        select(
-            Payment.lot_id,
-            func.sum(case((Payment.paid_at >= day_start, Payment.amount_cents), else_=0)),
-            func.sum(Payment.amount_cents),
-        )
-        .where(Payment.status == "paid", Payment.paid_at >= month_start)
-        .group_by(Payment.lot_id)
-    )
-    return {lot_id: (int(today), int(month)) for lot_id, today, month in rows}
-
-
-def _reservation_counts(now: datetime, month_start: datetime) -> dict[int, tuple[int, int]]:
-    """Per lot: confirmed reservations still to start, and no-shows of reservations that were
-    to start this month. Two ranges of ``ix_reservations_status_start``, read in one query."""
-    upcoming = (Reservation.status == "confirmed") & (Reservation.start_at >= now)
-    no_show = (
-        (Reservation.status == "no_show")
-        & (Reservation.start_at >= month_start)
-        & (Reservation.start_at < now)
-    )
-    rows = db.session.execute(
-        select(
-            Reservation.lot_id,
-            func.sum(case((upcoming, 1), else_=0)),
-            func.sum(case((no_show, 1), else_=0)),
-        )
-        .where(or_(upcoming, no_show))
-        .group_by(Reservation.lot_id)
-    )
-    return {lot_id: (int(coming), int(missed)) for lot_id, coming, missed in rows}
-
-
-def compute_stats() -> dict[str, Any]:
-    """Occupancy, revenue from paid payments today and this month (configured time zone), users,
-    and per lot: occupancy, paid revenue, upcoming reservations and this month's no-shows."""
-    now = utcnow()
-    zone = current_app.config["TIMEZONE"]
-    day_start, month_start = local_periods(now, zone)
-    # One query per table, each on its index; the per-lot figures are put together here.
-    lots = db.session.execute(
-        select(Lot.id, Lot.name).where(Lot.deleted_at.is_(None)).order_by(Lot.id)
-    ).all()
-    occupancy = _spot_occupancy()
-    revenue = _paid_revenue(day_start, month_start)
-    reservations = _reservation_counts(now, month_start)
-    per_lot = []
-    for lot_id, name in lots:
-        total, occupied, free = occupancy.get(lot_id, (0, 0, 0))
-        today, month = revenue.get(lot_id, (0, 0))
-        coming, missed = reservations.get(lot_id, (0, 0))
-        per_lot.append(
-            {
-                "id": lot_id,
-                "name": name,
-                "total_spots": total,
-                "occupied_spots": occupied,
-                "free_spots": free,
-                "occupancy_percent": _percent(occupied, total),
-                "revenue_today_cents": today,
-                "revenue_month_cents": month,
-                "upcoming_reservations": coming,
-                "no_shows_month": missed,
-            }
-        )
-    user_total, user_active = db.session.execute(
-        select(func.count(User.id), func.coalesce(func.sum(case((User.is_active, 1), else_=0)), 0))
-    ).one()
-    spots = sum(item["total_spots"] for item in per_lot)
-    occupied = sum(item["occupied_spots"] for item in per_lot)
-    return {
-        "lots": len(per_lot),
-        "spots": spots,
-        "occupied_spots": occupied,
-        "occupancy_percent": _percent(occupied, spots),
-        # Revenue of all lots, deleted ones included: money taken does not vanish with a lot.
-        "revenue_today_cents": sum(today for today, _ in revenue.values()),
-        "revenue_month_cents": sum(month for _, month in revenue.values()),
-        "currency": current_app.config["CURRENCY"],
-        "timezone": zone,
-        "users": int(user_total),
-        "active_users": int(user_active),
-        "active_bookings": db.session.scalar(
-            select(func.count(Booking.id)).where(Booking.status == "active")
-        ),
-        "per_lot": per_lot,
-        "generated_at": now,
-    }
 
 
 def list_audit(

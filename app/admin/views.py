@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
+from app.admin import dashboard
 from app.admin import service as admin
 from app.admin.audit import audited
 from app.admin.schemas import (
@@ -23,6 +24,7 @@ from app.admin.schemas import (
     LotCreateSchema,
     LotUpdateSchema,
     SpotUpdateSchema,
+    StatsQuerySchema,
 )
 from app.lots import management
 from app.lots import service as lots
@@ -154,11 +156,13 @@ class AdminBookings(MethodView):
 
 @blp.route("/admin/stats")
 class AdminStats(MethodView):
-    @protected(blp, role="admin")
+    @protected(blp, 422, role="admin")
+    @blp.arguments(StatsQuerySchema, location="query")
     @blp.response(200, AdminStatsSchema)
-    def get(self):
-        """Occupancy, paid revenue today and this month, users, active bookings, per lot."""
-        return admin.stats()
+    def get(self, query):
+        """Occupancy, paid revenue today and this month, users, active bookings; per lot, one
+        page of lots (`?per_lot_limit=&per_lot_cursor=`)."""
+        return dashboard.stats(**query)
 
 
 @blp.route("/admin/activity")

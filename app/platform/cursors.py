@@ -28,3 +28,19 @@ def decode_cursor(text: str) -> tuple[datetime, int] | None:
     if parsed.tzinfo is None or type(row_id) is not int or not 0 < row_id < 2**63:
         return None
     return parsed.astimezone(UTC), row_id
+
+
+def encode_id(row_id: int) -> str:
+    """The opaque cursor after the row ``row_id`` of a list in id order."""
+    return base64.urlsafe_b64encode(json.dumps([row_id]).encode()).decode().rstrip("=")
+
+
+def decode_id(text: str) -> int | None:
+    """The id from :func:`encode_id`'s text, or None when it is not one."""
+    try:
+        (row_id,) = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        return None
+    if type(row_id) is not int or not 0 < row_id < 2**63:
+        return None
+    return row_id

@@ -8,7 +8,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from app.platform.cursors import decode_cursor
+from app.platform.cursors import decode_cursor, decode_id
 
 MAX_ID = 2**31 - 1
 
@@ -107,12 +107,20 @@ class Cursor(fields.String):
     """An opaque ``next_cursor`` from a previous page: the (time, id) of the last row shown,
     base64url-encoded. Loads to ``(datetime, id)``; anything else is a 422 on ``cursor``."""
 
+    decode = staticmethod(decode_cursor)
+
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
-        decoded = decode_cursor(text) if len(text) <= CURSOR_MAX_LENGTH else None
+        decoded = self.decode(text) if len(text) <= CURSOR_MAX_LENGTH else None
         if decoded is None:
             raise ValidationError("Not a valid cursor: pass the next_cursor of a previous page.")
         return decoded
+
+
+class IdCursor(Cursor):
+    """A cursor of a list in id order (the last id shown). Loads to the id."""
+
+    decode = staticmethod(decode_id)
 
 
 class HistoryQuery(PaginationQuery):

@@ -14,6 +14,7 @@ from flask import current_app
 from sqlalchemy import and_, exists, func, select
 
 from app.accounts.models import User, wants
+from app.admin import rollups
 from app.bookings.models import Booking
 from app.exports.models import Export
 from app.parking.models import ParkingEvent, RetrievalScore
@@ -131,21 +132,24 @@ def operator_figures(start: datetime, end: datetime) -> dict[str, int | str]:
             Payment.created_at >= start, Payment.created_at < end
         )
     )
-    # Revenue is what was paid in the period (like /admin/stats), not what was charged.
-    revenue = count(
-        select(func.coalesce(func.sum(Payment.amount_cents), 0)).where(
-            Payment.status == "paid", Payment.paid_at >= start, Payment.paid_at < end
+    # Revenue is what was paid in the period (like /admin/stats), not what was charged: from
+    # the kept revenue slots when the period is made of whole slots (a month always is).
+    connection = db.session.connection()
+    if rollups.on_slots(start, end):
+        revenue = rollups.revenue_between(connection, start, end)
+    else:
+        revenue = count(
+            select(func.coalesce(func.sum(Payment.amount_cents), 0)).where(
+                Payment.status == "paid", Payment.paid_at >= start, Payment.paid_at < end
+            )
         )
-    )
     return {
         "bookings started": count(
             select(func.count(Booking.id)).where(
                 Booking.started_at >= start, Booking.started_at < end
             )
         ),
-        "bookings active now": count(
-            select(func.count(Booking.id)).where(Booking.status == "active")
-        ),
+        "bookings active now": rollups.kept(connection)["active_bookings"],
         "charged": f"{charged / 100:.2f} {currency}",
         "revenue": f"{revenue / 100:.2f} {currency}",
         "parking events saved": count(

@@ -451,68 +451,92 @@ def admin_stats():
         return error(403, "forbidden")
 
     def compute():
+        # The same work as the app: totals from the kept counters (stat_counters), per-lot
+        # figures for the first 50 live lots by id.
         conn = g.conn
         now = datetime.now(UTC).replace(tzinfo=None)
         day = now.replace(hour=0, minute=0, second=0, microsecond=0)
         month = day.replace(day=1)
-        rows = conn.execute(
+        totals = dict(
+            conn.execute(
+                text(
+                    "SELECT name, SUM(value) FROM stat_counters WHERE name IN ('users', "
+                    "'active_users', 'lots', 'spots', 'occupied_spots', 'active_bookings') "
+                    "AND slot = 0 GROUP BY name"
+                )
+            ).all()
+        )
+        slot = lambda moment: int(moment.replace(tzinfo=UTC).timestamp()) // 900  # noqa: E731
+        today_total, month_total = conn.execute(
             text(
-                "SELECT l.id, l.name, c.total, c.occupied, c.free, r.today, r.month, "
-                "u.upcoming, n.no_shows FROM lots l "
-                "LEFT JOIN (SELECT lot_id, SUM(CASE WHEN status <> 'removed' THEN 1 ELSE 0 END) "
-                "AS total, SUM(CASE WHEN status <> 'removed' AND is_occupied = true THEN 1 ELSE 0 "
-                "END) AS occupied, SUM(CASE WHEN status = 'available' AND is_occupied = false "
-                "THEN 1 ELSE 0 END) AS free FROM spots GROUP BY lot_id) c ON c.lot_id = l.id "
-                "LEFT JOIN (SELECT lot_id, SUM(CASE WHEN paid_at >= :day THEN amount_cents "
-                "ELSE 0 END) AS today, SUM(amount_cents) AS month FROM payments "
-                "WHERE status = 'paid' AND paid_at >= :month GROUP BY lot_id) r "
-                "ON r.lot_id = l.id "
-                "LEFT JOIN (SELECT lot_id, COUNT(*) AS upcoming FROM reservations "
-                "WHERE status = 'confirmed' AND start_at >= :now GROUP BY lot_id) u "
-                "ON u.lot_id = l.id "
-                "LEFT JOIN (SELECT lot_id, COUNT(*) AS no_shows FROM reservations "
-                "WHERE status = 'no_show' AND start_at >= :month AND start_at < :now "
-                "GROUP BY lot_id) n ON n.lot_id = l.id "
-                "WHERE l.deleted_at IS NULL ORDER BY l.id"
+                "SELECT COALESCE(SUM(CASE WHEN slot >= :day THEN value ELSE 0 END), 0), "
+                "COALESCE(SUM(value), 0) FROM stat_counters WHERE name = 'revenue' "
+                "AND slot >= :month"
             ),
-            {"day": day, "month": month, "now": now},
+            {"day": slot(day), "month": slot(month)},
+        ).one()
+        lots = conn.execute(
+            text("SELECT id, name FROM lots WHERE deleted_at IS NULL ORDER BY id LIMIT 51")
         ).all()
+        more, lots = len(lots) > 50, lots[:50]
+        ids = ",".join(str(int(row.id)) for row in lots) or "0"
+        counts = {
+            row[0]: row[1:]
+            for row in conn.execute(
+                text(
+                    "SELECT lot_id, SUM(CASE WHEN status <> 'removed' THEN 1 ELSE 0 END), "
+                    "SUM(CASE WHEN status <> 'removed' AND is_occupied = true THEN 1 ELSE 0 END), "
+                    "SUM(CASE WHEN status = 'available' AND is_occupied = false THEN 1 ELSE 0 "
+                    f"END) FROM spots WHERE lot_id IN ({ids}) GROUP BY lot_id"
+                )
+            )
+        }
+        revenue = {
+            row[0]: row[1:]
+            for row in conn.execute(
+                text(
+                    "SELECT lot_id, SUM(CASE WHEN paid_at >= :day THEN amount_cents ELSE 0 END), "
+                    f"SUM(amount_cents) FROM payments WHERE lot_id IN ({ids}) "
+                    "AND status = 'paid' AND paid_at >= :month GROUP BY lot_id"
+                ),
+                {"day": day, "month": month},
+            )
+        }
+        booked = {
+            row[0]: row[1:]
+            for row in conn.execute(
+                text(
+                    "SELECT lot_id, SUM(CASE WHEN status = 'confirmed' AND start_at >= :now "
+                    "THEN 1 ELSE 0 END), SUM(CASE WHEN status = 'no_show' AND start_at < :now "
+                    f"THEN 1 ELSE 0 END) FROM reservations WHERE lot_id IN ({ids}) "
+                    "AND status IN ('confirmed', 'no_show') AND start_at >= :month GROUP BY lot_id"
+                ),
+                {"now": now, "month": month},
+            )
+        }
         per_lot = []
-        for row in rows:
-            total, occupied = int(row.total or 0), int(row.occupied or 0)
+        for row in lots:
+            total, occupied, free = counts.get(row.id, (0, 0, 0))
+            today, month_cents = revenue.get(row.id, (0, 0))
+            upcoming, no_shows = booked.get(row.id, (0, 0))
+            total, occupied = int(total or 0), int(occupied or 0)
             per_lot.append(
                 {
                     "id": row.id,
                     "name": row.name,
                     "total_spots": total,
                     "occupied_spots": occupied,
-                    "free_spots": int(row.free or 0),
+                    "free_spots": int(free or 0),
                     "occupancy_percent": round(100.0 * occupied / total, 2) if total else 0.0,
-                    "revenue_today_cents": int(row.today or 0),
-                    "revenue_month_cents": int(row.month or 0),
-                    "upcoming_reservations": int(row.upcoming or 0),
-                    "no_shows_month": int(row.no_shows or 0),
+                    "revenue_today_cents": int(today or 0),
+                    "revenue_month_cents": int(month_cents or 0),
+                    "upcoming_reservations": int(upcoming or 0),
+                    "no_shows_month": int(no_shows or 0),
                 }
             )
-        # Revenue of every lot, deleted ones included (as the app counts it).
-        today_total, month_total = conn.execute(
-            text(
-                "SELECT COALESCE(SUM(CASE WHEN paid_at >= :day THEN amount_cents ELSE 0 END), 0), "
-                "COALESCE(SUM(amount_cents), 0) FROM payments "
-                "WHERE status = 'paid' AND paid_at >= :month"
-            ),
-            {"day": day, "month": month},
-        ).one()
-        users, active_users = conn.execute(
-            text("SELECT COUNT(*), SUM(CASE WHEN is_active THEN 1 ELSE 0 END) FROM users")
-        ).one()
-        active = conn.execute(
-            text("SELECT COUNT(*) FROM bookings WHERE status = 'active'")
-        ).scalar()
-        spots = sum(item["total_spots"] for item in per_lot)
-        occupied = sum(item["occupied_spots"] for item in per_lot)
+        spots, occupied = int(totals.get("spots", 0)), int(totals.get("occupied_spots", 0))
         body = {
-            "lots": len(per_lot),
+            "lots": int(totals.get("lots", 0)),
             "spots": spots,
             "occupied_spots": occupied,
             "occupancy_percent": round(100.0 * occupied / spots, 2) if spots else 0.0,
@@ -520,10 +544,11 @@ def admin_stats():
             "revenue_month_cents": int(month_total),
             "currency": CURRENCY,
             "timezone": "UTC",
-            "users": int(users),
-            "active_users": int(active_users or 0),
-            "active_bookings": int(active),
+            "users": int(totals.get("users", 0)),
+            "active_users": int(totals.get("active_users", 0)),
+            "active_bookings": int(totals.get("active_bookings", 0)),
             "per_lot": per_lot,
+            "per_lot_next_cursor": str(lots[-1].id) if more else None,
             "generated_at": iso(now),
         }
         return json.dumps(body).encode()

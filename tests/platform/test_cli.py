@@ -76,6 +76,20 @@ def test_stats(runner, db, user):
     assert '"users": ' in result.output
 
 
+def test_stats_check_finds_and_fixes_drifted_counters(runner, db, user):
+    from sqlalchemy import text
+
+    assert runner.invoke(args=["stats", "check"]).exit_code == 0
+    db.session.execute(text("UPDATE stat_counters SET value = value + 2 WHERE name = 'users'"))
+    db.session.commit()
+    drifted = runner.invoke(args=["stats", "check"])
+    assert drifted.exit_code == 1
+    assert "users: kept" in drifted.output
+    fixed = runner.invoke(args=["stats", "check", "--fix"])
+    assert fixed.exit_code == 0 and "recounted" in fixed.output
+    assert runner.invoke(args=["stats", "check"]).exit_code == 0
+
+
 def test_flask_jobs_run_records_the_jobs_success_like_beat_does(app, db, run_job):
     from sqlalchemy import select
 
