@@ -304,6 +304,32 @@ def driver_lot_view(*, lot_id: int) -> dict:
     }
 
 
+@memoize
+def _live_lot_for_booking() -> Select:
+    lots = Lot.__table__.c
+    return (
+        select(
+            lots.id,
+            lots.name,
+            lots.hourly_rate_cents,
+            lots.billing_increment_minutes,
+            lots.free_minutes,
+            lots.daily_max_cents,
+        )
+        .where(lots.id == bindparam("lot_id"), lots.deleted_at.is_(None))
+        .with_for_update(read=True)
+    )
+
+
+def live_lot_for_booking(lot_id: int) -> Any:
+    """The columns a booking copies from a live lot, as a row read under a shared lock (see
+    :func:`get_live_lot`), or 404. Built once; no ``Lot`` object."""
+    row = db.session.execute(_live_lot_for_booking(), {"lot_id": lot_id}).first()
+    if row is None:
+        raise lot_not_found()
+    return row
+
+
 def get_live_lot(lot_id: int, *, lock: bool = False, share: bool = False) -> Lot:
     """A lot that is not deleted, or 404. ``lock`` takes its row lock (to change the lot);
     ``share`` a shared lock: many bookings hold it at once, and a delete or resize waits for

@@ -192,13 +192,12 @@ def _save_event(user_id: int, data: dict[str, Any]) -> tuple[Any, bool]:
     values["photo_upload_id"] = _ready_photo(user_id, data.get("photo_upload_id"), EVENT_PHOTO)
 
     # One Core INSERT ... RETURNING: the row as stored, without a unit-of-work flush.
-    events = ParkingEvent.__table__
-    insert = events.insert().values(values).returning(*events.c)
+    insert = _insert_event()
     if client_uuid is None:
-        return _new_event(db.session.execute(insert).mappings().one()), True
+        return _new_event(db.session.execute(insert, values).mappings().one()), True
     try:
         with db.session.begin_nested():
-            row = db.session.execute(insert).mappings().one()
+            row = db.session.execute(insert, values).mappings().one()
     except IntegrityError:
         # Two copies of the same offline save raced; the first one stored is the event.
         existing = _event_by_client_uuid(user_id, client_uuid, lock=True)
@@ -206,6 +205,14 @@ def _save_event(user_id: int, data: dict[str, Any]) -> tuple[Any, bool]:
             raise
         return existing, False
     return _new_event(row), True
+
+
+@cache
+def _insert_event() -> Any:
+    """The event's INSERT ... RETURNING, built once: the columns given come with the values
+    (building the statement with them on each request was a tenth of the request's CPU)."""
+    events = ParkingEvent.__table__
+    return events.insert().returning(*events.c)
 
 
 def _new_event(row: Any) -> dict[str, Any]:

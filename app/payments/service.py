@@ -8,7 +8,7 @@ from functools import cache as memoize
 from typing import Any
 
 from flask import current_app, render_template
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 
 from app.accounts.models import User, wants
 from app.admin.models import AdminAudit
@@ -37,6 +37,17 @@ def payment_not_found() -> NotFound:
     return NotFound("No such payment.", code="payment_not_found")
 
 
+@memoize
+def _recording() -> tuple[Any, Any, Select]:
+    """The statements of :func:`record_payment`, built once with bound parameters."""
+    payments, users = Payment.__table__, User.__table__
+    return (
+        payments.insert().returning(payments.c.id),
+        payments.update().where(payments.c.id == bindparam("payment_id_")),
+        select(users.c.preferences).where(users.c.id == bindparam("user_id")),
+    )
+
+
 def record_payment(
     *,
     user_id: int,
@@ -46,37 +57,41 @@ def record_payment(
     kind: str = "parking",
     booking_id: int | None = None,
     reservation_id: int | None = None,
-) -> Payment:
-    """Record one charge (``pending`` until the provider or an admin marks it paid). The caller
-    invalidates the dashboards it changed (a release already does, in one round trip)."""
+) -> int:
+    """Record one charge (``pending`` until the provider or an admin marks it paid) and return
+    its id. Written with Core statements: one INSERT, and an UPDATE only when the provider's
+    answer changes it. The caller invalidates the dashboards it changed (a release already does,
+    in one round trip)."""
     provider = current_provider()
-    payment = Payment(
-        user_id=user_id,
-        lot_id=lot_id,
-        amount_cents=amount_cents,
-        currency=currency,
-        kind=kind,
-        booking_id=booking_id,
-        reservation_id=reservation_id,
-        status="pending",
-        provider=provider.name,
-        # Set (to its default) so that a charge that changes nothing writes nothing.
-        provider_reference=None,
-    )
-    db.session.add(payment)
-    db.session.flush()
-    charge = provider.charge(payment_id=payment.id, amount_cents=amount_cents, currency=currency)
-    if (charge.status, charge.reference) != (payment.status, payment.provider_reference):
-        payment.status, payment.provider_reference = charge.status, charge.reference
-    if charge.status == "paid":
-        payment.paid_at = utcnow()
-    preferences = db.session.scalar(select(User.preferences).where(User.id == user_id))
+    insert, update, preferences_of = _recording()
+    payment_id = db.session.execute(
+        insert,
+        {
+            "user_id": user_id,
+            "lot_id": lot_id,
+            "amount_cents": amount_cents,
+            "currency": currency,
+            "kind": kind,
+            "booking_id": booking_id,
+            "reservation_id": reservation_id,
+            "status": "pending",
+            "provider": provider.name,
+            "provider_reference": None,
+        },
+    ).scalar_one()
+    charge = provider.charge(payment_id=payment_id, amount_cents=amount_cents, currency=currency)
+    if (charge.status, charge.reference) != ("pending", None):
+        changes = {"status": charge.status, "provider_reference": charge.reference}
+        if charge.status == "paid":
+            changes["paid_at"] = utcnow()
+        db.session.execute(update, {"payment_id_": payment_id, **changes})
+    preferences = db.session.execute(preferences_of, {"user_id": user_id}).scalar()
     if wants(preferences, "email_receipts"):
-        enqueue(RECEIPT_TASK, payment.id)
+        enqueue(RECEIPT_TASK, payment_id)
     log.info(
-        "payment %s: %s %s (%s) for user %s", payment.id, amount_cents, currency, kind, user_id
+        "payment %s: %s %s (%s) for user %s", payment_id, amount_cents, currency, kind, user_id
     )
-    return payment
+    return payment_id
 
 
 # --- reading -------------------------------------------------------------------------------------

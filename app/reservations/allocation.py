@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache as memoize
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, or_, select
@@ -125,8 +126,14 @@ def _clear_walkin_statement(with_mask: bool, with_level: bool) -> Select:
         conds.append(Spot.feature_mask.op("&")(bindparam("mask")) == bindparam("mask"))
     if with_level:
         conds.append(Spot.level == bindparam("level"))
+    # The columns a booking and spot_serves read, as a row: no Spot object for the common case.
+    columns = (Spot.id, Spot.number, Spot.level, Spot.status, Spot.feature_mask, Spot.is_occupied)
     return (
-        select(Spot).where(*conds).order_by(Spot.number).limit(1).with_for_update(skip_locked=True)
+        select(*columns)
+        .where(*conds)
+        .order_by(Spot.number)
+        .limit(1)
+        .with_for_update(skip_locked=True)
     )
 
 
@@ -237,8 +244,9 @@ def _next_start(now: datetime):
     )
 
 
-def spot_for_walkin(*, lot_id: int, wanted: Wanted, now: datetime) -> Spot | None:
-    """A free spot for an open-ended stay starting now (locked, SKIP LOCKED), or None."""
+def spot_for_walkin(*, lot_id: int, wanted: Wanted, now: datetime) -> Any:
+    """A free spot for an open-ended stay starting now (locked, SKIP LOCKED), or None: a row of
+    its columns in the common case, else a ``Spot`` (both have ``id``, ``number``, ``level``)."""
     horizon = now + timedelta(hours=current_app.config["WALKIN_HORIZON_HOURS"])
     soon = now + lead()
     # The common case: a spot nobody reserved within the horizon, lowest number first.
@@ -248,7 +256,7 @@ def spot_for_walkin(*, lot_id: int, wanted: Wanted, now: datetime) -> Spot | Non
     if wanted.level is not None:
         params["level"] = wanted.level
     statement = _clear_walkin_statement(bool(wanted.mask), wanted.level is not None)
-    clear = db.session.scalars(statement, params).first()
+    clear = db.session.execute(statement, params).first()
     # On SQLite the write transaction holds the database's lock, so what the query read is
     # current; elsewhere the spot is re-read under its row lock.
     if clear is not None and (

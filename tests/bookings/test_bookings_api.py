@@ -248,19 +248,24 @@ def test_booking_is_written_with_core_statements(client, db, user, auth):
     """No Booking object and no unit-of-work flush: the spot UPDATE and the INSERT ... RETURNING
     are the booking's two writes, and the answer is built from what was written."""
 
+    from app.accounts.models import User
     from app.bookings.models import Booking
+    from app.lots.models import Lot, Spot
 
     lot = LotFactory(spots=2)
     db.session.commit()
     headers = auth(user)
     with (
         sql.orm_objects(Booking, event="init") as built,
+        sql.orm_objects(Booking, Lot, Spot, User) as loaded,
         sql.statements(db.engine) as statements,
     ):
         response = book(client, headers, lot.id)
     assert response.status_code == 201
     body = response.get_json()
     assert built == []
+    # The lot, the spot and the driver are read as rows too: no object is loaded.
+    assert loaded == []
     writes = [
         s.split(" ")[0] + " " + s.split(" ")[1 if s.startswith("update") else 2]
         for s in statements
@@ -274,23 +279,27 @@ def test_booking_is_written_with_core_statements(client, db, user, auth):
 
 
 def test_release_reads_and_writes_with_core_statements(client, db, user, auth):
-    """No Booking object loaded: the booking and its spot are locked, read and written as rows,
-    and the answer is the booking as it now stands."""
+    """No object loaded or built: the booking and its spot are locked, read and written as rows,
+    the payment is one INSERT, and the answer is the booking as it now stands."""
 
+    from app.accounts.models import User
     from app.bookings.models import Booking
+    from app.lots.models import Lot, Spot
+    from app.payments.models import Payment
 
     lot = LotFactory(spots=1)
     db.session.commit()
     headers = auth(user)
     booking = book(client, headers, lot.id).get_json()
     with (
-        sql.orm_objects(Booking) as loaded,
+        sql.orm_objects(Booking, Lot, Spot, User, Payment) as loaded,
+        sql.orm_objects(Payment, event="init") as built,
         sql.statements(db.engine) as statements,
     ):
         released = client.post(f"/api/v1/bookings/{booking['id']}/release", headers=headers)
     assert released.status_code == 200
     body = released.get_json()
-    assert loaded == []
+    assert loaded == [] and built == []
     writes = [" ".join(s.split(" ")[:3]) for s in statements if s.startswith(("insert", "update"))]
     assert writes == ["update spots set", "update bookings set", "insert into payments"], writes
     assert body == client.get(f"/api/v1/bookings/{booking['id']}", headers=headers).get_json()
