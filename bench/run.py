@@ -248,23 +248,35 @@ def release_all(engine, user_ids: list[int], settle: float = 0.2, limit: float =
 
 
 def _release_active(engine, user_ids: list[int]) -> int:
-    """Cancel the users' active bookings and free their spots; how many there were."""
+    """Cancel the users' active bookings and free their spots; how many there were. Requests
+    still in flight may hold the same rows: the bookings are locked first (a release's order:
+    booking, then spot), and a deadlock all the same is retried."""
     from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
 
     ids = ",".join(str(i) for i in user_ids)
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "UPDATE spots SET is_occupied = false WHERE id IN (SELECT spot_id FROM bookings "
-                f"WHERE status = 'active' AND user_id IN ({ids}))"
-            )
-        )
-        return conn.execute(
-            text(
-                "UPDATE bookings SET status = 'cancelled', active_spot_id = NULL, "
-                f"active_user_id = NULL WHERE status = 'active' AND user_id IN ({ids})"
-            )
-        ).rowcount
+    active = f"status = 'active' AND user_id IN ({ids})"
+    lock = "" if engine.dialect.name == "sqlite" else " FOR UPDATE"
+    for attempt in range(5):
+        try:
+            with engine.begin() as conn:
+                spots = conn.execute(text(f"SELECT spot_id FROM bookings WHERE {active}{lock}"))
+                spot_ids = [row[0] for row in spots]
+                if not spot_ids:
+                    return 0
+                listed = ",".join(str(i) for i in spot_ids)
+                conn.execute(text(f"UPDATE spots SET is_occupied = false WHERE id IN ({listed})"))
+                return conn.execute(
+                    text(
+                        "UPDATE bookings SET status = 'cancelled', active_spot_id = NULL, "
+                        f"active_user_id = NULL WHERE {active}"
+                    )
+                ).rowcount
+        except OperationalError:
+            if attempt == 4:
+                raise
+            time.sleep(0.2)
+    return 0
 
 
 def http_json(port: int, method: str, path: str, token: str | None = None, body=None):

@@ -83,3 +83,28 @@ def test_the_baseline_answers_every_measured_read_with_the_apps_fields(apps):
         theirs = baseline.test_client().get(path, headers=headers)
         assert mine.status_code == theirs.status_code == 200, (path, theirs.get_data()[:300])
         assert shape(theirs.get_json()) == shape(mine.get_json()), path
+
+
+def test_the_seeded_database_keeps_its_dashboard_counters(apps):
+    """The seeder loads without the counter triggers, then recounts and restores them: the
+    counters equal the tables, and the next booking moves them."""
+    app, _baseline, tokens, seeded = apps
+    from app.admin import rollups
+    from app.platform.extensions import db
+
+    with app.app_context():
+        connection = db.session.connection()
+        assert rollups.drift(connection) == {}
+        before = rollups.kept(connection)
+        db.session.rollback()
+    assert before["spots"] > 0 and before["occupied_spots"] > 0 and before["users"] > 0
+    booked = app.test_client().post(
+        "/api/v1/bookings",
+        json={"lot_id": seeded.lot_ids_sample[0], "vehicle_number": "KA-9"},
+        headers={"Authorization": f"Bearer {tokens['user']}"},
+    )
+    assert booked.status_code == 201, booked.get_json()
+    with app.app_context():
+        after = rollups.kept(db.session.connection())
+    assert after["active_bookings"] == before["active_bookings"] + 1
+    assert after["occupied_spots"] == before["occupied_spots"] + 1
