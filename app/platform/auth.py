@@ -16,6 +16,7 @@ from app.accounts.models import AuthSession, User
 from app.platform import session_cache
 from app.platform.errors import Forbidden, Unauthorized, error_response
 from app.platform.extensions import db, jwt
+from app.platform.transactions import WRITE_VIEW
 
 BEARER = {"WWW-Authenticate": "Bearer"}
 
@@ -36,7 +37,7 @@ class Identity:
         self.session_id, self.user_id, self.role = session_id, user_id, role
 
 
-def check_session(payload: dict) -> Identity | None:
+def check_session(payload: dict, *, write: bool = False) -> Identity | None:
     """The token's live session (not revoked, user active), or None. The database decides on
     every request, so a revocation or deactivation takes effect at once and survives restarts;
     with Redis its answer is remembered until anything about the session changes (see
@@ -48,7 +49,7 @@ def check_session(payload: dict) -> Identity | None:
         return None
     if not isinstance(sid, str):
         return None
-    cached = session_cache.read(sid, user_id)
+    cached = session_cache.read(sid, user_id, write=write)
     if cached.role is not None:
         return Identity(sid, user_id, cached.role)
     session = db.session()
@@ -176,7 +177,7 @@ def current_session() -> AuthSession:
     return session
 
 
-def _verify_fast(refresh: bool) -> bool:
+def _verify_fast(refresh: bool, write: bool = False) -> bool:
     """The usual case in one pass: a well-formed Bearer header, one signature check, one session
     check (a query, or one Redis read).
 
@@ -221,7 +222,7 @@ def _verify_fast(refresh: bool) -> bool:
     payload.setdefault("jti", None)
     if (payload["type"] == "refresh") != refresh:
         return False
-    identity = check_session(payload)
+    identity = check_session(payload, write=write)
     if identity is None:
         return False
     _remember(identity)
@@ -239,9 +240,12 @@ def auth_required(role: str | None = None, refresh: bool = False) -> Callable:
     """Require a valid access (or refresh) token, and optionally a role (403 otherwise)."""
 
     def decorator(view: Callable) -> Callable:
+        # A write view (marked by ``transaction``, the mark carried up by each ``wraps``).
+        write = bool(getattr(view, WRITE_VIEW, False))
+
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any):
-            if not _verify_fast(refresh):
+            if not _verify_fast(refresh, write):
                 verify_jwt_in_request(refresh=refresh)
             if role is not None and current_identity().role != role:
                 raise Forbidden()

@@ -378,15 +378,16 @@ def test_a_revocation_redis_missed_voids_every_remembered_check(processes):
 @pytest.mark.parametrize(
     ("database", "setting", "remembered"),
     [
-        ("sqlite:///:memory:", "auto", False),
-        ("sqlite:///:memory:", "on", True),
-        ("mysql+pymysql://root@127.0.0.1:3306/parkmind", "auto", True),
-        ("postgresql+psycopg://postgres@127.0.0.1:5432/parkmind", "auto", True),
-        ("mysql+pymysql://root@127.0.0.1:3306/parkmind", "off", False),
+        ("sqlite:///:memory:", "auto", "writes"),
+        ("sqlite:///:memory:", "on", "all"),
+        ("mysql+pymysql://root@127.0.0.1:3306/parkmind", "auto", "all"),
+        ("postgresql+psycopg://postgres@127.0.0.1:5432/parkmind", "auto", "all"),
+        ("mysql+pymysql://root@127.0.0.1:3306/parkmind", "off", None),
     ],
 )
 def test_token_checks_are_remembered_on_database_servers_by_default(database, setting, remembered):
-    """On SQLite the check is an in-process query, cheaper than a Redis round trip."""
+    """On SQLite a read's check is an in-process query, cheaper than a Redis round trip; only
+    write views (which would roll that read transaction back) use Redis."""
     from app.platform import session_cache
 
     app = make_app(
@@ -397,7 +398,53 @@ def test_token_checks_are_remembered_on_database_servers_by_default(database, se
         SESSION_CHECK_CACHE=setting,
     )
     with app.app_context():
-        assert session_cache.enabled() is remembered
+        assert session_cache.mode() == remembered
+        assert session_cache.enabled() is (remembered is not None)
     without_redis = make_app(database, SESSION_CHECK_CACHE="on")
     with without_redis.app_context():
         assert session_cache.enabled() is False
+
+
+def test_on_sqlite_by_default_only_write_views_skip_the_session_query(request, tmp_path):
+    """``auto`` on SQLite: a write view's token check is answered by Redis (no read transaction
+    opened and rolled back before ``BEGIN IMMEDIATE``), a read's by the database; a revoked
+    session is refused by the next write all the same."""
+    require("redis")
+    database_url = f"sqlite:///{tmp_path / 'writes.db'}"
+    prefix = f"parkmind-test-{uuid.uuid4().hex[:12]}:"
+    app = make_app(
+        database_url,
+        CACHE_KEY_PREFIX=prefix,
+        REDIS_URL=REDIS_URL,
+        CACHE_TYPE="RedisCache",
+        CACHE_REDIS_URL=REDIS_URL,
+    )
+    client = redis_lib.Redis.from_url(REDIS_URL)
+    request.addfinalizer(lambda: [client.delete(key) for key in client.keys(f"{prefix}*")] and None)
+    with app.app_context():
+        flask_migrate.upgrade(directory=MIGRATIONS)
+    process = Process(app)
+    user = make_user(process)
+    tokens = process.login(user)
+    headers = bearer(tokens["access_token"])
+    body = {"latitude": 12.97, "longitude": 77.59, "notes": "Level 2"}
+
+    def session_reads(method: str) -> tuple[int, list[str]]:
+        process.statements.clear()
+        if method == "POST":
+            status = process.client.post(ROUTE, json=body, headers=headers).status_code
+        else:
+            status = process.client.get(ROUTE, headers=headers).status_code
+        return status, [sql for sql in process.statements if "auth_sessions" in sql]
+
+    assert session_reads("POST")[0] == 201  # checked in SQL, then remembered
+    status, reads = session_reads("POST")
+    assert (status, reads) == (201, [])
+    assert process.statements[0].startswith("BEGIN IMMEDIATE"), process.statements[:3]
+    status, reads = session_reads("GET")
+    assert status == 200 and len(reads) == 1  # reads still ask the database
+    logout = process.client.post(
+        f"{API}/auth/logout", json={"refresh_token": tokens["refresh_token"]}, headers=headers
+    )
+    assert logout.status_code == 204
+    assert session_reads("POST")[0] == 401
