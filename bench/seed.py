@@ -197,11 +197,11 @@ def seed(
 
     from app.accounts.models import User
     from app.accounts.passwords import hash_password
-    from app.admin import rollups
     from app.bookings.models import Booking
     from app.lots.models import Lot, Spot
     from app.parking.models import Landmark, ParkingEvent
     from app.payments.models import Payment
+    from app.platform import rollups
     from app.platform.extensions import db
 
     t0 = time.perf_counter()

@@ -10,9 +10,9 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from app.accounts.service import create_admin
-from app.admin import rollups
 from app.admin.seed import demo_steps
 from app.admin.service import headline_figures
+from app.platform import rollups
 from app.platform.cli import command_edge
 from app.platform.extensions import db
 

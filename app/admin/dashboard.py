@@ -12,11 +12,10 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import bindparam, case, func, select
 
-from app.admin import rollups
 from app.lots.models import Lot
 from app.lots.service import NO_SPOTS, counts_of
 from app.payments.models import Payment
-from app.platform import cache
+from app.platform import cache, rollups
 from app.platform.cursors import encode_id
 from app.platform.extensions import db
 from app.platform.models import utcnow

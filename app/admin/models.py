@@ -33,7 +33,7 @@ class AdminAudit(db.Model):
 
 
 class StatCounter(db.Model):
-    """One shard of one dashboard figure (``app.admin.rollups``): kept by triggers, summed by
+    """One shard of one dashboard figure (``app.platform.rollups``): kept by triggers, summed by
     the dashboard. ``slot`` is 0 for plain counters and the 15-minute slot for revenue."""
 
     __tablename__ = "stat_counters"

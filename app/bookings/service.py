@@ -71,10 +71,11 @@ def booking_not_found() -> NotFound:
 
 @dataclass(frozen=True)
 class BookingOutcome:
-    """The response of a booking request: fresh, or replayed from its Idempotency-Key."""
+    """The response of a booking request: fresh, or replayed from its Idempotency-Key. The body
+    is rendered when an Idempotency-Key keeps it; otherwise it is the booking as a dict."""
 
     status: int
-    body: bytes
+    body: Any
     booking_id: int
     replayed: bool = False
 
@@ -223,17 +224,20 @@ def create_booking(
     booking = SimpleNamespace(
         id=booking_id, ended_at=None, duration_minutes=None, cost_cents=None, **values
     )
-    body = render(booking_view(booking, lot, spot))
-    if idempotency_key is not None:
-        idempotency.store_response(
-            user_id=user_id,
-            endpoint=BOOKING_ENDPOINT,
-            key=idempotency_key,
-            body_hash=body_hash,
-            status=201,
-            body=body.decode(),
-        )
     log.info("booking %s: user %s took spot %s of lot %s", booking_id, user_id, spot.id, lot.id)
+    view = booking_view(booking, lot, spot)
+    if idempotency_key is None:
+        # Serialised by the caller after the commit (on SQLite, outside the write lock).
+        return BookingOutcome(201, view, booking_id)
+    body = render(view)
+    idempotency.store_response(
+        user_id=user_id,
+        endpoint=BOOKING_ENDPOINT,
+        key=idempotency_key,
+        body_hash=body_hash,
+        status=201,
+        body=body.decode(),
+    )
     return BookingOutcome(201, body, booking_id)
 
 

@@ -44,8 +44,9 @@ class Bookings(MethodView):
     @protected(blp, 404, 409, 422, 429)
     @blp.arguments(IdempotencyHeaderSchema, location="headers")
     @blp.arguments(BookingCreateSchema)
-    @transaction
+    # The answer is serialised after the commit: on SQLite the write lock covers the writes only.
     @blp.response(201, BookingSchema)
+    @transaction
     def post(self, headers, body):
         """Book the lowest-numbered free spot of a lot (send an `Idempotency-Key`)."""
         key = headers.get("idempotency_key")
@@ -78,8 +79,9 @@ class BookingDetail(MethodView):
 @blp.route("/bookings/<id:booking_id>/release")
 class ReleaseBooking(MethodView):
     @protected(blp, 404, 409)
-    @transaction
+    # The answer is serialised after the commit: on SQLite the write lock covers the writes only.
     @blp.response(200, BookingSchema)
+    @transaction
     def post(self, booking_id):
         """End the booking: frees the spot, fixes the cost, records the payment."""
         return bookings.release_booking(user_id=current_user_id(), booking_id=booking_id)

@@ -13,7 +13,7 @@ from sqlalchemy import Select, bindparam, case, false, func, or_, select
 from app.lots.features import FEATURE_BITS, FEATURES
 from app.lots.models import Lot, Spot
 from app.parking.geo import bounding_box, haversine_m
-from app.platform import cache
+from app.platform import cache, rollups
 from app.platform.errors import Conflict, NotFound
 from app.platform.extensions import db
 from app.platform.pagination import paginate
@@ -235,7 +235,14 @@ def _list_lots(*, page, per_page, q, pin_code, available, near, radius_km) -> di
     if available:
         stmt = stmt.where(has_free_spot())
     if near is None:
-        result = paginate(stmt.order_by(Lot.name, Lot.id), page=page, per_page=per_page)
+        # Unfiltered, the total is the kept count of live lots (no count of the table); the page
+        # is read in ``ix_lots_live_name`` order, up to its end.
+        total = None
+        if not (q or pin_code or available):
+            total = rollups.kept(db.session.connection())["lots"]
+        result = paginate(
+            stmt.order_by(Lot.name, Lot.id), page=page, per_page=per_page, total=total
+        )
         result["items"] = views_of(result["items"])
         return result
     lat, lng = near

@@ -48,9 +48,10 @@ class ParkingEvents(MethodView):
 
     @protected(blp, 404, 409, 422)
     @blp.arguments(ParkingEventCreateSchema)
-    @transaction
+    # The answer is serialised after the commit: on SQLite the write lock covers the writes only.
     @blp.response(201, ParkingEventSchema)
     @blp.alt_response(200, schema=ParkingEventSchema, description="A repeated `client_uuid`.")
+    @transaction
     def post(self, data):
         """Save where I parked (a repeated ``client_uuid`` returns the first event with 200)."""
         event, is_new = parking.create_event(user_id=current_user_id(), data=data)

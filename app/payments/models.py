@@ -30,7 +30,7 @@ class Payment(db.Model):
         sa.Index("ix_payments_lot_status_created", "lot_id", "status", "created_at"),
         # Revenue is money taken: paid payments by when they were paid. The dashboard's page of
         # lots reads one range per lot, from the index alone; all-lots totals come from the
-        # kept revenue slots (app.admin.rollups).
+        # kept revenue slots (app.platform.rollups).
         sa.Index("ix_payments_lot_paid", "lot_id", "status", "paid_at", "amount_cents"),
     )
 

@@ -16,9 +16,13 @@ from app.platform.cursors import encode_cursor
 from app.platform.extensions import db
 
 
-def paginate(stmt: Select, *, page: int, per_page: int, scalars: bool = True) -> dict[str, Any]:
-    """Run ``stmt`` for one page and count the whole result in one extra query."""
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+def paginate(
+    stmt: Select, *, page: int, per_page: int, scalars: bool = True, total: int | None = None
+) -> dict[str, Any]:
+    """Run ``stmt`` for one page and count the whole result in one extra query (unless the
+    caller knows the ``total``)."""
+    if total is None:
+        total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     page_stmt = stmt.limit(per_page).offset((page - 1) * per_page)
     result = db.session.execute(page_stmt)
     items = list(result.scalars().unique() if scalars else result.all())

@@ -14,11 +14,11 @@ from flask import current_app
 from sqlalchemy import and_, exists, func, select
 
 from app.accounts.models import User, wants
-from app.admin import rollups
 from app.bookings.models import Booking
 from app.exports.models import Export
 from app.parking.models import ParkingEvent, RetrievalScore
 from app.payments.models import Payment
+from app.platform import rollups
 from app.platform.extensions import db
 from app.platform.mail import MessageInFlight
 from app.platform.models import OutboundMessage, local_now

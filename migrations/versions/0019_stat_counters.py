@@ -5,7 +5,7 @@ any size
 spots, active bookings) and the paid revenue per 15-minute slot. The triggers on ``users``,
 ``lots``, ``spots``, ``bookings`` and ``payments`` move them in the writing transaction; the
 counters are filled from the tables here, before the triggers exist. The trigger text is
-``app.admin.rollups`` at this revision: a change to it comes with a migration of its own.
+``app.platform.rollups`` at this revision: a change to it comes with a migration of its own.
 
 On MariaDB with binary logging, creating triggers needs the ``TRIGGER`` privilege and, for a
 user without ``SUPER``, ``log_bin_trust_function_creators=1``.
@@ -19,7 +19,7 @@ Create Date: 2026-11-30 10:10:00
 import sqlalchemy as sa
 from alembic import op
 
-from app.admin import rollups
+from app.platform import rollups
 
 # revision identifiers, used by Alembic.
 revision = "0019"

@@ -1,4 +1,4 @@
-"""The dashboard's kept counters (``app.admin.rollups``) equal the tables after every kind of
+"""The dashboard's kept counters (``app.platform.rollups``) equal the tables after every kind of
 change, whoever makes it: the API, a job's ORM flush, an operator's SQL."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from sqlalchemy import text
 
-from app.admin import rollups
+from app.platform import rollups
 from tests.factories import PASSWORD, BookingFactory, LotFactory, PaymentFactory, UserFactory
 
 API = "/api/v1"

@@ -346,3 +346,27 @@ def test_no_list_reads_a_whole_table(planned_app):
             if re.search(rf"\bFROM {table}\b", statement):
                 assert re.search(rf"{table}\.lot_id (IN|= lots\.id)", statement), statement
     assert not [s for s in statements if re.search(r"\bFROM (users|bookings)\b", s)]
+
+
+def test_the_lot_list_reads_its_page_in_index_order_and_counts_nothing(planned_app):
+    """Unfiltered, ``GET /lots`` takes its total from the kept counter (no count of the lots)
+    and its page from ``ix_lots_live_name`` in order (no sort of every live lot)."""
+    app, backend = planned_app
+    from app.lots import service as lots
+
+    query = {"q": None, "pin_code": None, "available": None, "near": None, "radius_km": None}
+    result = {}
+
+    def run():
+        result.update(lots.list_lots(page=2, per_page=20, **query).value())
+
+    sent = sent_statements(app, run)
+    assert result["total"] == LOTS and len(result["items"]) == 20
+    assert not [s for s, _ in sent if re.search(r"count\(\*\)", s) and "FROM lots" in s]
+    (page, parameters), *_ = [(s, p) for s, p in sent if re.search(r"ORDER BY lots\.name", s)]
+    analyze(app, backend)
+    plan = explain(app, backend, page, parameters)
+    if backend == "sqlite":
+        assert "ix_lots_live_name" in plan and "TEMP B-TREE" not in plan, plan
+    elif backend == "mariadb":
+        assert "ix_lots_live_name" in plan and "filesort" not in plan, plan

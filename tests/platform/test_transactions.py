@@ -180,3 +180,35 @@ def test_a_real_postgresql_lock_timeout_is_retryable():
     finally:
         engine.dispose()
         drop()
+
+
+def test_the_hot_write_paths_serialise_their_answer_after_the_commit(client, db, user, auth):
+    """Booking, releasing and saving a parking event render their answer with no transaction
+    open: on SQLite the write lock is held for the writes, not for the serialisation."""
+    from tests.factories import LotFactory
+
+    lot = LotFactory(spots=1)
+    db.session.commit()
+    headers = auth(user)
+    app = client.application
+    open_while_rendering = []
+    render = app.json.response
+
+    def spy(*args, **kwargs):
+        open_while_rendering.append(db.session().in_transaction())
+        return render(*args, **kwargs)
+
+    app.json.response = spy
+    try:
+        booked = client.post(
+            "/api/v1/bookings", json={"lot_id": lot.id, "vehicle_number": "KA-1"}, headers=headers
+        )
+        booking_id = booked.get_json()["id"]
+        released = client.post(f"/api/v1/bookings/{booking_id}/release", headers=headers)
+        saved = client.post(
+            "/api/v1/parking-events", json={"latitude": 12.97, "longitude": 77.59}, headers=headers
+        )
+    finally:
+        app.json.response = render
+    assert (booked.status_code, released.status_code, saved.status_code) == (201, 200, 201)
+    assert open_while_rendering == [False, False, False]

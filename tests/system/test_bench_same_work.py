@@ -89,7 +89,7 @@ def test_the_seeded_database_keeps_its_dashboard_counters(apps):
     """The seeder loads without the counter triggers, then recounts and restores them: the
     counters equal the tables, and the next booking moves them."""
     app, _baseline, tokens, seeded = apps
-    from app.admin import rollups
+    from app.platform import rollups
     from app.platform.extensions import db
 
     with app.app_context():
