@@ -661,6 +661,11 @@ def release_booking(booking_id: int):
         )
         cost = compute_cost_cents(rule, seconds)
         minutes = math.ceil(seconds / 60)
+        # The spot first, then the booking: the app's order (the kept counters' rows are
+        # locked in the same order as by a booking, so the two never deadlock).
+        conn.execute(
+            text("UPDATE spots SET is_occupied = false WHERE id = :id"), {"id": row.spot_id}
+        )
         conn.execute(
             text(
                 "UPDATE bookings SET status = 'completed', ended_at = :now, duration_minutes = "
@@ -668,9 +673,6 @@ def release_booking(booking_id: int):
                 "updated_at = :now WHERE id = :id"
             ),
             {"now": now, "minutes": minutes, "cost": cost, "id": booking_id},
-        )
-        conn.execute(
-            text("UPDATE spots SET is_occupied = false WHERE id = :id"), {"id": row.spot_id}
         )
         conn.execute(
             text(

@@ -98,6 +98,32 @@ def test_goals_fail_when_the_app_is_slower_than_its_baseline():
     assert goals["login CPU/req ≤ 1.25 × raw argon2id verify"] is True
 
 
+def test_a_ratio_against_a_baseline_that_answered_errors_is_a_failed_goal():
+    """Errors answer fast: a baseline (or app) that failed requests makes its ratio meaningless."""
+    row = {
+        "rps_ratio": 0.9,
+        "cpu_ratio": 1.1,
+        "app": {"errors": 0},
+        "baseline": {"errors": 300},
+    }
+    clean = {**row, "baseline": {"errors": 0}}
+    results = {
+        "databases": [
+            {
+                "database": "mariadb",
+                "throughput": {"book-and-release cycle": row, "GET /lots": clean},
+                "login": {"cpu_ratio": 1.1, "errors": 0},
+                "burst": {"double_bookings": 0, "inconsistent_checks": 0, "server_errors": 0},
+                "exports": {},
+            }
+        ]
+    }
+    goals = {goal["goal"]: goal for goal in check_goals(results)}
+    failed = goals["book-and-release cycle: no errors (app and baseline)"]
+    assert (failed["ok"], failed["value"]) == (False, 300)
+    assert goals["GET /lots: no errors (app and baseline)"]["ok"] is True
+
+
 def test_python_load_generator_counts_errors_and_latency():
     """The fallback generator against a throwaway bare WSGI server on loopback."""
     import threading
