@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from typing import Any
 
@@ -19,6 +21,7 @@ from app.platform.extensions import db, jwt
 from app.platform.transactions import WRITE_VIEW
 
 BEARER = {"WWW-Authenticate": "Bearer"}
+VERIFIED_TOKENS = "parkmind_verified_tokens"  # app.extensions: this app's VerifiedTokens
 
 # The token check's one query, built once: the session's revocation and its user's state.
 SESSION_CHECK = (
@@ -178,8 +181,8 @@ def current_session() -> AuthSession:
 
 
 def _verify_fast(refresh: bool, write: bool = False) -> bool:
-    """The usual case in one pass: a well-formed Bearer header, one signature check, one session
-    check (a query, or one Redis read).
+    """The usual case in one pass: a well-formed Bearer header, one signature check (once per
+    token and process: :class:`VerifiedTokens`), one session check (a query, or one Redis read).
 
     Anything unusual (no or odd header, a bad, expired or revoked token, the wrong type) answers
     False, and the caller runs Flask-JWT-Extended's full check, which raises the matching error.
@@ -198,23 +201,18 @@ def _verify_fast(refresh: bool, write: bool = False) -> bool:
         or not all(name.startswith("HS") for name in algorithms)
     ):
         return False
-    try:
-        decoded = pyjwt.api_jwt.decode_complete(
-            header[7:],
-            config["JWT_SECRET_KEY"],
-            algorithms=algorithms,
-            issuer=config.get("JWT_DECODE_ISSUER"),
-            leeway=config.get("JWT_DECODE_LEEWAY", 0),
-            options={
-                "verify_aud": False,
-                "verify_sub": config.get("JWT_VERIFY_SUB", True),
-                # Every token this app issues expires; one without ``exp`` is not ours.
-                "require": ["exp"],
-            },
-        )
-    except pyjwt.PyJWTError:
-        return False
-    payload = decoded["payload"]
+    token = header[7:]
+    verified = _verified_tokens()
+    decoded = verified.get(token)
+    if decoded is None:
+        decoded = _decode(token, config, algorithms)
+        if decoded is None:
+            return False
+        verified.put(token, decoded)
+    elif not _still_valid(decoded["payload"], config):
+        verified.drop(token)
+        return False  # expired since it was verified: the full check answers token_expired
+    payload = dict(decoded["payload"])  # this request's own copy
     if config.get("JWT_IDENTITY_CLAIM", "sub") not in payload:
         return False
     payload.setdefault("type", "access")
@@ -234,6 +232,76 @@ def _verify_fast(refresh: bool, write: bool = False) -> bool:
         _jwt_extended_jwt_location="headers",
     )
     return True
+
+
+def _decode(token: str, config, algorithms: list[str]) -> dict | None:
+    """The token's header and payload when its signature and claims check out, else None."""
+    try:
+        return pyjwt.api_jwt.decode_complete(
+            token,
+            config["JWT_SECRET_KEY"],
+            algorithms=algorithms,
+            issuer=config.get("JWT_DECODE_ISSUER"),
+            leeway=config.get("JWT_DECODE_LEEWAY", 0),
+            options={
+                "verify_aud": False,
+                "verify_sub": config.get("JWT_VERIFY_SUB", True),
+                # Every token this app issues expires; one without ``exp`` is not ours.
+                "require": ["exp"],
+            },
+        )
+    except pyjwt.PyJWTError:
+        return None
+
+
+def _still_valid(payload: dict, config) -> bool:
+    """A remembered token's time claims now: ``exp`` (with the leeway) has not passed. ``nbf``
+    and ``iat`` held when it was verified, and time only moves forward."""
+    leeway = config.get("JWT_DECODE_LEEWAY", 0)
+    if isinstance(leeway, timedelta):
+        leeway = leeway.total_seconds()
+    return time.time() < payload["exp"] + leeway
+
+
+class VerifiedTokens:
+    """Tokens whose signature this process verified, with what they decoded to.
+
+    The same access token comes back on every request of its 15 minutes; its HMAC and claims
+    are checked once, then its bytes are looked up (a dict read against ~40 µs of decoding).
+    Keyed by the exact token text, so nothing unverified can match; kept per app (each has its
+    secret) and bounded: past ``limit`` tokens the oldest is dropped. Expiry is checked on
+    every use; revocation is the session check's, which runs on every request regardless.
+    """
+
+    def __init__(self, limit: int = 4096) -> None:
+        self.limit = limit
+        self._tokens: dict[str, dict] = {}
+
+    def get(self, token: str) -> dict | None:
+        return self._tokens.get(token)
+
+    def put(self, token: str, decoded: dict) -> None:
+        tokens = self._tokens
+        while len(tokens) >= self.limit:
+            try:
+                tokens.pop(next(iter(tokens)), None)
+            except (StopIteration, RuntimeError):  # emptied or changed by another thread
+                break
+        tokens[token] = decoded
+
+    def drop(self, token: str) -> None:
+        self._tokens.pop(token, None)
+
+    def __len__(self) -> int:
+        return len(self._tokens)
+
+
+def _verified_tokens() -> VerifiedTokens:
+    extensions = current_app.extensions
+    verified = extensions.get(VERIFIED_TOKENS)
+    if verified is None:
+        verified = extensions.setdefault(VERIFIED_TOKENS, VerifiedTokens())
+    return verified
 
 
 def auth_required(role: str | None = None, refresh: bool = False) -> Callable:

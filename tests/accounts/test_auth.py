@@ -130,6 +130,51 @@ class TestTokens:
         with time_machine.travel(timedelta(minutes=16)):
             assert_401(client.get(f"{API}/me", headers=bearer(token)), "token_expired")
 
+    def test_a_token_verified_before_it_expired_is_refused_after(self, client, user):
+        """The process remembers a verified token, and checks its expiry on every use."""
+        token = login(client, user.username).get_json()["access_token"]
+        assert client.get(f"{API}/me", headers=bearer(token)).status_code == 200
+        with time_machine.travel(timedelta(minutes=16)):
+            assert_401(client.get(f"{API}/me", headers=bearer(token)), "token_expired")
+            assert_401(client.get(f"{API}/me", headers=bearer(token)), "token_expired")
+
+    def test_a_verified_token_is_decoded_once(self, client, user, monkeypatch):
+        token = login(client, user.username).get_json()["access_token"]
+        decodes = []
+        decode = pyjwt.api_jwt.decode_complete
+
+        def counting(*args, **kwargs):
+            decodes.append(args[0])
+            return decode(*args, **kwargs)
+
+        monkeypatch.setattr(pyjwt.api_jwt, "decode_complete", counting)
+        for _ in range(3):
+            assert client.get(f"{API}/me", headers=bearer(token)).status_code == 200
+        assert decodes == [token]
+        # A changed byte is another token: decoded, and refused.
+        tampered = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
+        assert_401(client.get(f"{API}/me", headers=bearer(tampered)), "token_invalid")
+
+    def test_a_token_one_app_verified_is_checked_again_by_an_app_with_another_secret(
+        self, client, user, database_url
+    ):
+        from tests.conftest import make_app
+
+        token = login(client, user.username).get_json()["access_token"]
+        assert client.get(f"{API}/me", headers=bearer(token)).status_code == 200
+        other = make_app(database_url, JWT_SECRET_KEY="another-secret-that-is-long-enough-32b")
+        assert_401(other.test_client().get(f"{API}/me", headers=bearer(token)), "token_invalid")
+
+    def test_the_remembered_tokens_are_bounded(self):
+        from app.platform.auth import VerifiedTokens
+
+        verified = VerifiedTokens(limit=3)
+        for number in range(5):
+            verified.put(f"token-{number}", {"payload": {"n": number}})
+        assert len(verified) == 3
+        assert verified.get("token-0") is None and verified.get("token-1") is None
+        assert verified.get("token-4") == {"payload": {"n": 4}}
+
     def test_refresh_token_is_not_an_access_token_and_vice_versa(self, client, user):
         tokens = login(client, user.username).get_json()
         assert_401(client.get(f"{API}/me", headers=bearer(tokens["refresh_token"])))
