@@ -8,6 +8,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from app.platform.extensions import db
 
+PENDING_BEGIN = "parkmind_pending_begin"  # connection info: the BEGIN its first statement sends
+
 
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
@@ -25,11 +27,31 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def on_begin(connection):
         # ``sqlite_immediate`` takes the write lock at BEGIN: SQLite's equivalent of a row lock
-        # for allocation, correct across processes sharing the file.
-        if connection.get_execution_options().get("sqlite_immediate"):
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            connection.exec_driver_sql("BEGIN")
+        # for allocation, correct across processes sharing the file. The BEGIN itself waits for
+        # the transaction's first statement, so the Python work a view does before it (parsing,
+        # checks, building values) runs outside the lock; what the transaction reads and writes
+        # is still all under it.
+        immediate = connection.get_execution_options().get("sqlite_immediate")
+        connection.info[PENDING_BEGIN] = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def begin_first(connection, cursor, statement, parameters, context, executemany):
+        pending = connection.info.pop(PENDING_BEGIN, None)
+        if pending is not None:
+            # An ordinary statement (seen by every listener); a lock timeout is the usual
+            # OperationalError, retried by the transaction edge.
+            connection.exec_driver_sql(pending)
+
+    def forget(connection, *args):
+        # Ended before any statement: nothing was begun, so COMMIT/ROLLBACK are no-ops.
+        connection.info.pop(PENDING_BEGIN, None)
+
+    event.listen(engine, "commit", forget)
+    event.listen(engine, "rollback", forget)
+
+    @event.listens_for(engine, "checkin")
+    def returned(dbapi_connection, connection_record):
+        connection_record.info.pop(PENDING_BEGIN, None)
 
 
 def register(app: Flask) -> None:

@@ -212,3 +212,52 @@ def test_the_hot_write_paths_serialise_their_answer_after_the_commit(client, db,
         app.json.response = render
     assert (booked.status_code, released.status_code, saved.status_code) == (201, 200, 201)
     assert open_while_rendering == [False, False, False]
+
+
+def test_on_sqlite_the_write_lock_is_taken_by_the_transactions_first_statement(tmp_path):
+    """A write view's ``BEGIN IMMEDIATE`` goes out with its first statement: the Python work
+    before it (parsing, checks, building values) runs without holding SQLite's write lock, and
+    everything the transaction reads or writes is under it. A transaction that ran no statement
+    sends nothing."""
+    import sqlite3
+
+    import flask_migrate
+    from sqlalchemy import event
+
+    from app.platform.transactions import begin_write
+    from tests.conftest import MIGRATIONS, make_app
+
+    path = tmp_path / "lock.db"
+    app = make_app(f"sqlite:///{path}")
+    with app.app_context():
+        flask_migrate.upgrade(directory=MIGRATIONS)
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+
+    def other_can_write() -> bool:
+        try:
+            other.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            assert "locked" in str(exc)
+            return False
+        other.execute("ROLLBACK")
+        return True
+
+    statements: list[str] = []
+    with app.test_request_context():
+        event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+        begin_write()
+        assert db.session().in_transaction()
+        assert other_can_write()  # begun, nothing sent yet
+        db.session.execute(select(Lot.id).limit(1)).all()
+        assert statements[:2] == ["BEGIN IMMEDIATE", statements[1]]
+        assert not other_can_write()  # the first statement took the lock
+        db.session.commit()
+        assert other_can_write()
+        statements.clear()
+        begin_write()
+        db.session.commit()  # nothing ran: nothing begun, nothing committed
+        assert statements == []
+        assert other_can_write()
+    other.close()
+    with app.app_context():
+        db.engine.dispose()
