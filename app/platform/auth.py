@@ -16,9 +16,9 @@ from sqlalchemy import bindparam, select
 
 from app.accounts.models import AuthSession, User
 from app.platform import session_cache
+from app.platform.db_events import BEFORE_BEGIN
 from app.platform.errors import Forbidden, Unauthorized, error_response
 from app.platform.extensions import db, jwt
-from app.platform.transactions import WRITE_VIEW
 
 BEARER = {"WWW-Authenticate": "Bearer"}
 VERIFIED_TOKENS = "parkmind_verified_tokens"  # app.extensions: this app's VerifiedTokens
@@ -31,6 +31,9 @@ SESSION_CHECK = (
 )
 
 
+BEFORE_BEGIN_READ = {BEFORE_BEGIN: True}
+
+
 class Identity:
     """Who the verified token speaks for: ids and role from the token check's one row."""
 
@@ -40,7 +43,7 @@ class Identity:
         self.session_id, self.user_id, self.role = session_id, user_id, role
 
 
-def check_session(payload: dict, *, write: bool = False) -> Identity | None:
+def check_session(payload: dict) -> Identity | None:
     """The token's live session (not revoked, user active), or None. The database decides on
     every request, so a revocation or deactivation takes effect at once and survives restarts;
     with Redis its answer is remembered until anything about the session changes (see
@@ -52,12 +55,18 @@ def check_session(payload: dict, *, write: bool = False) -> Identity | None:
         return None
     if not isinstance(sid, str):
         return None
-    cached = session_cache.read(sid, user_id, write=write)
+    cached = session_cache.read(sid, user_id)
     if cached.role is not None:
         return Identity(sid, user_id, cached.role)
     session = db.session()
     session.flush()  # as an ORM query would autoflush (a no-op unless objects are pending)
-    row = session.connection().execute(SESSION_CHECK, {"sid": sid, "uid": user_id}).first()
+    # On SQLite, a standalone read: the view's own transaction begins with its first statement
+    # (a write view's BEGIN IMMEDIATE), not here.
+    row = (
+        session.connection()
+        .execute(SESSION_CHECK, {"sid": sid, "uid": user_id}, execution_options=BEFORE_BEGIN_READ)
+        .first()
+    )
     if row is None or row[0] is not None or not row[2]:
         return None
     session_cache.store(sid, user_id, row[1], cached)
@@ -180,7 +189,7 @@ def current_session() -> AuthSession:
     return session
 
 
-def _verify_fast(refresh: bool, write: bool = False) -> bool:
+def _verify_fast(refresh: bool) -> bool:
     """The usual case in one pass: a well-formed Bearer header, one signature check (once per
     token and process: :class:`VerifiedTokens`), one session check (a query, or one Redis read).
 
@@ -220,7 +229,7 @@ def _verify_fast(refresh: bool, write: bool = False) -> bool:
     payload.setdefault("jti", None)
     if (payload["type"] == "refresh") != refresh:
         return False
-    identity = check_session(payload, write=write)
+    identity = check_session(payload)
     if identity is None:
         return False
     _remember(identity)
@@ -308,12 +317,9 @@ def auth_required(role: str | None = None, refresh: bool = False) -> Callable:
     """Require a valid access (or refresh) token, and optionally a role (403 otherwise)."""
 
     def decorator(view: Callable) -> Callable:
-        # A write view (marked by ``transaction``, the mark carried up by each ``wraps``).
-        write = bool(getattr(view, WRITE_VIEW, False))
-
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any):
-            if not _verify_fast(refresh, write):
+            if not _verify_fast(refresh):
                 verify_jwt_in_request(refresh=refresh)
             if role is not None and current_identity().role != role:
                 raise Forbidden()

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection, Engine
 from app.platform.extensions import db
 
 PENDING_BEGIN = "parkmind_pending_begin"  # connection info: the BEGIN its first statement sends
+BEFORE_BEGIN = "parkmind_before_begin"  # execution option: run outside the pending transaction
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -36,6 +37,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "before_cursor_execute")
     def begin_first(connection, cursor, statement, parameters, context, executemany):
+        if context is not None and context.execution_options.get(BEFORE_BEGIN):
+            return  # a standalone read (autocommit); the transaction begins with the next one
         pending = connection.info.pop(PENDING_BEGIN, None)
         if pending is not None:
             # An ordinary statement (seen by every listener); a lock timeout is the usual
@@ -71,6 +74,16 @@ def begin_immediate(session) -> None:
         # the caller's transaction decides.
         return
     session.connection(execution_options={"sqlite_immediate": True})
+
+
+def upgrade_unbegun(session) -> bool:
+    """Make the session's SQLite transaction a write one (``BEGIN IMMEDIATE``) when nothing has
+    begun it yet (only :data:`BEFORE_BEGIN` reads ran); False when it has begun."""
+    connection = session.connection()
+    if connection.info.get(PENDING_BEGIN) is None:
+        return False
+    connection.info[PENDING_BEGIN] = "BEGIN IMMEDIATE"
+    return True
 
 
 def is_sqlite() -> bool:

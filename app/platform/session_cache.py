@@ -76,8 +76,7 @@ class _State:
     """Per app (per process in production): the client, and whether Redis may have missed a
     change this process made."""
 
-    def __init__(self, url: str, *, writes_only: bool = False) -> None:
-        self.writes_only = writes_only  # remembered for write views only (SQLite's default)
+    def __init__(self, url: str) -> None:
         self.client = redis.Redis.from_url(
             url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
         )
@@ -86,19 +85,19 @@ class _State:
 
 
 def mode() -> str | None:
-    """Which token checks this app remembers: ``"all"``, ``"writes"`` or None.
+    """Which token checks this app remembers: ``"all"`` or None.
 
     None without Redis as the shared cache or with ``SESSION_CHECK_CACHE=off``; ``"all"`` with
-    ``on``, or ``auto`` (the default) on a database server. On SQLite ``auto`` is ``"writes"``:
-    a read's check is an in-process query in the transaction the view goes on to use, cheaper
-    than a Redis round trip (0.77 against 0.86 ms of CPU per ``GET /lots/{id}``, measured
-    in-process); a write view's check would open a read transaction only to roll it back before
-    ``BEGIN IMMEDIATE``, which the Redis answer saves."""
+    ``on``, or ``auto`` (the default) on a database server. On SQLite ``auto`` is None: the check
+    is an in-process query, cheaper than a Redis round trip (``GET /lots/{id}`` 0.77 against
+    0.86 ms of CPU, measured in-process; ``POST /parking-events`` 0.71 against 0.85 ms), and a
+    write view's check runs before its transaction begins, so it opens none of its own (see
+    :data:`app.platform.db_events.BEFORE_BEGIN`)."""
     if not cache.is_shared():
         return None
     setting = current_app.config.get("SESSION_CHECK_CACHE", "auto")
     if setting == "auto":
-        return "writes" if db.engine.dialect.name == "sqlite" else "all"
+        return None if db.engine.dialect.name == "sqlite" else "all"
     return "all" if setting == "on" else None
 
 
@@ -115,9 +114,7 @@ def _state() -> _State | None:
         # Decided once per app: False when token checks are not remembered.
         remembered = mode()
         state = extensions[STATE] = (
-            _State(current_app.config["CACHE_REDIS_URL"], writes_only=remembered == "writes")
-            if remembered
-            else False
+            _State(current_app.config["CACHE_REDIS_URL"]) if remembered else False
         )
     return state or None
 
@@ -146,11 +143,10 @@ def _void_everything(state: _State) -> None:
     state.client.set(f"{prefix}auth:epoch", uuid.uuid4().hex)
 
 
-def read(session_id: str, user_id: int, *, write: bool = False) -> Lookup:
-    """The cached answer for this session (one ``MGET``), or a miss. ``write``: the check is
-    for a write view."""
+def read(session_id: str, user_id: int) -> Lookup:
+    """The cached answer for this session (one ``MGET``), or a miss."""
     state = _state()
-    if state is None or (state.writes_only and not write) or time.monotonic() < state.retry_at:
+    if state is None or time.monotonic() < state.retry_at:
         return MISS
     epoch_key, user_key, session_key = _keys(session_id, user_id)
     try:

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from app.platform import cache, queue
-from app.platform.db_events import begin_immediate, is_sqlite
+from app.platform.db_events import begin_immediate, is_sqlite, upgrade_unbegun
 from app.platform.errors import HTTP_MESSAGES, error_response, is_connection_error
 from app.platform.extensions import db
 
@@ -85,9 +85,15 @@ def begin_write() -> None:
     """
     session = db.session()
     if session.in_transaction() and not isinstance(session.get_bind(), Connection):
+        if is_sqlite() and _only_read_before_begin(session) and upgrade_unbegun(session):
+            return  # the token check read outside it: the pending BEGIN becomes IMMEDIATE
         db.session.rollback()
     if is_sqlite():
         begin_immediate(db.session)
+
+
+def _only_read_before_begin(session) -> bool:
+    return not (session.new or session.dirty or session.deleted or len(session.identity_map))
 
 
 WRITE_VIEW = "parkmind_write_view"  # attribute marking a view wrapped by ``transaction``

@@ -378,7 +378,7 @@ def test_a_revocation_redis_missed_voids_every_remembered_check(processes):
 @pytest.mark.parametrize(
     ("database", "setting", "remembered"),
     [
-        ("sqlite:///:memory:", "auto", "writes"),
+        ("sqlite:///:memory:", "auto", None),
         ("sqlite:///:memory:", "on", "all"),
         ("mysql+pymysql://root@127.0.0.1:3306/parkmind", "auto", "all"),
         ("postgresql+psycopg://postgres@127.0.0.1:5432/parkmind", "auto", "all"),
@@ -386,8 +386,7 @@ def test_a_revocation_redis_missed_voids_every_remembered_check(processes):
     ],
 )
 def test_token_checks_are_remembered_on_database_servers_by_default(database, setting, remembered):
-    """On SQLite a read's check is an in-process query, cheaper than a Redis round trip; only
-    write views (which would roll that read transaction back) use Redis."""
+    """On SQLite the check is an in-process query, cheaper than a Redis round trip."""
     from app.platform import session_cache
 
     app = make_app(
@@ -405,10 +404,12 @@ def test_token_checks_are_remembered_on_database_servers_by_default(database, se
         assert session_cache.enabled() is False
 
 
-def test_on_sqlite_by_default_only_write_views_skip_the_session_query(request, tmp_path):
-    """``auto`` on SQLite: a write view's token check is answered by Redis (no read transaction
-    opened and rolled back before ``BEGIN IMMEDIATE``), a read's by the database; a revoked
-    session is refused by the next write all the same."""
+def test_on_sqlite_a_write_views_token_check_is_one_query_before_its_transaction(
+    request, tmp_path, monkeypatch
+):
+    """``auto`` on SQLite: the token check is a query (no Redis read), sent before the write
+    view's transaction begins; that transaction is the request's only one (no read transaction
+    opened and rolled back before ``BEGIN IMMEDIATE``). A revoked session is refused at once."""
     require("redis")
     database_url = f"sqlite:///{tmp_path / 'writes.db'}"
     prefix = f"parkmind-test-{uuid.uuid4().hex[:12]}:"
@@ -437,12 +438,24 @@ def test_on_sqlite_by_default_only_write_views_skip_the_session_query(request, t
             status = process.client.get(ROUTE, headers=headers).status_code
         return status, [sql for sql in process.statements if "auth_sessions" in sql]
 
-    assert session_reads("POST")[0] == 201  # checked in SQL, then remembered
-    status, reads = session_reads("POST")
-    assert (status, reads) == (201, [])
-    assert process.statements[0].startswith("BEGIN IMMEDIATE"), process.statements[:3]
+    redis_reads = []
+    mget = redis_lib.Redis.mget
+
+    def counting(self, *args, **kwargs):
+        redis_reads.append(args)
+        return mget(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis_lib.Redis, "mget", counting)
+    for _ in range(2):
+        status, reads = session_reads("POST")
+        assert (status, len(reads)) == (201, 1)
+        begins = [sql for sql in process.statements if sql.startswith(("BEGIN", "ROLLBACK"))]
+        assert process.statements[0] == reads[0], process.statements[:3]
+        assert process.statements[1] == "BEGIN IMMEDIATE"
+        assert begins == ["BEGIN IMMEDIATE"]
     status, reads = session_reads("GET")
-    assert status == 200 and len(reads) == 1  # reads still ask the database
+    assert status == 200 and len(reads) == 1
+    assert redis_reads == []
     logout = process.client.post(
         f"{API}/auth/logout", json={"refresh_token": tokens["refresh_token"]}, headers=headers
     )
