@@ -85,14 +85,15 @@ def begin_write() -> None:
     """
     session = db.session()
     if session.in_transaction() and not isinstance(session.get_bind(), Connection):
-        if is_sqlite() and _only_read_before_begin(session) and upgrade_unbegun(session):
+        if is_sqlite() and _holds_no_objects(session) and upgrade_unbegun(session):
             return  # the token check read outside it: the pending BEGIN becomes IMMEDIATE
         db.session.rollback()
     if is_sqlite():
         begin_immediate(db.session)
 
 
-def _only_read_before_begin(session) -> bool:
+def _holds_no_objects(session) -> bool:
+    """No ORM object is pending, changed, deleted or loaded in ``session``."""
     return not (session.new or session.dirty or session.deleted or len(session.identity_map))
 
 
@@ -160,7 +161,7 @@ def _read_only_connections(session) -> list | None:
     """The connection of the session's transaction when it has provably only read (SELECTs
     since it began), holds no ORM objects and nothing waits for its commit (tasks, cache
     bumps); else None."""
-    if session.new or session.dirty or session.deleted or len(session.identity_map):
+    if not _holds_no_objects(session):
         return None  # ORM objects stay attached (and expired) as after a COMMIT: normal path
     if session.info.get(queue.PENDING) or session.info.get(cache.PENDING):
         return None
