@@ -22,7 +22,7 @@ from flask import current_app
 from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.exc import IntegrityError
 
-from app.accounts.models import User
+from app.accounts.models import User, wants
 from app.bookings.models import Booking
 from app.bookings.pricing import PriceRule, compute_cost_cents
 from app.bookings.rows import booking_row_view, booking_rows
@@ -111,6 +111,10 @@ def booking_view(booking: Booking, lot: Lot, spot: Spot) -> dict[str, Any]:
     }
 
 
+# The columns the release's locking read adds to the booking's own.
+LOT_NAME, PREFERENCES = "lot_name", "driver_preferences"
+
+
 @dataclass(frozen=True)
 class _Statements:
     lock_user: Any
@@ -119,7 +123,6 @@ class _Statements:
     insert_booking: Any
     lock_booking: Any
     lock_spot: Any
-    lot_name: Any
     free_spot: Any
     end_booking: Any
 
@@ -140,13 +143,25 @@ def _statements() -> _Statements:
         .where(spots.c.id == bindparam("spot_id_"))
         .values(is_occupied=True),
         insert_booking=bookings.insert().returning(bookings.c.id),
-        lock_booking=select(*bookings.c)
+        # The booking's row lock, and with it (read, not locked: a locking read does not lock
+        # the rows of its select list's subqueries) its lot's name and the driver's receipt
+        # preference: one round trip where there were three.
+        lock_booking=select(
+            *bookings.c,
+            select(lots.c.name)
+            .where(lots.c.id == bookings.c.lot_id)
+            .scalar_subquery()
+            .label(LOT_NAME),
+            select(users.c.preferences)
+            .where(users.c.id == bookings.c.user_id)
+            .scalar_subquery()
+            .label(PREFERENCES),
+        )
         .where(bookings.c.id == bindparam("booking_id"), bookings.c.user_id == bindparam("user_id"))
         .with_for_update(),
         lock_spot=select(spots.c.id, spots.c.number, spots.c.level)
         .where(spots.c.id == bindparam("spot_id"))
         .with_for_update(),
-        lot_name=select(lots.c.id, lots.c.name).where(lots.c.id == bindparam("lot_id")),
         free_spot=spots.update()
         .where(spots.c.id == bindparam("spot_id_"))
         .values(is_occupied=False),
@@ -304,7 +319,8 @@ def allocate_walkin_spot(
 
 def release_booking(*, user_id: int, booking_id: int) -> dict[str, Any]:
     """End an active booking: fix duration and cost, free the spot, record one payment. The
-    booking and its spot are read and written with Core statements (row locks as before)."""
+    booking (with its lot's name and the driver's preferences) and its spot are locked, read
+    and written with Core statements."""
     statements = _statements()
     row = (
         db.session.execute(statements.lock_booking, {"booking_id": booking_id, "user_id": user_id})
@@ -313,13 +329,15 @@ def release_booking(*, user_id: int, booking_id: int) -> dict[str, Any]:
     )
     if row is None:
         raise booking_not_found()
-    booking = SimpleNamespace(**row)
+    fields = dict(row)
+    lot = SimpleNamespace(id=fields["lot_id"], name=fields.pop(LOT_NAME))
+    preferences = fields.pop(PREFERENCES)
+    booking = SimpleNamespace(**fields)
     if booking.status != "active":
         raise InvalidTransition(
             f"This booking is {booking.status}; only active ones can be released."
         )
     spot = db.session.execute(statements.lock_spot, {"spot_id": booking.spot_id}).first()
-    lot = db.session.execute(statements.lot_name, {"lot_id": booking.lot_id}).first()
     ended = utcnow()
     seconds = _elapsed_seconds(booking.started_at, ended)
     cost = compute_cost_cents(PriceRule.of(booking), seconds)
@@ -352,6 +370,7 @@ def release_booking(*, user_id: int, booking_id: int) -> dict[str, Any]:
         currency=booking.currency,
         booking_id=booking.id,
         reservation_id=booking.reservation_id,
+        receipt_by_email=wants(preferences, "email_receipts"),
     )
     cache.invalidate(cache.LOTS, cache.ADMIN_STATS)
     log.info(

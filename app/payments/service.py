@@ -57,11 +57,13 @@ def record_payment(
     kind: str = "parking",
     booking_id: int | None = None,
     reservation_id: int | None = None,
+    receipt_by_email: bool | None = None,
 ) -> int:
     """Record one charge (``pending`` until the provider or an admin marks it paid) and return
     its id. Written with Core statements: one INSERT, and an UPDATE only when the provider's
-    answer changes it. The caller invalidates the dashboards it changed (a release already does,
-    in one round trip)."""
+    answer changes it. ``receipt_by_email`` is the payer's preference when the caller has read
+    it already (else it is read here). The caller invalidates the dashboards it changed (a
+    release already does, in one round trip)."""
     provider = current_provider()
     insert, update, preferences_of = _recording()
     payment_id = db.session.execute(
@@ -85,8 +87,10 @@ def record_payment(
         if charge.status == "paid":
             changes["paid_at"] = utcnow()
         db.session.execute(update, {"payment_id_": payment_id, **changes})
-    preferences = db.session.execute(preferences_of, {"user_id": user_id}).scalar()
-    if wants(preferences, "email_receipts"):
+    if receipt_by_email is None:
+        preferences = db.session.execute(preferences_of, {"user_id": user_id}).scalar()
+        receipt_by_email = wants(preferences, "email_receipts")
+    if receipt_by_email:
         enqueue(RECEIPT_TASK, payment_id)
     log.info(
         "payment %s: %s %s (%s) for user %s", payment_id, amount_cents, currency, kind, user_id

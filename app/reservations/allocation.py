@@ -25,7 +25,17 @@ from functools import cache as memoize
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 
 from app.bookings.models import Booking
 from app.lots.features import mask_of
@@ -84,54 +94,61 @@ def overlapping(
 
 
 def _holding_bound() -> ColumnElement[bool]:
-    # ``holding`` with the lapse time as a bound parameter, for statements built once.
+    # ``holding`` with the lapse time bound and the statuses written in, for statements built
+    # once; on the table's columns, so they run as Core statements (no ORM compile step).
+    reservations = Reservation.__table__.c
     return or_(
-        Reservation.status == "checked_in",
-        and_(Reservation.status == "confirmed", Reservation.start_at > bindparam("lapse")),
+        reservations.status == literal_column("'checked_in'"),
+        and_(
+            reservations.status == literal_column("'confirmed'"),
+            reservations.start_at > bindparam("lapse"),
+        ),
     )
+
+
+def _clashing(spot_id: ColumnElement) -> list[ColumnElement[bool]]:
+    """A holding reservation of ``spot_id`` overlapping ``[:start, :end)``."""
+    reservations = Reservation.__table__.c
+    return [
+        reservations.spot_id == spot_id,
+        _holding_bound(),
+        reservations.start_at < bindparam("end"),
+        reservations.end_at > bindparam("start"),
+    ]
 
 
 @memoize
 def _clash_statement(with_exclude: bool) -> Select:
     """The first holding reservation of ``:spot_id`` overlapping ``[:start, :end)`` (built once:
     this re-check runs on every booking)."""
-    conds = [
-        Reservation.spot_id == bindparam("spot_id"),
-        _holding_bound(),
-        Reservation.start_at < bindparam("end"),
-        Reservation.end_at > bindparam("start"),
-    ]
+    reservations = Reservation.__table__.c
+    conds = _clashing(bindparam("spot_id"))
     if with_exclude:
-        conds.append(Reservation.id != bindparam("exclude_id"))
-    return select(Reservation.id).where(*conds).limit(1)
+        conds.append(reservations.id != bindparam("exclude_id"))
+    return select(reservations.id).where(*conds).limit(1)
 
 
 @memoize
 def _clear_walkin_statement(with_mask: bool, with_level: bool) -> Select:
     """The lowest free spot of ``:lot_id`` nobody reserved within ``[:start, :end)``, locked
     with SKIP LOCKED (built once: the common walk-in)."""
-    clash = exists().where(
-        Reservation.spot_id == Spot.id,
-        _holding_bound(),
-        Reservation.start_at < bindparam("end"),
-        Reservation.end_at > bindparam("start"),
-    )
+    spots = Spot.__table__.c
     conds = [
-        Spot.lot_id == bindparam("lot_id"),
-        Spot.status == "available",
-        Spot.is_occupied.is_(False),
-        ~clash,
+        spots.lot_id == bindparam("lot_id"),
+        spots.status == literal_column("'available'"),
+        spots.is_occupied.is_(False),
+        ~exists().where(*_clashing(spots.id)),
     ]
     if with_mask:
-        conds.append(Spot.feature_mask.op("&")(bindparam("mask")) == bindparam("mask"))
+        conds.append(spots.feature_mask.op("&")(bindparam("mask")) == bindparam("mask"))
     if with_level:
-        conds.append(Spot.level == bindparam("level"))
+        conds.append(spots.level == bindparam("level"))
     # The columns a booking and spot_serves read, as a row: no Spot object for the common case.
-    columns = (Spot.id, Spot.number, Spot.level, Spot.status, Spot.feature_mask, Spot.is_occupied)
+    columns = (spots.id, spots.number, spots.level, spots.status, spots.feature_mask)
     return (
-        select(*columns)
+        select(*columns, spots.is_occupied)
         .where(*conds)
-        .order_by(Spot.number)
+        .order_by(spots.number)
         .limit(1)
         .with_for_update(skip_locked=True)
     )

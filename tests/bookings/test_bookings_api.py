@@ -278,6 +278,25 @@ def test_booking_is_written_with_core_statements(client, db, user, auth):
     }
 
 
+def test_a_release_reads_two_rows_under_their_locks(client, db, user, auth):
+    """The booking's locking read also brings its lot's name and the driver's receipt
+    preference; the spot's lock is the only other read. No separate lot or user read."""
+    lot = LotFactory(spots=1)
+    db.session.commit()
+    headers = auth(user)
+    booking = book(client, headers, lot.id).get_json()
+    with sql.statements(db.engine) as statements:
+        released = client.post(f"/api/v1/bookings/{booking['id']}/release", headers=headers)
+    assert released.status_code == 200
+    assert released.get_json()["lot"] == {"id": lot.id, "name": lot.name}
+    reads = [
+        s.split(" from ")[-1].split(" ")[0]
+        for s in statements
+        if s.startswith("select") and "auth_sessions" not in s
+    ]
+    assert reads == ["bookings", "spots"], statements
+
+
 def test_release_reads_and_writes_with_core_statements(client, db, user, auth):
     """No object loaded or built: the booking and its spot are locked, read and written as rows,
     the payment is one INSERT, and the answer is the booking as it now stands."""
