@@ -119,7 +119,6 @@ LOT_NAME, PREFERENCES = "lot_name", "driver_preferences"
 class _Statements:
     lock_user: Any
     active_of_user: Any
-    take_spot: Any
     insert_booking: Any
     lock_booking: Any
     lock_spot: Any
@@ -139,9 +138,6 @@ def _statements() -> _Statements:
         active_of_user=select(bookings.c.id).where(
             bookings.c.active_user_id == bindparam("user_id")
         ),
-        take_spot=spots.update()
-        .where(spots.c.id == bindparam("spot_id_"))
-        .values(is_occupied=True),
         insert_booking=bookings.insert().returning(bookings.c.id),
         # The booking's row lock, and with it (read, not locked: a locking read does not lock
         # the rows of its select list's subqueries) its lot's name and the driver's receipt
@@ -227,8 +223,7 @@ def create_booking(
     }
     statements = _statements()
     try:
-        # Two Core statements, no unit of work: the spot taken, the booking written.
-        db.session.execute(statements.take_spot, {"spot_id_": spot.id})
+        # A Core INSERT, no unit of work (the spot was marked occupied when it was taken).
         booking_id = db.session.execute(statements.insert_booking, values).scalar_one()
     except IntegrityError as exc:
         # The locks above make this unreachable; the unique indexes are the safety net.
@@ -295,10 +290,11 @@ def allocate_walkin_spot(
     preferences: dict | None,
     now: datetime,
 ) -> Spot:
-    """The spot a walk-in gets (locked): what was asked for (409 ``no_matching_spot``), else
-    the driver's preferred level and features when such a spot is free, else any."""
+    """The spot a walk-in gets (locked and marked occupied): what was asked for (409
+    ``no_matching_spot``), else the driver's preferred level and features when such a spot is
+    free, else any."""
     if features or level is not None:
-        spot = allocation.spot_for_walkin(
+        spot = allocation.take_walkin_spot(
             lot_id=lot_id, wanted=allocation.Wanted(mask_of(features), level), now=now
         )
         if spot is None:
@@ -309,9 +305,9 @@ def allocate_walkin_spot(
     preferred = allocation.preferred(preferences)
     spot = None
     if preferred is not None:
-        spot = allocation.spot_for_walkin(lot_id=lot_id, wanted=preferred, now=now)
+        spot = allocation.take_walkin_spot(lot_id=lot_id, wanted=preferred, now=now)
     if spot is None:
-        spot = allocation.spot_for_walkin(lot_id=lot_id, wanted=allocation.Wanted(), now=now)
+        spot = allocation.take_walkin_spot(lot_id=lot_id, wanted=allocation.Wanted(), now=now)
     if spot is None:
         raise LotFull()
     return spot

@@ -35,12 +35,12 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    true,
 )
 
 from app.bookings.models import Booking
 from app.lots.features import mask_of
 from app.lots.models import Spot
-from app.platform.db_events import is_sqlite
 from app.platform.extensions import db
 from app.reservations.models import Reservation
 
@@ -261,11 +261,22 @@ def _next_start(now: datetime):
     )
 
 
-def spot_for_walkin(*, lot_id: int, wanted: Wanted, now: datetime) -> Any:
-    """A free spot for an open-ended stay starting now (locked, SKIP LOCKED), or None: a row of
-    its columns in the common case, else a ``Spot`` (both have ``id``, ``number``, ``level``)."""
+@memoize
+def _occupy_statement(unless_reserved: bool) -> Any:
+    """Mark ``:spot_id`` occupied; with ``unless_reserved``, only if no holding reservation of
+    it overlaps ``[:start, :end)`` (built once: every walk-in runs it)."""
+    spots = Spot.__table__
+    conds = [spots.c.id == bindparam("spot_id")]
+    if unless_reserved:
+        conds.append(~exists().where(*_clashing(spots.c.id)))
+    return spots.update().where(*conds).values(is_occupied=true())
+
+
+def take_walkin_spot(*, lot_id: int, wanted: Wanted, now: datetime) -> Any:
+    """A free spot for an open-ended stay starting now, locked (SKIP LOCKED) and marked
+    occupied, or None: a row of its columns in the common case, else a ``Spot`` (both have
+    ``id``, ``number``, ``level``)."""
     horizon = now + timedelta(hours=current_app.config["WALKIN_HORIZON_HOURS"])
-    soon = now + lead()
     # The common case: a spot nobody reserved within the horizon, lowest number first.
     params = {"lot_id": lot_id, "lapse": now - grace(), "start": now, "end": horizon}
     if wanted.mask:
@@ -274,13 +285,23 @@ def spot_for_walkin(*, lot_id: int, wanted: Wanted, now: datetime) -> Any:
         params["level"] = wanted.level
     statement = _clear_walkin_statement(bool(wanted.mask), wanted.level is not None)
     clear = db.session.execute(statement, params).first()
-    # On SQLite the write transaction holds the database's lock, so what the query read is
-    # current; elsewhere the spot is re-read under its row lock.
-    if clear is not None and (
-        is_sqlite() or spot_serves(clear, wanted=wanted, now=now, start=now, end=horizon)
-    ):
-        return clear
-    # Otherwise the spot whose next reservation is furthest away, if it is beyond the lead.
+    if clear is not None:
+        # The re-check under the row lock is the UPDATE's own condition: a fresh statement, it
+        # sees any reservation committed since the query read (no read of its own).
+        # Only its own parameters: an UPDATE would set any other key naming a spots column.
+        recheck = {"spot_id": clear.id, "lapse": params["lapse"], "start": now, "end": horizon}
+        if db.session.execute(_occupy_statement(True), recheck).rowcount == 1:
+            return clear
+    spot = _furthest_reserved_spot(lot_id=lot_id, wanted=wanted, now=now)
+    if spot is not None:
+        db.session.execute(_occupy_statement(False), {"spot_id": spot.id})
+    return spot
+
+
+def _furthest_reserved_spot(*, lot_id: int, wanted: Wanted, now: datetime) -> Spot | None:
+    """The free spot whose next reservation is furthest away, if it is beyond the lead
+    (locked), or None."""
+    soon = now + lead()
     free = [*_matching(lot_id, wanted), Spot.is_occupied.is_(False)]
     next_start = _next_start(now)
     candidates = db.session.scalars(

@@ -272,6 +272,10 @@ def test_booking_is_written_with_core_statements(client, db, user, auth):
         if s.startswith(("insert", "update"))
     ]
     assert writes == ["update spots", "insert bookings"], statements
+    [taken] = [s for s in statements if s.startswith("update spots")]
+    assert "," not in taken.split(" set ")[1].split(" where ")[0], taken  # is_occupied alone
+    # The spot's re-check under its lock is the UPDATE's own condition, not a read of its own.
+    assert not [s for s in statements if s.startswith("select reservations")], statements
     shown = client.get(f"/api/v1/bookings/{body['id']}", headers=headers).get_json()
     assert {k: v for k, v in body.items() if k != "cost_so_far_cents"} == {
         k: v for k, v in shown.items() if k != "cost_so_far_cents"
@@ -295,6 +299,60 @@ def test_a_release_reads_two_rows_under_their_locks(client, db, user, auth):
         if s.startswith("select") and "auth_sessions" not in s
     ]
     assert reads == ["bookings", "spots"], statements
+
+
+def test_a_reservation_written_after_the_spot_query_keeps_its_spot(client, db, user, auth):
+    """A walk-in's spot is taken only if it is still clear when the UPDATE runs under the row
+    lock: a reservation that lands after the spot query read (here, just before the UPDATE)
+    keeps its spot, and the walk-in gets the next one."""
+    import sqlalchemy as sa
+
+    from app.lots.models import Spot
+    from app.platform.models import utcnow
+    from app.reservations.models import Reservation
+
+    lot = LotFactory(spots=2)
+    holder = UserFactory()
+    db.session.commit()
+    first, second = db.session.scalars(
+        sa.select(Spot.id).where(Spot.lot_id == lot.id).order_by(Spot.number)
+    ).all()
+    headers = auth(user)
+    now = utcnow()
+    reservation = {
+        "user_id": holder.id,
+        "lot_id": lot.id,
+        "spot_id": first,
+        "vehicle_number": "KA02CD5678",
+        "status": "confirmed",
+        "start_at": now + timedelta(minutes=1),
+        "end_at": now + timedelta(hours=2),
+        "feature_mask": 0,
+        "hourly_rate_cents": 250,
+        "billing_increment_minutes": 60,
+        "free_minutes": 0,
+        "amount_cents": 500,
+        "cancellation_fee_cents": 0,
+        "currency": "USD",
+    }
+    landed = []
+
+    def reserve_first(conn, cursor, statement, parameters, context, executemany):
+        if not landed and " ".join(statement.split()).lower().startswith("update spots"):
+            inserted = conn.execute(sa.insert(Reservation.__table__), reservation)
+            landed.append(inserted.inserted_primary_key[0])
+
+    sa.event.listen(db.engine, "before_cursor_execute", reserve_first)
+    try:
+        response = book(client, headers, lot.id)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", reserve_first)
+    assert response.status_code == 201, response.get_json()
+    [reservation_id] = landed
+    assert db.session.get(Reservation, reservation_id).spot_id == first
+    assert response.get_json()["spot"]["id"] == second
+    occupied = dict(db.session.execute(sa.select(Spot.id, Spot.is_occupied)).all())
+    assert (occupied[first], occupied[second]) == (False, True)
 
 
 def test_release_reads_and_writes_with_core_statements(client, db, user, auth):
