@@ -14,18 +14,18 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache as memoize
 from types import SimpleNamespace
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, case, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 
-from app.accounts.models import User, wants
+from app.accounts.models import wants
 from app.bookings.models import Booking
 from app.bookings.pricing import PriceRule, compute_cost_cents
 from app.bookings.rows import booking_row_view, booking_rows
+from app.bookings.statements import LOT_NAME, PREFERENCES, statements
 from app.lots.features import mask_of
 from app.lots.models import Lot, Spot
 from app.lots.service import live_lot_for_booking
@@ -111,60 +111,6 @@ def booking_view(booking: Booking, lot: Lot, spot: Spot) -> dict[str, Any]:
     }
 
 
-# The columns the release's locking read adds to the booking's own.
-LOT_NAME, PREFERENCES = "lot_name", "driver_preferences"
-
-
-@dataclass(frozen=True)
-class _Statements:
-    lock_user: Any
-    active_of_user: Any
-    insert_booking: Any
-    lock_booking: Any
-    lock_spot: Any
-    free_spot: Any
-    end_booking: Any
-
-
-@memoize
-def _statements() -> _Statements:
-    """The booking and release statements, built once with bound parameters (building them on
-    each request was a tenth of a cycle's CPU)."""
-    users, bookings, spots, lots = User.__table__, Booking.__table__, Spot.__table__, Lot.__table__
-    return _Statements(
-        lock_user=select(users.c.preferences)
-        .where(users.c.id == bindparam("user_id"))
-        .with_for_update(),
-        active_of_user=select(bookings.c.id).where(
-            bookings.c.active_user_id == bindparam("user_id")
-        ),
-        insert_booking=bookings.insert().returning(bookings.c.id),
-        # The booking's row lock, and with it (read, not locked: a locking read does not lock
-        # the rows of its select list's subqueries) its lot's name and the driver's receipt
-        # preference: one round trip where there were three.
-        lock_booking=select(
-            *bookings.c,
-            select(lots.c.name)
-            .where(lots.c.id == bookings.c.lot_id)
-            .scalar_subquery()
-            .label(LOT_NAME),
-            select(users.c.preferences)
-            .where(users.c.id == bookings.c.user_id)
-            .scalar_subquery()
-            .label(PREFERENCES),
-        )
-        .where(bookings.c.id == bindparam("booking_id"), bookings.c.user_id == bindparam("user_id"))
-        .with_for_update(),
-        lock_spot=select(spots.c.id, spots.c.number, spots.c.level)
-        .where(spots.c.id == bindparam("spot_id"))
-        .with_for_update(),
-        free_spot=spots.update()
-        .where(spots.c.id == bindparam("spot_id_"))
-        .values(is_occupied=False),
-        end_booking=bookings.update().where(bookings.c.id == bindparam("booking_id_")),
-    )
-
-
 def create_booking(
     *,
     user_id: int,
@@ -187,7 +133,8 @@ def create_booking(
     )
     # The user's row lock serialises this user's bookings: the already-parked check and the
     # Idempotency-Key lookup below see whatever a twin request committed before us.
-    preferences = db.session.execute(_statements().lock_user, {"user_id": user_id}).scalar()
+    sql = statements()
+    preferences = db.session.execute(sql.lock_user, {"user_id": user_id}).scalar()
     if idempotency_key is not None:
         stored = idempotency.find_response(
             user_id=user_id, endpoint=BOOKING_ENDPOINT, key=idempotency_key, body_hash=body_hash
@@ -197,7 +144,7 @@ def create_booking(
             body = RenderedJSON(stored.body.encode())
             return BookingOutcome(stored.status, body, booking_id, replayed=True)
     lot = live_lot_for_booking(lot_id)
-    if db.session.execute(_statements().active_of_user, {"user_id": user_id}).first():
+    if db.session.execute(sql.active_of_user, {"user_id": user_id}).first():
         raise AlreadyParked()
     now = utcnow()
     spot = allocate_walkin_spot(
@@ -221,10 +168,9 @@ def create_booking(
         "created_at": now,
         "updated_at": now,
     }
-    statements = _statements()
     try:
         # A Core INSERT, no unit of work (the spot was marked occupied when it was taken).
-        booking_id = db.session.execute(statements.insert_booking, values).scalar_one()
+        booking_id = db.session.execute(sql.insert_booking, values).scalar_one()
     except IntegrityError as exc:
         # The locks above make this unreachable; the unique indexes are the safety net.
         if "active_user" in str(exc.orig):
@@ -317,9 +263,9 @@ def release_booking(*, user_id: int, booking_id: int) -> dict[str, Any]:
     """End an active booking: fix duration and cost, free the spot, record one payment. The
     booking (with its lot's name and the driver's preferences) and its spot are locked, read
     and written with Core statements."""
-    statements = _statements()
+    sql = statements()
     row = (
-        db.session.execute(statements.lock_booking, {"booking_id": booking_id, "user_id": user_id})
+        db.session.execute(sql.lock_booking, {"booking_id": booking_id, "user_id": user_id})
         .mappings()
         .first()
     )
@@ -333,7 +279,7 @@ def release_booking(*, user_id: int, booking_id: int) -> dict[str, Any]:
         raise InvalidTransition(
             f"This booking is {booking.status}; only active ones can be released."
         )
-    spot = db.session.execute(statements.lock_spot, {"spot_id": booking.spot_id}).first()
+    spot = db.session.execute(sql.lock_spot, {"spot_id": booking.spot_id}).first()
     ended = utcnow()
     seconds = _elapsed_seconds(booking.started_at, ended)
     cost = compute_cost_cents(PriceRule.of(booking), seconds)
@@ -356,8 +302,8 @@ def release_booking(*, user_id: int, booking_id: int) -> dict[str, Any]:
         "active_user_id": None,
         "updated_at": ended,
     }
-    db.session.execute(statements.free_spot, {"spot_id_": spot.id})
-    db.session.execute(statements.end_booking, {"booking_id_": booking.id, **changes})
+    db.session.execute(sql.free_spot, {"spot_id_": spot.id})
+    db.session.execute(sql.end_booking, {"booking_id_": booking.id, **changes})
     vars(booking).update(changes)
     payments.record_payment(
         user_id=booking.user_id,

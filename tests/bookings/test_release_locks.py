@@ -33,7 +33,7 @@ NOWAIT = {
 
 
 def test_the_release_lock_takes_the_booking_row_only(locking_app):
-    from app.bookings.service import LOT_NAME, PREFERENCES, _statements
+    from app.bookings.statements import LOT_NAME, PREFERENCES, statements
     from app.platform.extensions import db
     from tests.factories import BookingFactory, UserFactory
 
@@ -47,7 +47,7 @@ def test_the_release_lock_takes_the_booking_row_only(locking_app):
         with db.engine.connect() as releasing, db.engine.connect() as other:
             row = (
                 releasing.execute(
-                    _statements().lock_booking,
+                    statements().lock_booking,
                     {"booking_id": ids["bookings"], "user_id": ids["users"]},
                 )
                 .mappings()
