@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, url_for
+from flask import current_app
 from flask.views import MethodView
 
 from app.bookings import service as bookings
@@ -18,7 +18,7 @@ from app.platform.blueprint import Blueprint, renderer
 from app.platform.extensions import limiter
 from app.platform.schemas import history_page_of
 from app.platform.transactions import transaction
-from app.platform.web import protected
+from app.platform.web import Location, protected
 
 blp = Blueprint("bookings", __name__, description="Bookings: book, release, history.")
 stats_blp = Blueprint("stats", __name__, description="Dashboards.")
@@ -54,7 +54,7 @@ class Bookings(MethodView):
             user_id=current_user_id(), idempotency_key=key, render=RENDER_BOOKING, **body
         )
         # A replay is byte for byte the first answer (stored in the booking's transaction).
-        location = url_for("bookings.BookingDetail", booking_id=outcome.booking_id)
+        location = Location("bookings.BookingDetail", booking_id=outcome.booking_id)
         return outcome.body, outcome.status, {"Location": location}
 
 

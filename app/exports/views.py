@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, redirect, stream_with_context, url_for
+from flask import Response, redirect, stream_with_context
 from flask.views import MethodView
 
 from app.exports import service as exports
@@ -16,7 +16,7 @@ from app.platform.auth import current_user_id
 from app.platform.blueprint import Blueprint
 from app.platform.schemas import page_of
 from app.platform.transactions import transaction
-from app.platform.web import file_download, protected
+from app.platform.web import Location, file_download, protected
 
 blp = Blueprint("exports", __name__, description="CSV exports produced in the background.")
 
@@ -30,7 +30,7 @@ class Exports(MethodView):
     def post(self, body):
         """Start a CSV export; poll it (or wait for the e-mail) until it is done."""
         export = exports.request_export(user_id=current_user_id(), **body)
-        location = url_for("exports.ExportItem", export_id=export.id)
+        location = Location("exports.ExportItem", export_id=export.id)
         return export, 202, {"Location": location}
 
     @protected(blp, 422)

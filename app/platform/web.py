@@ -82,9 +82,23 @@ def protected(blp: Blueprint, *codes: int, role: str | None = None, refresh: boo
     return decorator
 
 
-def created(body: Any, endpoint: str, **values: Any) -> tuple[Any, int, dict[str, str]]:
+class Location:
+    """A resource's address, built when the response's headers are set: after a write view's
+    transaction has ended, so the write lock (SQLite's, for the whole database) does not cover
+    building it. Werkzeug turns a header value into text with ``str()``."""
+
+    __slots__ = ("endpoint", "values")
+
+    def __init__(self, endpoint: str, **values: Any) -> None:
+        self.endpoint, self.values = endpoint, values
+
+    def __str__(self) -> str:
+        return url_for(self.endpoint, **self.values)
+
+
+def created(body: Any, endpoint: str, **values: Any) -> tuple[Any, int, dict[str, Location]]:
     """A 201 with the new resource's ``Location``."""
-    return body, 201, {"Location": url_for(endpoint, **values)}
+    return body, 201, {"Location": Location(endpoint, **values)}
 
 
 @dataclass(frozen=True)

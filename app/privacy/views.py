@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, url_for
+from flask import current_app
 from flask.views import MethodView
 
 from app.exports.schemas import ExportSchema
@@ -11,7 +11,7 @@ from app.platform.blueprint import Blueprint
 from app.platform.extensions import limiter
 from app.platform.schemas import page_of
 from app.platform.transactions import transaction
-from app.platform.web import protected
+from app.platform.web import Location, protected
 from app.privacy import service as privacy
 from app.privacy.schemas import (
     AccessLogEntrySchema,
@@ -37,7 +37,7 @@ class DataExport(MethodView):
     def post(self, body):
         """Build a ZIP of everything held about me (JSON per domain, README, photos)."""
         export = privacy.request_data_export(user_id=current_user_id(), **body)
-        return export, 202, {"Location": url_for("exports.ExportItem", export_id=export.id)}
+        return export, 202, {"Location": Location("exports.ExportItem", export_id=export.id)}
 
 
 @blp.route("/me/access-log")

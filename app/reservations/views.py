@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, url_for
+from flask import current_app
 from flask.views import MethodView
 
 from app.bookings.schemas import IdempotencyHeaderSchema
@@ -11,7 +11,7 @@ from app.platform.blueprint import Blueprint, renderer
 from app.platform.extensions import limiter
 from app.platform.schemas import page_of
 from app.platform.transactions import transaction
-from app.platform.web import protected
+from app.platform.web import Location, protected
 from app.reservations import queries
 from app.reservations import service as reservations
 from app.reservations.schemas import (
@@ -68,7 +68,7 @@ class Reservations(MethodView):
             render=RENDER_RESERVATION,
             **body,
         )
-        location = url_for("reservations.ReservationDetail", reservation_id=outcome.reservation_id)
+        location = Location("reservations.ReservationDetail", reservation_id=outcome.reservation_id)
         return outcome.body, outcome.status, {"Location": location}
 
 

@@ -183,8 +183,9 @@ def test_a_real_postgresql_lock_timeout_is_retryable():
 
 
 def test_the_hot_write_paths_serialise_their_answer_after_the_commit(client, db, user, auth):
-    """Booking, releasing and saving a parking event render their answer with no transaction
-    open: on SQLite the write lock is held for the writes, not for the serialisation."""
+    """Booking, releasing and saving a parking event render their answer, and build its
+    ``Location``, with no transaction open: on SQLite the write lock is held for the writes,
+    not for the serialisation."""
     from tests.factories import LotFactory
 
     lot = LotFactory(spots=1)
@@ -199,6 +200,14 @@ def test_the_hot_write_paths_serialise_their_answer_after_the_commit(client, db,
         return render(*args, **kwargs)
 
     app.json.response = spy
+    open_while_locating = []
+    build_url = app.url_for
+
+    def url_spy(*args, **kwargs):
+        open_while_locating.append(db.session().in_transaction())
+        return build_url(*args, **kwargs)
+
+    app.url_for = url_spy
     try:
         booked = client.post(
             "/api/v1/bookings", json={"lot_id": lot.id, "vehicle_number": "KA-1"}, headers=headers
@@ -210,8 +219,12 @@ def test_the_hot_write_paths_serialise_their_answer_after_the_commit(client, db,
         )
     finally:
         app.json.response = render
+        del app.url_for
     assert (booked.status_code, released.status_code, saved.status_code) == (201, 200, 201)
     assert open_while_rendering == [False, False, False]
+    assert booked.headers["Location"] == f"/api/v1/bookings/{booking_id}"
+    assert saved.headers["Location"] == f"/api/v1/parking-events/{saved.get_json()['id']}"
+    assert open_while_locating == [False, False]
 
 
 def test_on_sqlite_the_write_lock_is_taken_by_the_transactions_first_statement(tmp_path):
