@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -145,19 +146,29 @@ def make_app(database_url: str, **overrides):
     return create_app("testing", overrides=settings)
 
 
+@contextmanager
+def migrated_app(database_url: str, **overrides):
+    """An app on ``database_url``, its schema built by the real migrations; its engine's
+    connections are closed on the way out."""
+    import flask_migrate
+
+    application = make_app(database_url, **overrides)
+    with application.app_context():
+        flask_migrate.upgrade(directory=MIGRATIONS)
+    try:
+        yield application
+    finally:
+        with application.app_context():
+            from app.platform.extensions import db
+
+            db.engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def app(database_url):
     """The app on this backend, its schema built by the real migrations."""
-    import flask_migrate
-
-    application = make_app(database_url)
-    with application.app_context():
-        flask_migrate.upgrade(directory=MIGRATIONS)
-    yield application
-    with application.app_context():
-        from app.platform.extensions import db
-
-        db.engine.dispose()
+    with migrated_app(database_url) as application:
+        yield application
 
 
 @pytest.fixture

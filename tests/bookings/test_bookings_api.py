@@ -230,9 +230,8 @@ def test_my_stats(client, db, user, auth):
     assert body["retrievals"] == 1 and body["latest_score"]["total"] == 72.5
 
 
-def test_a_release_writes_the_payment_once(client, db, user, auth):
-    """With the manual provider nothing changes after the charge: one INSERT, no UPDATE."""
-
+def release_watched(client, db, user, auth):
+    """Book a one-spot lot, then release: the lot, the answer and the release's statements."""
     lot = LotFactory(spots=1)
     db.session.commit()
     headers = auth(user)
@@ -240,6 +239,13 @@ def test_a_release_writes_the_payment_once(client, db, user, auth):
     with sql.statements(db.engine) as statements:
         released = client.post(f"/api/v1/bookings/{booking['id']}/release", headers=headers)
     assert released.status_code == 200
+    return lot, released, statements
+
+
+def test_a_release_writes_the_payment_once(client, db, user, auth):
+    """With the manual provider nothing changes after the charge: one INSERT, no UPDATE."""
+
+    _, _, statements = release_watched(client, db, user, auth)
     payments = [s for s in statements if "payments" in s.split(" where ")[0]]
     assert [s.split(" ")[0] for s in payments] == ["insert"], payments
 
@@ -285,13 +291,7 @@ def test_booking_is_written_with_core_statements(client, db, user, auth):
 def test_a_release_reads_two_rows_under_their_locks(client, db, user, auth):
     """The booking's locking read also brings its lot's name and the driver's receipt
     preference; the spot's lock is the only other read. No separate lot or user read."""
-    lot = LotFactory(spots=1)
-    db.session.commit()
-    headers = auth(user)
-    booking = book(client, headers, lot.id).get_json()
-    with sql.statements(db.engine) as statements:
-        released = client.post(f"/api/v1/bookings/{booking['id']}/release", headers=headers)
-    assert released.status_code == 200
+    lot, released, statements = release_watched(client, db, user, auth)
     assert released.get_json()["lot"] == {"id": lot.id, "name": lot.name}
     reads = [
         s.split(" from ")[-1].split(" ")[0]

@@ -4,24 +4,17 @@ lot hold the lot's shared lock; the driver's own requests lock the driver's row)
 
 from __future__ import annotations
 
-import flask_migrate
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import MIGRATIONS, create_database, make_app
+from tests.conftest import create_database, migrated_app
 
 
 @pytest.fixture(scope="module", params=["mariadb", "postgresql"])
 def locking_app(request):
     url, drop = create_database(request.param, "parkmind_release_locks")
-    app = make_app(url)
-    with app.app_context():
-        flask_migrate.upgrade(directory=MIGRATIONS)
-    yield app
-    with app.app_context():
-        from app.platform.extensions import db
-
-        db.engine.dispose()
+    with migrated_app(url) as app:
+        yield app
     drop()
 
 
