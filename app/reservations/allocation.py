@@ -144,9 +144,16 @@ def _clear_walkin_statement(with_mask: bool, with_level: bool) -> Select:
     if with_level:
         conds.append(spots.level == bindparam("level"))
     # The columns a booking and spot_serves read, as a row: no Spot object for the common case.
-    columns = (spots.id, spots.number, spots.level, spots.status, spots.feature_mask)
+    columns = (
+        spots.id,
+        spots.number,
+        spots.level,
+        spots.status,
+        spots.feature_mask,
+        spots.is_occupied,
+    )
     return (
-        select(*columns, spots.is_occupied)
+        select(*columns)
         .where(*conds)
         .order_by(spots.number)
         .limit(1)
