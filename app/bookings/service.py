@@ -170,7 +170,7 @@ def create_booking(
     }
     try:
         # A Core INSERT, no unit of work (the spot was marked occupied when it was taken).
-        booking_id = db.session.execute(sql.insert_booking, values).scalar_one()
+        booking_id = db.session.execute(sql.insert_booking, values).inserted_primary_key[0]
     except IntegrityError as exc:
         # The locks above make this unreachable; the unique indexes are the safety net.
         if "active_user" in str(exc.orig):

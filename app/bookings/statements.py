@@ -15,6 +15,24 @@ from app.lots.models import Lot, Spot
 
 # The columns the release's locking read adds to the booking's own.
 LOT_NAME, PREFERENCES = "lot_name", "driver_preferences"
+# The booking's columns a release reads: what it checks, prices, pays and answers with (the
+# rest it writes, or never shows).
+RELEASE_READS = (
+    "id",
+    "user_id",
+    "lot_id",
+    "spot_id",
+    "reservation_id",
+    "vehicle_number",
+    "remarks",
+    "status",
+    "started_at",
+    "hourly_rate_cents",
+    "billing_increment_minutes",
+    "free_minutes",
+    "daily_max_cents",
+    "currency",
+)
 
 
 @dataclass(frozen=True)
@@ -39,12 +57,14 @@ def statements() -> Statements:
         active_of_user=select(bookings.c.id).where(
             bookings.c.active_user_id == bindparam("user_id")
         ),
-        insert_booking=bookings.insert().returning(bookings.c.id),
+        # No RETURNING: the new id is the driver's (MariaDB's last insert id, SQLite's rowid);
+        # SQLAlchemy asks PostgreSQL for it in the INSERT itself.
+        insert_booking=bookings.insert(),
         # The booking's row lock, and with it (read, not locked: a locking read does not lock
         # the rows of its select list's subqueries) its lot's name and the driver's receipt
         # preference: one round trip where there were three.
         lock_booking=select(
-            *bookings.c,
+            *(bookings.c[name] for name in RELEASE_READS),
             select(lots.c.name)
             .where(lots.c.id == bookings.c.lot_id)
             .scalar_subquery()

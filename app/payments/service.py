@@ -42,7 +42,7 @@ def _recording() -> tuple[Any, Any, Select]:
     """The statements of :func:`record_payment`, built once with bound parameters."""
     payments, users = Payment.__table__, User.__table__
     return (
-        payments.insert().returning(payments.c.id),
+        payments.insert(),
         payments.update().where(payments.c.id == bindparam("payment_id_")),
         select(users.c.preferences).where(users.c.id == bindparam("user_id")),
     )
@@ -80,7 +80,7 @@ def record_payment(
             "provider": provider.name,
             "provider_reference": None,
         },
-    ).scalar_one()
+    ).inserted_primary_key[0]
     charge = provider.charge(payment_id=payment_id, amount_cents=amount_cents, currency=currency)
     if (charge.status, charge.reference) != ("pending", None):
         changes = {"status": charge.status, "provider_reference": charge.reference}

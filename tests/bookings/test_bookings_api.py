@@ -251,7 +251,7 @@ def test_a_release_writes_the_payment_once(client, db, user, auth):
 
 
 def test_booking_is_written_with_core_statements(client, db, user, auth):
-    """No Booking object and no unit-of-work flush: the spot UPDATE and the INSERT ... RETURNING
+    """No Booking object and no unit-of-work flush: the spot UPDATE and the INSERT
     are the booking's two writes, and the answer is built from what was written."""
 
     from app.accounts.models import User
