@@ -14,7 +14,7 @@ import json
 import math
 import os
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import redis
@@ -556,6 +556,17 @@ def admin_stats():
     return Response(cached("admin_stats", "", compute), mimetype="application/json")
 
 
+# A holding reservation (checked in, or confirmed and not lapsed) of the spot overlapping the
+# walk-in's horizon: the app's defaults, RESERVATION_GRACE_MINUTES and WALKIN_HORIZON_HOURS.
+RESERVATION_GRACE = timedelta(minutes=int(os.environ.get("RESERVATION_GRACE_MINUTES", "20")))
+WALKIN_HORIZON = timedelta(hours=int(os.environ.get("WALKIN_HORIZON_HOURS", "4")))
+RESERVED = (
+    "EXISTS (SELECT 1 FROM reservations r WHERE r.spot_id = spots.id AND (r.status = "
+    "'checked_in' OR (r.status = 'confirmed' AND r.start_at > :lapse)) AND r.start_at < :end "
+    "AND r.end_at > :start)"
+)
+
+
 @app.post("/api/v1/bookings")
 def book():
     """Take the lowest free spot of a lot under a lock."""
@@ -579,17 +590,30 @@ def book():
             text("SELECT id FROM bookings WHERE active_user_id = :uid"), {"uid": g.user_id}
         ).first():
             return error(409, "already_parked")
+        # A walk-in's spot is one nobody reserved within the horizon: the query skips such
+        # spots, and the UPDATE re-checks under the row lock (a reservation may have committed
+        # since the query's snapshot).
+        now = datetime.now(UTC).replace(tzinfo=None)
+        window = {
+            "lapse": now - RESERVATION_GRACE,
+            "start": now,
+            "end": now + WALKIN_HORIZON,
+        }
         spot = conn.execute(
             text(
                 "SELECT id, number, level FROM spots WHERE lot_id = :lot AND status = 'available' "
-                "AND is_occupied = false ORDER BY number LIMIT 1" + skip
+                "AND is_occupied = false AND NOT " + RESERVED + " ORDER BY number LIMIT 1" + skip
             ),
-            {"lot": lot_id},
+            {"lot": lot_id, **window},
         ).first()
         if spot is None:
             return error(409, "lot_full")
-        now = datetime.now(UTC).replace(tzinfo=None)
-        conn.execute(text("UPDATE spots SET is_occupied = true WHERE id = :id"), {"id": spot.id})
+        taken = conn.execute(
+            text("UPDATE spots SET is_occupied = true WHERE id = :id AND NOT " + RESERVED),
+            {"id": spot.id, **window},
+        )
+        if taken.rowcount != 1:
+            return error(409, "spot_taken")
         inserted = conn.execute(
             text(
                 "INSERT INTO bookings (user_id, lot_id, spot_id, active_spot_id, active_user_id, "
