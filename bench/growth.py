@@ -207,24 +207,6 @@ class Scale:
         }
 
 
-def _bytes(size: str) -> int:
-    units = {"K": 1024, "M": 1024**2, "G": 1024**3}
-    size = size.strip().upper()
-    return int(float(size[:-1]) * units[size[-1]]) if size[-1] in units else int(size)
-
-
-def buffer_pool(size: int | None) -> int:
-    """Set MariaDB's ``innodb_buffer_pool_size`` (a global, resized online) when ``size`` is given;
-    the size it had."""
-    engine = run.sql_engine(run.MARIADB_SERVER)
-    with engine.connect() as conn:
-        before = conn.exec_driver_sql("SELECT @@innodb_buffer_pool_size").scalar()
-        if size is not None and size != before:
-            conn.exec_driver_sql(f"SET GLOBAL innodb_buffer_pool_size = {int(size)}")
-    engine.dispose()
-    return int(before)
-
-
 def measure_database(database: str, opts) -> dict:
     """Both scales seeded side by side, then measured in interleaved rounds (so a change in the
     machine's load falls on both), then the statements' plans."""
@@ -234,9 +216,9 @@ def measure_database(database: str, opts) -> dict:
     if database == "mariadb":
         # 128 MB (the default) holds a fraction of scale 10's booking indexes: every insert
         # then reads and writes index pages at random, and the seed takes most of an hour.
-        wanted = _bytes(opts.mariadb_buffer_pool) if opts.mariadb_buffer_pool else None
-        server_settings["innodb_buffer_pool_size_before"] = buffer_pool(wanted)
-        server_settings["innodb_buffer_pool_size"] = buffer_pool(None)
+        wanted = run.size_in_bytes(opts.mariadb_buffer_pool) if opts.mariadb_buffer_pool else None
+        server_settings["innodb_buffer_pool_size_before"] = run.buffer_pool(wanted)
+        server_settings["innodb_buffer_pool_size"] = run.buffer_pool(None)
         run.log(
             f"growth mariadb: innodb_buffer_pool_size {server_settings['innodb_buffer_pool_size']:,}"
         )
@@ -256,7 +238,7 @@ def measure_database(database: str, opts) -> dict:
         for scale in scales:
             scale.close()
         if database == "mariadb" and opts.mariadb_buffer_pool:
-            buffer_pool(server_settings["innodb_buffer_pool_size_before"])
+            run.buffer_pool(server_settings["innodb_buffer_pool_size_before"])
     return {
         "database": database,
         "server_settings": server_settings,
