@@ -108,3 +108,60 @@ def test_the_seeded_database_keeps_its_dashboard_counters(apps):
         after = rollups.kept(db.session.connection())
     assert after["active_bookings"] == before["active_bookings"] + 1
     assert after["occupied_spots"] == before["occupied_spots"] + 1
+
+
+def test_the_baselines_booking_passes_over_a_reserved_spot_as_the_app_does(apps):
+    """The app's walk-in never takes a spot reserved within its horizon (a query condition and
+    a re-check in the UPDATE); the baseline does the same work, so both book the spot after a
+    reserved one, and neither takes the reserved spot."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from app.lots.models import Spot
+    from app.platform.extensions import db
+    from app.platform.models import utcnow
+    from app.reservations.models import Reservation
+
+    app, baseline, tokens, seeded = apps
+    lot_id = seeded.lot_ids_sample[0]
+    headers = {"Authorization": f"Bearer {tokens['user']}"}
+    with app.app_context():
+        free = db.session.scalars(
+            select(Spot)
+            .where(Spot.lot_id == lot_id, Spot.is_occupied.is_(False), Spot.status == "available")
+            .order_by(Spot.number)
+            .limit(2)
+        ).all()
+        reserved, next_free = free[0].id, free[1].id
+        start = utcnow() + timedelta(hours=1)
+        db.session.add(
+            Reservation(
+                user_id=seeded.admin_id,
+                lot_id=lot_id,
+                spot_id=reserved,
+                vehicle_number="KA-RES",
+                status="confirmed",
+                start_at=start,
+                end_at=start + timedelta(hours=2),
+                hourly_rate_cents=100,
+                billing_increment_minutes=15,
+                free_minutes=0,
+                daily_max_cents=None,
+                amount_cents=200,
+                currency="USD",
+            )
+        )
+        db.session.commit()
+    taken = []
+    for client in (app.test_client(), baseline.test_client()):
+        booked = client.post(
+            "/api/v1/bookings", json={"lot_id": lot_id, "vehicle_number": "KA-9"}, headers=headers
+        )
+        assert booked.status_code == 201, booked.get_data()[:300]
+        taken.append(booked.get_json()["spot"]["id"])
+        released = client.post(
+            f"/api/v1/bookings/{booked.get_json()['id']}/release", headers=headers
+        )
+        assert released.status_code == 200, released.get_data()[:300]
+    assert taken == [next_free, next_free]
