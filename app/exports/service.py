@@ -39,6 +39,7 @@ from app.platform.models import get_owned_or_404, utcnow
 from app.platform.pagination import paginate
 from app.platform.queue import enqueue
 from app.platform.storage import LocalStorage, get_storage
+from app.platform.transactions import begin_write
 
 log = logging.getLogger(__name__)
 
@@ -326,6 +327,11 @@ def produce_export(export_id: int, attempt: int) -> int:
             get_storage().put_file(key, path, content_type)
     finally:
         os.unlink(path)
+    wants_email = export.email
+    # The reads above began a transaction that the heartbeat's commits have since passed: the
+    # last write runs in a fresh one (SQLite cannot turn such a stale read into a write: it
+    # answers "database is locked" at once, so an export longer than a beat never finished).
+    begin_write()
     now = utcnow()
     finished = db.session.execute(
         update(Export)
@@ -350,7 +356,7 @@ def produce_export(export_id: int, attempt: int) -> int:
             return 0
         log.warning("export %s attempt %s was taken over; result dropped", export_id, attempt)
         return 0
-    if export.email:
+    if wants_email:
         enqueue("mail.send_export_email", export_id)
     log.info("export %s done: %s rows", export_id, count)
     return count
