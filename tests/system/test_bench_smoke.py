@@ -148,3 +148,70 @@ def test_python_load_generator_counts_errors_and_latency():
     assert result.p99_ms >= result.p50_ms > 0
     assert markdown  # imported for the module's own smoke
     assert parse_args(["--quick"]).scale <= 0.1
+
+
+@pytest.mark.parametrize("dialect_name", ["sqlite", "mysql", "postgresql"])
+def test_the_seeders_time_values_are_what_sqlalchemy_would_send(dialect_name):
+    """The seeder converts a time column's values in one call; SQLAlchemy's two layers (the
+    UTCDateTime decorator, then the dialect's DATETIME) must give the same value."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from sqlalchemy.dialects import mysql, postgresql, sqlite
+
+    from app.platform.models import UTCDateTime
+    from bench.seed import _bind_processor
+
+    dialect = {"sqlite": sqlite, "mysql": mysql, "postgresql": postgresql}[dialect_name].dialect()
+    column_type = UTCDateTime()
+    impl = column_type.dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
+    fast = _bind_processor(column_type, dialect)
+    for value in (
+        datetime(2026, 1, 2, 3, 4, 5),
+        datetime(2026, 1, 2, 3, 4, 5, 123),
+        datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+    ):
+        assert fast(value) == impl(column_type.process_bind_param(value, dialect)), value
+
+
+def test_the_seeders_mariadb_literals_store_what_pymysql_parameters_store():
+    """The seeder writes MariaDB's VALUES itself; each value must land as the driver's own
+    parameter would have stored it."""
+    from datetime import datetime
+
+    import sqlalchemy as sa
+
+    from bench.seed import _mysql_literal
+    from tests.conftest import create_database
+
+    url, drop = create_database("mariadb", "parkmind_seed_literals")
+    engine = sa.create_engine(url)
+    awkward = 'O\'Brien \\ back\nslash "quoted" ünïcode'
+    values = [
+        (1, "plain", datetime(2026, 1, 2, 3, 4, 5), 12.97, True, None),
+        (2, awkward, datetime(2026, 1, 2, 3, 4, 5, 6), -0.1, False, '{"a": [1]}'),
+        (3, "", datetime(1999, 12, 31, 23, 59, 59, 999999), 1e-7, True, "null"),
+        (-(2**40), "%s %(x)s", datetime(2026, 6, 1), 77.5912345678, False, None),
+    ]
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "CREATE TABLE t (k INT, n BIGINT, s VARCHAR(200), d DATETIME(6), f DOUBLE, "
+                "b BOOLEAN, j TEXT)"
+            )
+            driver = conn.connection.dbapi_connection
+            cursor = driver.cursor()
+            for row in values:
+                literals = ",".join(_mysql_literal(value, driver.escape) for value in row)
+                cursor.execute(f"INSERT INTO t VALUES (1, {literals})")
+                cursor.execute("INSERT INTO t VALUES (2, %s, %s, %s, %s, %s, %s)", row)
+            cursor.close()
+            mine = conn.exec_driver_sql("SELECT n, s, d, f, b, j FROM t WHERE k = 1").all()
+            theirs = conn.exec_driver_sql("SELECT n, s, d, f, b, j FROM t WHERE k = 2").all()
+        assert mine == theirs
+        assert [tuple(row) for row in mine] == [
+            (n, s, d, f, int(b), j) for n, s, d, f, b, j in values
+        ]
+    finally:
+        engine.dispose()
+        drop()
