@@ -18,7 +18,8 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
+from sqlalchemy.engine import Connection
 
 from app.bookings.models import Booking
 from app.exports.models import Export
@@ -124,6 +125,48 @@ def export_query(export: Export) -> tuple[tuple[str, ...], Select]:
         .order_by(ParkingEvent.parked_at, ParkingEvent.id)
     )
     return PARKING_EVENT_COLUMNS, _within_range(stmt, ParkingEvent.parked_at, export)
+
+
+class Progress:
+    """Rows written of rows to write, read by the heartbeat to show ``progress`` (0-100).
+
+    The total is counted by the heartbeat, on its own connection, at its first beat: the first
+    row is written without waiting for a count (on a heavy history that count took longer than
+    all the rest of the first row's work)."""
+
+    def __init__(self, total: int | None = None, counting: Select | None = None) -> None:
+        self.total, self.counting, self.done = total, counting, 0
+
+    def count(self, rows: Iterator[tuple]) -> Iterator[tuple]:
+        for index, row in enumerate(rows):
+            self.done = max(index, 0)  # the first row is the header
+            yield row
+
+    def measure(self, connection: Connection) -> None:
+        """Count the rows to write, once, when a total is wanted and not yet known."""
+        if self.total is None and self.counting is not None:
+            self.total = connection.scalar(self.counting) or 0
+
+    @property
+    def percent(self) -> int | None:
+        if not self.total or self.total <= 0:
+            return None
+        return min(99, self.done * 100 // self.total)
+
+
+def export_count_query(export: Export) -> Select:
+    """How many rows :func:`export_query` gives, read from the export's own table alone.
+
+    Every join there adds at most one row and drops none (inner joins on required keys, outer
+    joins on unique ones), so the count is the same, and it is an index range count: on a
+    heavy history the joined count read 200,000 bookings, their lots and spots first."""
+    if export.kind == "bookings":
+        stmt = select(func.count()).select_from(Booking).where(Booking.user_id == export.user_id)
+        return _within_range(stmt, Booking.started_at, export)
+    stmt = (
+        select(func.count()).select_from(ParkingEvent).where(ParkingEvent.user_id == export.user_id)
+    )
+    return _within_range(stmt, ParkingEvent.parked_at, export)
 
 
 def _within_range(stmt: Select, column, export: Export) -> Select:

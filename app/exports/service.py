@@ -22,14 +22,21 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, render_template
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
 from app.exports.models import Export
 from app.exports.personal import write_personal_zip
-from app.exports.rows import Spreadsheet, export_query, export_rows, stream_csv, write_csv
+from app.exports.rows import (
+    Progress,
+    Spreadsheet,
+    export_count_query,
+    export_rows,
+    stream_csv,
+    write_csv,
+)
 from app.platform.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.platform.extensions import db
 from app.platform.heartbeat import Heartbeat
@@ -210,29 +217,6 @@ def spreadsheet_for(export: Export, profile: str | None = None) -> Spreadsheet |
     return Spreadsheet(zone=zone or ZoneInfo("UTC"), currency=config.get("CURRENCY", "USD"))
 
 
-class _Progress:
-    """Rows written of rows to write, read by the heartbeat to show ``progress`` (0-100)."""
-
-    def __init__(self, total: int) -> None:
-        self.total, self.done = total, 0
-
-    def count(self, rows: Iterator[tuple]) -> Iterator[tuple]:
-        for index, row in enumerate(rows):
-            self.done = max(index, 0)  # the first row is the header
-            yield row
-
-    @property
-    def percent(self) -> int | None:
-        if self.total <= 0:
-            return None
-        return min(99, self.done * 100 // self.total)
-
-
-def _row_total(export: Export) -> int:
-    _, stmt = export_query(export)
-    return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-
-
 def signed_link(export_id: int) -> str | None:
     """A signed link to a finished export's file that works without signing in (the signature
     is the authorisation), valid for DATA_EXPORT_LINK_TTL and never past the file's expiry."""
@@ -304,7 +288,8 @@ def produce_export(export_id: int, attempt: int) -> int:
     if export is None or export.status != "running" or export.attempts != attempt:
         return 0
     extension, content_type = file_type(export)
-    tracker = _Progress(0 if export.kind == PERSONAL_DATA else _row_total(export))
+    counting = None if export.kind == PERSONAL_DATA else export_count_query(export)
+    tracker = Progress(counting=counting)
     fd, path = tempfile.mkstemp(prefix="parkmind-export-", suffix=f".{extension}")
     try:
         with Heartbeat(
@@ -362,9 +347,10 @@ def produce_export(export_id: int, attempt: int) -> int:
     return count
 
 
-def _beat(export_id: int, attempt: int, tracker: _Progress, connection: Connection) -> bool:
+def _beat(export_id: int, attempt: int, tracker: Progress, connection: Connection) -> bool:
     """Stamp the export's heartbeat and progress; False once the claim is no longer this
     attempt's."""
+    tracker.measure(connection)
     result = connection.execute(
         update(Export)
         .where(Export.id == export_id, Export.status == "running", Export.attempts == attempt)

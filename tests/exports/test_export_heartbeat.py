@@ -44,9 +44,19 @@ def test_an_export_that_outlasts_a_heartbeat_is_marked_done(file_app, monkeypatc
             return count
 
         monkeypatch.setattr(exports, "write_csv", slow_write_csv)
+        beaten = exports._beat
+        progress = []  # (total, percent) the heartbeat saw: it counts the rows itself
+
+        def beat(export_id, attempt, tracker, connection):
+            alive = beaten(export_id, attempt, tracker, connection)
+            progress.append((tracker.total, tracker.percent))
+            return alive
+
+        monkeypatch.setattr(exports, "_beat", beat)
         assert exports.produce_export(export_id, attempt) == 1
         db.session.commit()
         done = db.session.get(Export, export_id, populate_existing=True)
         assert (done.status, done.row_count, done.progress) == ("done", 1, 100)
         assert done.heartbeat_at > done.started_at  # it did beat during the export
+        assert (1, 99) in progress  # one row to write, written, not yet stored
         db.session.remove()

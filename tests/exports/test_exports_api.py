@@ -239,13 +239,13 @@ def test_excel_profile_falls_back_to_the_app_time_zone(app, client, auth, db, mo
 
 
 def test_progress_counts_rows_written_and_stays_below_100_until_done():
-    from app.exports.service import _Progress
+    from app.exports.rows import Progress
 
-    tracker = _Progress(total=4)
+    tracker = Progress(total=4)
     rows = tracker.count(iter([("header",), (1,), (2,), (3,), (4,)]))
     assert tracker.percent == 0
     next(rows), next(rows), next(rows)
     assert tracker.percent == 50
     list(rows)
     assert tracker.percent == 99  # 100 only once the file is stored and the export done
-    assert _Progress(total=0).percent is None
+    assert Progress(total=0).percent is None
