@@ -17,6 +17,7 @@ from flask import Flask, current_app, has_app_context
 from app.platform import queue
 from app.platform.extensions import db
 from app.platform.scheduling import beat_schedule, domain_packages
+from app.platform.transactions import run_in_transaction
 
 log = logging.getLogger(__name__)
 
@@ -27,16 +28,23 @@ def init_celery(app: Flask) -> Celery:
     class FlaskTask(Task):
         def __call__(self, *args, **kwargs):
             # The task edge: one commit when the task succeeds, with its outbox row deleted in
-            # the same transaction; then whatever it enqueued is sent. A task called from inside
-            # an app (in-process mode, a CLI job, a test) runs against that app; a worker pushes
-            # the app this Celery was configured from.
+            # the same transaction; then whatever it enqueued is sent. A task that lost a lock
+            # race (a deadlock; on SQLite, a read snapshot another process's commit made stale,
+            # refused at once whatever the busy timeout) runs again at once in a fresh
+            # transaction, as a write request does: every task is safe to run twice. A task
+            # called from inside an app (in-process mode, a CLI job, a test) runs against that
+            # app; a worker pushes the app this Celery was configured from.
             target = current_app._get_current_object() if has_app_context() else app
             task_id = None if self.request.is_eager else self.request.id
+
+            def attempt():
+                result = self.run(*args, **kwargs)
+                queue.acknowledge(task_id)
+                return result
+
             with target.app_context():
                 try:
-                    result = self.run(*args, **kwargs)
-                    queue.acknowledge(task_id)
-                    db.session.commit()
+                    result = run_in_transaction(attempt)
                 except (Retry, Ignore) as exc:
                     db.session.rollback()
                     _report(functools.partial(_after_retry, self.name, task_id, exc))

@@ -12,8 +12,9 @@ import pytest
 from celery import shared_task
 from celery.exceptions import Retry
 from sqlalchemy import delete as sa_delete
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from app.accounts.models import User
 from app.notifications.models import Notification
 from app.platform.extensions import db
 from app.platform.models import OutboxMessage, utcnow
@@ -249,3 +250,37 @@ def test_a_retry_moves_the_deadline_and_a_final_failure_is_kept_for_the_operator
     [row] = _rows()
     assert row.status == "failed" and "no such parking event" in row.last_error
     assert relay_due_messages(now=row.due_at + timedelta(hours=1))["sent"] == 0
+
+
+# --- a task that lost a lock race runs again ----------------------------------------------
+
+RUNS: list[int] = []
+
+
+@shared_task(name="tests.outbox.read_then_write")
+def read_then_write(user_id: int) -> None:
+    """Reads, then writes. While its first run holds the read, another connection commits."""
+    RUNS.append(user_id)
+    db.session.scalar(select(User.full_name).where(User.id == user_id))  # its snapshot begins
+    if len(RUNS) == 1:
+        with db.engine.begin() as other:  # another process (the API) commits meanwhile
+            other.execute(update(User).where(User.id == user_id).values(full_name="Elsewhere"))
+    db.session.add(Notification(user_id=user_id, kind="test", title="t", body="b"))
+    db.session.flush()
+
+
+def test_a_task_that_lost_a_lock_race_runs_again_in_a_fresh_transaction(broker_app):
+    """On SQLite the first run's write finds its read snapshot stale and is refused at once
+    ("database is locked", whatever the busy timeout); a deadlock on MariaDB or PostgreSQL ends
+    the same way. The task edge runs the task again, as a write request is run again: the
+    promise is kept now, not after the relay's deadline."""
+    RUNS.clear()
+    user_id = UserFactory().id
+    task = broker_app.extensions["celery"].tasks["tests.outbox.read_then_write"]
+    row = _in_flight("tests.outbox.read_then_write", user_id)
+    _run_as_worker(task, row, user_id)
+    assert RUNS == [user_id, user_id]
+    assert _rows() == []  # done, and reported back
+    assert db.session.scalar(select(User.full_name).where(User.id == user_id)) == "Elsewhere"
+    kinds = db.session.scalars(select(Notification.kind).where(Notification.user_id == user_id))
+    assert list(kinds) == ["test"]
