@@ -97,7 +97,15 @@ def test_an_sos_reaches_the_caregivers_phone_in_seconds_and_the_story_ends_for_e
                     headers=carer,
                 )
                 assert answered.status_code == 200
-                wait_until(lambda: phones.to("ada-phone"), 30, interval=0.05)
+                wait_until(
+                    lambda: phones.to("ada-phone"),
+                    30,
+                    interval=0.05,
+                    message=lambda: (
+                        f"no push to the person:\n{phones.refused}\n"
+                        f"{worker_log.read_text()[-6000:]}"
+                    ),
+                )
                 [help_coming] = phones.to("ada-phone")
                 assert help_coming["message"]["title"] == "Sam Carer is coming, about 10 minutes"
 
@@ -107,7 +115,14 @@ def test_an_sos_reaches_the_caregivers_phone_in_seconds_and_the_story_ends_for_e
                     ).status_code
                     == 200
                 )
-                wait_until(lambda: len(phones.to("sam-phone")) >= 2, 30, interval=0.05)
+                wait_until(
+                    lambda: len(phones.to("sam-phone")) >= 2,
+                    30,
+                    interval=0.05,
+                    message=lambda: (
+                        f"no second push:\n{phones.refused}\n{worker_log.read_text()[-6000:]}"
+                    ),
+                )
                 time.sleep(1.0)  # a duplicate, if any, would arrive now
                 assert [m["message"]["kind"] for m in phones.to("sam-phone")] == [
                     "assist_level_5",
