@@ -57,10 +57,23 @@ def _configure_sqlite(engine: Engine) -> None:
         connection_record.info.pop(PENDING_BEGIN, None)
 
 
+def _replace_unpingable(engine: Engine) -> None:
+    @event.listens_for(engine, "handle_error")
+    def unusable(context) -> None:
+        # A pooled connection that fails its checkout ping is unusable, whatever the error: a
+        # PostgreSQL connection whose server was killed mid-query can come back from the pool
+        # with a command still marked in flight, and psycopg refuses the ping's first step
+        # ("can't change 'autocommit' now"), which SQLAlchemy does not count as a disconnect.
+        # As one, the pool replaces the connection instead of failing the request with a 500.
+        if context.is_pre_ping:
+            context.is_disconnect = True
+
+
 def register(app: Flask) -> None:
     """Attach dialect-specific listeners once the engine exists (lazily, on first use)."""
     with app.app_context():
         engine = db.engine
+        _replace_unpingable(engine)
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine)
 
