@@ -273,7 +273,7 @@ def test_a_task_that_lost_a_lock_race_runs_again_in_a_fresh_transaction(broker_a
     """On SQLite the first run's write finds its read snapshot stale and is refused at once
     ("database is locked", whatever the busy timeout); a deadlock on MariaDB or PostgreSQL ends
     the same way. The task edge runs the task again, as a write request is run again: the
-    promise is kept now, not after the relay's deadline."""
+    promise is kept, where the task used to fail for good (its row ``failed``, never resent)."""
     RUNS.clear()
     user_id = UserFactory().id
     task = broker_app.extensions["celery"].tasks["tests.outbox.read_then_write"]
