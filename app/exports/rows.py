@@ -69,6 +69,8 @@ PARKING_EVENT_COLUMNS = (
     "score_total",
     "expired_at",
 )
+# The time each kind of export is ranged and ordered by; its table is the export's own.
+EXPORT_TIMES = {"bookings": Booking.started_at, "parking_events": ParkingEvent.parked_at}
 
 
 def export_query(export: Export) -> tuple[tuple[str, ...], Select]:
@@ -93,10 +95,9 @@ def export_query(export: Export) -> tuple[tuple[str, ...], Select]:
             )
             .join(Lot, Lot.id == Booking.lot_id)
             .join(Spot, Spot.id == Booking.spot_id)
-            .where(Booking.user_id == export.user_id)
             .order_by(Booking.started_at, Booking.id)
         )
-        return BOOKING_COLUMNS, _within_range(stmt, Booking.started_at, export)
+        return BOOKING_COLUMNS, _own_rows(stmt, export)
     stmt = (
         select(
             ParkingEvent.id,
@@ -121,10 +122,9 @@ def export_query(export: Export) -> tuple[tuple[str, ...], Select]:
         )
         .outerjoin(Lot, Lot.id == ParkingEvent.lot_id)
         .outerjoin(RetrievalScore, RetrievalScore.event_id == ParkingEvent.id)
-        .where(ParkingEvent.user_id == export.user_id)
         .order_by(ParkingEvent.parked_at, ParkingEvent.id)
     )
-    return PARKING_EVENT_COLUMNS, _within_range(stmt, ParkingEvent.parked_at, export)
+    return PARKING_EVENT_COLUMNS, _own_rows(stmt, export)
 
 
 class Progress:
@@ -149,7 +149,7 @@ class Progress:
 
     @property
     def percent(self) -> int | None:
-        if not self.total or self.total <= 0:
+        if not self.total:
             return None
         return min(99, self.done * 100 // self.total)
 
@@ -160,17 +160,14 @@ def export_count_query(export: Export) -> Select:
     Every join there adds at most one row and drops none (inner joins on required keys, outer
     joins on unique ones), so the count is the same, and it is an index range count: on a
     heavy history the joined count read 200,000 bookings, their lots and spots first."""
-    if export.kind == "bookings":
-        stmt = select(func.count()).select_from(Booking).where(Booking.user_id == export.user_id)
-        return _within_range(stmt, Booking.started_at, export)
-    stmt = (
-        select(func.count()).select_from(ParkingEvent).where(ParkingEvent.user_id == export.user_id)
-    )
-    return _within_range(stmt, ParkingEvent.parked_at, export)
+    return _own_rows(select(func.count()).select_from(EXPORT_TIMES[export.kind].class_), export)
 
 
-def _within_range(stmt: Select, column, export: Export) -> Select:
-    """Only rows whose ``column`` lies in the export's date range (both ends included)."""
+def _own_rows(stmt: Select, export: Export) -> Select:
+    """Only the owner's rows of the export's table whose time lies in the export's date range
+    (both ends included)."""
+    column = EXPORT_TIMES[export.kind]
+    stmt = stmt.where(column.class_.user_id == export.user_id)
     if export.date_from is not None:
         stmt = stmt.where(column >= export.date_from)
     if export.date_to is not None:
