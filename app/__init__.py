@@ -32,6 +32,7 @@ from app.platform.cli import jobs_cli
 from app.platform.edge import register_request_hooks
 from app.platform.errors import register_error_handlers
 from app.platform.extensions import get_api, init_extensions
+from app.platform.flask_app import ParkMindFlask
 from app.platform.i18n import init_i18n
 from app.platform.logs import configure_logging
 from app.platform.metrics import init_metrics
@@ -67,7 +68,7 @@ BLUEPRINTS = (
 def create_app(app_env: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
     """Build a configured ParkMind app. Nothing connects to a service here."""
     settings = load_config(app_env)
-    app = Flask(__name__, instance_relative_config=False)
+    app = ParkMindFlask(__name__, instance_relative_config=False)
     app.config.from_object(settings)
     if overrides:
         app.config.update(overrides)
