@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 API = "/api/v1"
 
@@ -89,8 +90,9 @@ def test_uncaught_exception_is_500_without_trace(database_url, caplog):
 def test_request_id_echoed_or_generated(client, db):
     echoed = client.get(f"{API}/health", headers={"X-Request-ID": "abc-123"})
     assert echoed.headers["X-Request-ID"] == "abc-123"
-    generated = client.get(f"{API}/health")
-    assert len(generated.headers["X-Request-ID"]) >= 16
+    generated = {client.get(f"{API}/health").headers["X-Request-ID"] for _ in range(20)}
+    assert len(generated) == 20  # a new id for each request
+    assert all(re.fullmatch(r"[0-9a-f]{32}", request_id) for request_id in generated)
     hostile = client.get(f"{API}/health", headers={"X-Request-ID": "bad id <script>"})
     assert hostile.headers["X-Request-ID"] != "bad id <script>"
 
