@@ -192,12 +192,13 @@ def _save_event(user_id: int, data: dict[str, Any]) -> tuple[Any, bool]:
     values["photo_upload_id"] = _ready_photo(user_id, data.get("photo_upload_id"), EVENT_PHOTO)
 
     # One Core INSERT ... RETURNING: the row as stored, without a unit-of-work flush.
+    # On the session's connection: a Core statement needs none of the ORM's execute steps.
     insert = _insert_event()
     if client_uuid is None:
-        return _new_event(db.session.execute(insert, values).mappings().one()), True
+        return _new_event(db.session.connection().execute(insert, values).mappings().one()), True
     try:
         with db.session.begin_nested():
-            row = db.session.execute(insert, values).mappings().one()
+            row = db.session.connection().execute(insert, values).mappings().one()
     except IntegrityError:
         # Two copies of the same offline save raced; the first one stored is the event.
         existing = _event_by_client_uuid(user_id, client_uuid, lock=True)
