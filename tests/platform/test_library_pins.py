@@ -4,7 +4,9 @@ by a figure in its comment). When a library changes under one of them, a test he
 from __future__ import annotations
 
 import flask_jwt_extended
+import flask_smorest
 import pytest
+from flask import Flask
 from marshmallow import Schema, fields, post_dump
 
 from app.platform import auth as platform_auth
@@ -65,6 +67,29 @@ def test_marshmallow_keeps_dump_hooks_where_the_dumper_looks():
 
     assert Hooked()._hooks.get("post_dump")
     assert dumper(Hooked)({"name": "ada"}) == {"name": "ADA"}
+
+
+@pytest.mark.parametrize("decorate", ["doc", "alt_response"])
+def test_flask_smorest_documenting_wrappers_only_call_the_view(decorate):
+    """app.platform.blueprint keeps what flask-smorest's doc and alt_response wrappers document
+    and drops the wrappers: they must do nothing at run time but call the view."""
+    blp = flask_smorest.Blueprint("pin", __name__)
+    document = blp.doc(summary="pinned") if decorate == "doc" else blp.alt_response(409)
+    answer, calls = object(), []
+
+    def view(*args, **kwargs):
+        calls.append((args, kwargs))
+        return answer
+
+    wrapper = document(view)
+    assert wrapper._apidoc and not getattr(view, "_apidoc", None)  # documentation on the copy
+    with Flask(__name__).app_context():
+        assert wrapper(1, key=2) is answer
+    assert calls == [((1,), {"key": 2})]
+    code = wrapper.__code__
+    # The wrapper's body: current_app.ensure_sync(func)(*args, **kwargs), nothing else.
+    assert set(code.co_names) == {"current_app", "ensure_sync"}, code.co_names
+    assert code.co_freevars == ("func",)
 
 
 def test_flask_limiter_keeps_each_apps_state_apart(tmp_path):
